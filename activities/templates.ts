@@ -1,0 +1,77 @@
+import type { NoticeTemplate } from '../core/case-machine';
+import type { Locale, Outcome, RestrictiveTier } from '../core/model';
+import { REASONS } from '../core/reasons';
+import type { UserNotice } from './types';
+
+export interface RenderedMessage {
+  locale: Locale;
+  subject: string;
+  body: string;
+}
+
+type Text = Record<Locale, string>;
+
+const TIER_TEXT: Record<RestrictiveTier, Text> = {
+  STEP_UP: { en: 'Some sensitive operations need extra verification.', 'zh-CN': '部分敏感操作需要额外验证。' },
+  LIMIT: { en: 'Your available credit has been reduced.', 'zh-CN': '您的可用额度已被调低。' },
+  PROTECT: { en: 'We are holding a payment to protect you.', 'zh-CN': '为保护您的资金，我们暂时冻结了一笔付款。' },
+  FREEZE: { en: 'Your account is temporarily frozen.', 'zh-CN': '您的账户已被临时冻结。' },
+  CLOSE: { en: 'Your account is being closed.', 'zh-CN': '您的账户即将被关闭。' },
+};
+
+const OUTCOME_TEXT: Record<Outcome, Text> = {
+  RESTORED: { en: 'Your account is fully available again.', 'zh-CN': '您的账户已恢复正常使用。' },
+  CLOSED: { en: 'After review, your account has been closed.', 'zh-CN': '经审核，您的账户已被关闭。' },
+  UPHELD: {
+    en: 'After review, the restriction on your account stays in place.',
+    'zh-CN': '经审核，您账户的限制将继续保留。',
+  },
+};
+
+const SUBJECT: Record<NoticeTemplate, Text> = {
+  RESTRICTED: { en: 'Action needed on your account', 'zh-CN': '您的账户需要处理' },
+  REMINDER: { en: 'Reminder: action needed on your account', 'zh-CN': '提醒：您的账户仍需处理' },
+  IN_REVIEW: { en: 'Your case is being reviewed', 'zh-CN': '您的案件正在审核中' },
+  INFO_REQUESTED: { en: 'We need more information', 'zh-CN': '我们需要更多信息' },
+  CONFIRMATION_OPEN: { en: 'You can now confirm your payment', 'zh-CN': '您现在可以确认付款' },
+  LOCKOUT_LIFTED: { en: 'You can sign in again', 'zh-CN': '您可以重新登录了' },
+  OUTCOME: { en: 'The review of your account is complete', 'zh-CN': '您的账户审核已完成' },
+};
+
+const LINES: Partial<Record<NoticeTemplate, Text>> = {
+  IN_REVIEW: {
+    en: 'A member of our team is looking at your case. We will tell you the result.',
+    'zh-CN': '我们的工作人员正在处理您的案件，结果将另行通知。',
+  },
+  INFO_REQUESTED: {
+    en: 'A reviewer needs more information about your case. Please answer through the app.',
+    'zh-CN': '审核人员需要您补充信息，请通过应用回复。',
+  },
+  CONFIRMATION_OPEN: {
+    en: 'The waiting period is over. If you still want to make the payment, confirm it in the app.',
+    'zh-CN': '等待期已结束。如仍需付款，请在应用中确认。',
+  },
+  LOCKOUT_LIFTED: {
+    en: 'The pause on sign-in has ended. If the failed attempts were not you, change your password.',
+    'zh-CN': '登录暂停已结束。如失败的登录尝试非本人操作，请修改密码。',
+  },
+};
+
+const DEADLINE: Text = { en: 'Please act by', 'zh-CN': '请在以下时间前处理：' };
+
+/** Renders a user notice: what kind of problem, what to do next, by when. Never thresholds or rule internals. */
+export function renderNotice(n: UserNotice): RenderedMessage {
+  const l = n.locale;
+  const lines: string[] = [];
+  if (n.template === 'OUTCOME' && (n.status === 'RESTORED' || n.status === 'CLOSED' || n.status === 'UPHELD')) {
+    lines.push(OUTCOME_TEXT[n.status][l]);
+  } else if (n.template === 'RESTRICTED' || n.template === 'REMINDER') {
+    lines.push(TIER_TEXT[n.tier][l]);
+    for (const code of new Set(n.reasonCodes)) lines.push(`${REASONS[code].user[l]} ${REASONS[code].nextStep[l]}`);
+    if (n.deadline) lines.push(`${DEADLINE[l]} ${n.deadline}`);
+  } else {
+    const line = LINES[n.template];
+    if (line) lines.push(line[l]);
+  }
+  return { locale: l, subject: SUBJECT[n.template][l], body: lines.join('\n') };
+}

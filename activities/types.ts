@@ -1,0 +1,63 @@
+// The activity interface as the workflow sees it. Type-only for workflows: implementations live beside it.
+import type { NoticeTemplate } from '../core/case-machine';
+import type { RiskEvent } from '../core/events';
+import type { CaseStatus, CaseTerms, Decision, Locale, Outcome, ReasonCode, RestrictiveTier } from '../core/model';
+
+export interface ScoreResult {
+  decision: Decision;
+  /** The policy's terms, fixed into the case if this event opens one. */
+  terms: CaseTerms;
+}
+
+export interface RestrictionCommand {
+  caseId: string;
+  accountId: string;
+  idempotencyKey: string;
+}
+
+export interface ApplyRestrictionCommand extends RestrictionCommand {
+  tier: RestrictiveTier;
+  lockout: boolean;
+  reasonCodes: ReasonCode[];
+}
+
+export interface UserNotice {
+  caseId: string;
+  accountId: string;
+  locale: Locale;
+  template: NoticeTemplate;
+  tier: RestrictiveTier;
+  status: CaseStatus;
+  reasonCodes: ReasonCode[];
+  /** The next thing the user must do by (ISO), if any. */
+  deadline?: string;
+  idempotencyKey: string;
+}
+
+export interface BackendEvent {
+  type: 'restriction.changed' | 'case.outcome';
+  caseId: string;
+  accountId: string;
+  status: CaseStatus;
+  tier: RestrictiveTier;
+  restricted: boolean;
+  reasonCodes: ReasonCode[];
+  outcome: Outcome | null;
+  at: string;
+  idempotencyKey: string;
+}
+
+export interface Delivery {
+  channel: string;
+  /** False when the receiver said it had already seen this idempotency key. */
+  delivered: boolean;
+}
+
+export interface CaseActivities {
+  scoreRiskEvent(event: RiskEvent): Promise<ScoreResult>;
+  applyRestriction(command: ApplyRestrictionCommand): Promise<void>;
+  liftRestriction(command: RestrictionCommand): Promise<void>;
+  closeAccount(command: RestrictionCommand): Promise<void>;
+  notifyUser(notice: UserNotice): Promise<Delivery[]>;
+  notifyBackend(event: BackendEvent): Promise<Delivery>;
+}

@@ -1,0 +1,553 @@
+// The case lifecycle as a pure transition function: (state, input) -> (state, effects) or a typed refusal.
+// No Temporal, no I/O, no clock: time comes in with every input. Workflows import this module, so it stays
+// free of zod and heavy dependencies.
+import {
+  isMoreSevere,
+  REVIEW_STATUSES,
+  type Actor,
+  type CaseStatus,
+  type CaseTerms,
+  type Decision,
+  type Locale,
+  type Outcome,
+  type ReasonContribution,
+  type RestrictiveTier,
+  type ReviewDecision,
+} from './model';
+
+export type TimelineType =
+  | 'RISK_EVENT'
+  | 'ESCALATED'
+  | 'RESTRICTION_APPLIED'
+  | 'RESTRICTION_LIFTED'
+  | 'ACCOUNT_CLOSED'
+  | 'NOTIFIED'
+  | 'WEBHOOK_SENT'
+  | 'EFFECT_FAILED'
+  | 'REMINDER_DUE'
+  | 'VERIFICATION'
+  | 'APPEAL'
+  | 'DEADLINE_PASSED'
+  | 'COOLING_OFF_ENDED'
+  | 'LOCKOUT_EXPIRED'
+  | 'REVIEW_STARTED'
+  | 'CLAIM'
+  | 'DECISION'
+  | 'APPROVAL'
+  | 'INFO_PROVIDED'
+  | 'INFO_DEADLINE_PASSED'
+  | 'SLA_BREACHED'
+  | 'OUTCOME';
+
+export interface TimelineEntry {
+  at: string;
+  actor: Actor;
+  type: TimelineType;
+  [detail: string]: unknown;
+}
+
+export type NoticeTemplate =
+  | 'RESTRICTED'
+  | 'REMINDER'
+  | 'IN_REVIEW'
+  | 'INFO_REQUESTED'
+  | 'CONFIRMATION_OPEN'
+  | 'LOCKOUT_LIFTED'
+  | 'OUTCOME';
+
+/** Side effects the workflow carries out with activities after a transition. */
+export type Effect =
+  | { kind: 'APPLY_RESTRICTION'; tier: RestrictiveTier; lockout: boolean }
+  | { kind: 'LIFT_RESTRICTION' }
+  | { kind: 'CLOSE_ACCOUNT' }
+  | { kind: 'NOTIFY_USER'; template: NoticeTemplate }
+  | { kind: 'NOTIFY_BACKEND'; event: 'RESTRICTION_CHANGED' | 'OUTCOME' };
+
+export type TimerKind =
+  | 'REMINDER'
+  | 'USER_DEADLINE'
+  | 'COOLING_OFF_END'
+  | 'LOCKOUT_LIFT'
+  | 'MONITOR_END'
+  | 'REVIEW_SLA'
+  | 'INFO_DEADLINE';
+
+export interface Deadlines {
+  /** Verify (STEP_UP, FREEZE), confirm (PROTECT) or appeal (LIMIT, CLOSE) by then. */
+  userDeadlineAt?: number;
+  coolingOffEndsAt?: number;
+  lockoutLiftsAt?: number;
+  monitorUntil?: number;
+  reviewDueAt?: number;
+  infoDueAt?: number;
+}
+
+export interface CaseState {
+  caseId: string;
+  accountId: string;
+  locale: Locale;
+  openedAt: number;
+  status: CaseStatus;
+  tier: RestrictiveTier;
+  score: number;
+  /** Every distinct reason seen in this case, with its largest contribution. */
+  reasons: ReasonContribution[];
+  verificationAllowed: boolean;
+  terms: CaseTerms;
+  deadlines: Deadlines;
+  remindersSent: number;
+  coolingOffNotified: boolean;
+  lockoutCount: number;
+  assignee: string | null;
+  appealed: boolean;
+  pendingClose: { by: string; rationale: string; at: string } | null;
+  slaBreached: boolean;
+  missingSources: string[];
+  outcome: Outcome | null;
+  timeline: TimelineEntry[];
+}
+
+export type CaseInput =
+  | { kind: 'RISK_EVENT'; eventId: string; eventType: string; decision: Decision; actor: Actor }
+  | { kind: 'VERIFICATION'; method: string; passed: boolean; actor: Actor }
+  | { kind: 'APPEAL'; statement: string; evidence?: string[]; actor: Actor }
+  | { kind: 'CLAIM'; reviewer: string }
+  | { kind: 'DECISION'; reviewer: string; decision: ReviewDecision; rationale: string }
+  | { kind: 'APPROVAL'; reviewer: string; approve: boolean; rationale: string }
+  | { kind: 'INFO'; answer: string; evidence?: string[]; actor: Actor }
+  | { kind: 'TIMER'; timer: TimerKind };
+
+export type RefusalCode =
+  | 'CASE_CLOSED'
+  | 'NOT_AWAITING_VERIFICATION'
+  | 'VERIFICATION_NOT_ALLOWED'
+  | 'COOLING_OFF'
+  | 'APPEAL_NOT_ALLOWED'
+  | 'ALREADY_APPEALED'
+  | 'NOT_IN_REVIEW'
+  | 'CLAIMED_BY_OTHER'
+  | 'NOT_CLAIMED'
+  | 'NOT_PENDING_APPROVAL'
+  | 'SAME_REVIEWER'
+  | 'NOT_AWAITING_INFO'
+  | 'NO_SUCH_TIMER';
+
+export interface Refusal {
+  code: RefusalCode;
+  message: string;
+}
+
+export type Transition = { ok: true; state: CaseState; effects: Effect[] } | { ok: false; refusal: Refusal };
+
+const SYSTEM: Actor = { kind: 'system', id: 'cordon' };
+const USER_WAITING: readonly CaseStatus[] = ['VERIFICATION_REQUIRED', 'AWAITING_USER', 'LIMITED', 'PROTECTIVE_HOLD'];
+
+function iso(at: number): string {
+  return new Date(at).toISOString();
+}
+
+function refuse(code: RefusalCode, message: string): Transition {
+  return { ok: false, refusal: { code, message } };
+}
+
+/** A small mutable builder over a copy of the state, so every transition is a pure function of its inputs. */
+class Step {
+  readonly state: CaseState;
+  readonly effects: Effect[] = [];
+
+  constructor(
+    prev: CaseState,
+    readonly at: number,
+  ) {
+    this.state = structuredCloneState(prev);
+  }
+
+  log(actor: Actor, type: TimelineType, details: Record<string, unknown> = {}): void {
+    this.state.timeline.push({ at: iso(this.at), actor, type, ...details });
+  }
+
+  effect(effect: Effect): void {
+    this.effects.push(effect);
+  }
+
+  done(): Transition {
+    return { ok: true, state: this.state, effects: this.effects };
+  }
+}
+
+function structuredCloneState(s: CaseState): CaseState {
+  // JSON-safe by construction (it is also the workflow's continue-as-new payload).
+  return JSON.parse(JSON.stringify(s)) as CaseState;
+}
+
+function mergeReasons(into: ReasonContribution[], add: ReasonContribution[]): ReasonContribution[] {
+  const byCode = new Map(into.map((r) => [r.code, r]));
+  for (const r of add) {
+    const prev = byCode.get(r.code);
+    if (!prev || r.contribution > prev.contribution) byCode.set(r.code, r);
+  }
+  return [...byCode.values()];
+}
+
+function restrictionOf(s: CaseState): Effect {
+  return { kind: 'APPLY_RESTRICTION', tier: s.tier, lockout: s.deadlines.lockoutLiftsAt !== undefined };
+}
+
+/** Puts the case into the waiting status of its tier with fresh deadlines from the case's terms. */
+function enterTier(step: Step, tier: RestrictiveTier, lockout: boolean): void {
+  const s = step.state;
+  const terms = s.terms.tiers[tier];
+  const at = step.at;
+  s.tier = tier;
+  s.deadlines = {};
+  s.coolingOffNotified = false;
+  s.pendingClose = null;
+  switch (tier) {
+    case 'STEP_UP':
+      s.status = 'VERIFICATION_REQUIRED';
+      break;
+    case 'LIMIT':
+      s.status = 'LIMITED';
+      break;
+    case 'FREEZE':
+    case 'CLOSE':
+      s.status = 'AWAITING_USER';
+      break;
+    case 'PROTECT':
+      s.status = 'PROTECTIVE_HOLD';
+      s.deadlines.coolingOffEndsAt = at + terms.coolingOffMs;
+      break;
+  }
+  const userClockStart = s.deadlines.coolingOffEndsAt ?? at;
+  s.deadlines.userDeadlineAt = userClockStart + terms.userDeadlineMs;
+  // Reminders whose time has already passed (deadline shorter than the reminder offset) are skipped.
+  s.remindersSent = terms.remindBeforeMs.filter((before) => s.deadlines.userDeadlineAt! - before <= at).length;
+  if (tier === 'FREEZE' && lockout) {
+    s.lockoutCount += 1;
+    const { waitsMs, permanentAfter } = s.terms.lockout;
+    if (s.lockoutCount <= permanentAfter) {
+      const wait = waitsMs[Math.min(s.lockoutCount - 1, waitsMs.length - 1)]!;
+      s.deadlines.lockoutLiftsAt = at + wait;
+    }
+  }
+  step.effect(restrictionOf(s));
+  step.effect({ kind: 'NOTIFY_USER', template: 'RESTRICTED' });
+  step.effect({ kind: 'NOTIFY_BACKEND', event: 'RESTRICTION_CHANGED' });
+}
+
+function startReview(step: Step): void {
+  const s = step.state;
+  s.status = 'IN_REVIEW';
+  s.deadlines = { reviewDueAt: step.at + s.terms.tiers[s.tier].reviewSlaMs };
+  s.slaBreached = false;
+  step.log(SYSTEM, 'REVIEW_STARTED', { reviewDueAt: iso(s.deadlines.reviewDueAt!) });
+  step.effect({ kind: 'NOTIFY_USER', template: 'IN_REVIEW' });
+}
+
+function finish(step: Step, outcome: Outcome, actor: Actor): void {
+  const s = step.state;
+  if (outcome === 'RESTORED' && s.status !== 'MONITORING') step.effect({ kind: 'LIFT_RESTRICTION' });
+  if (outcome === 'CLOSED') step.effect({ kind: 'CLOSE_ACCOUNT' });
+  s.outcome = outcome;
+  s.deadlines = {};
+  // A lifted lockout already told the user; the quiet end of its watch period needs no second message.
+  if (s.status !== 'MONITORING') step.effect({ kind: 'NOTIFY_USER', template: 'OUTCOME' });
+  s.status = outcome;
+  step.log(actor, 'OUTCOME', { outcome });
+  step.effect({ kind: 'NOTIFY_BACKEND', event: 'OUTCOME' });
+}
+
+export interface OpenCase {
+  caseId: string;
+  accountId: string;
+  locale: Locale;
+  terms: CaseTerms;
+  at: number;
+  eventId: string;
+  eventType: string;
+  decision: Decision;
+  actor: Actor;
+}
+
+/** Opens a case for a restrictive decision. The caller handles NONE (no case is opened for it). */
+export function openCase(o: OpenCase): { state: CaseState; effects: Effect[] } {
+  if (o.decision.tier === 'NONE') throw new Error('openCase needs a restrictive decision');
+  const blank: CaseState = {
+    caseId: o.caseId,
+    accountId: o.accountId,
+    locale: o.locale,
+    openedAt: o.at,
+    status: 'AWAITING_USER',
+    tier: o.decision.tier,
+    score: o.decision.score,
+    reasons: mergeReasons([], o.decision.reasons),
+    verificationAllowed: o.decision.verificationAllowed,
+    terms: o.terms,
+    deadlines: {},
+    remindersSent: 0,
+    coolingOffNotified: false,
+    lockoutCount: 0,
+    assignee: null,
+    appealed: false,
+    pendingClose: null,
+    slaBreached: false,
+    missingSources: [...o.decision.unavailableSources],
+    outcome: null,
+    timeline: [],
+  };
+  const step = new Step(blank, o.at);
+  step.log(o.actor, 'RISK_EVENT', riskEventDetails(o.eventId, o.eventType, o.decision));
+  enterTier(step, o.decision.tier, o.decision.lockout);
+  return { state: step.state, effects: step.effects };
+}
+
+function riskEventDetails(eventId: string, eventType: string, d: Decision): Record<string, unknown> {
+  return {
+    eventId,
+    eventType,
+    tier: d.tier,
+    score: d.score,
+    reasons: d.reasons.map((r) => r.code),
+    policyVersion: d.policyVersion,
+    ...(d.unavailableSources.length ? { unavailableSources: d.unavailableSources } : {}),
+  };
+}
+
+/** Whether the input is allowed now; the same check the workflow's update validators run. */
+export function check(state: CaseState, input: CaseInput, at: number): Refusal | null {
+  const result = transition(state, input, at);
+  return result.ok ? null : result.refusal;
+}
+
+export function transition(prev: CaseState, input: CaseInput, at: number): Transition {
+  if (prev.outcome !== null) return refuse('CASE_CLOSED', `the case has ended (${prev.outcome})`);
+  const step = new Step(prev, at);
+  const s = step.state;
+  switch (input.kind) {
+    case 'RISK_EVENT':
+      return riskEvent(step, input);
+    case 'VERIFICATION': {
+      const awaiting =
+        s.status === 'VERIFICATION_REQUIRED' ||
+        s.status === 'PROTECTIVE_HOLD' ||
+        (s.status === 'AWAITING_USER' && s.tier === 'FREEZE');
+      if (!awaiting) return refuse('NOT_AWAITING_VERIFICATION', `the case is not awaiting verification (${s.status})`);
+      if (!s.verificationAllowed)
+        return refuse('VERIFICATION_NOT_ALLOWED', 'verification cannot resolve this case; the user may appeal');
+      if (s.status === 'PROTECTIVE_HOLD' && at < (s.deadlines.coolingOffEndsAt ?? 0))
+        return refuse('COOLING_OFF', `confirmation opens after the cooling-off period`);
+      step.log(input.actor, 'VERIFICATION', { method: input.method, passed: input.passed });
+      if (input.passed && s.terms.tiers[s.tier].verificationRestores) finish(step, 'RESTORED', input.actor);
+      else startReview(step);
+      return step.done();
+    }
+    case 'APPEAL': {
+      if (s.appealed) return refuse('ALREADY_APPEALED', 'this case already has an appeal');
+      if (s.status === 'MONITORING') return refuse('APPEAL_NOT_ALLOWED', 'the account is not restricted');
+      if (!s.terms.tiers[s.tier].appealAllowed) return refuse('APPEAL_NOT_ALLOWED', 'this tier takes no appeal');
+      s.appealed = true;
+      step.log(input.actor, 'APPEAL', {
+        statement: input.statement,
+        ...(input.evidence?.length ? { evidence: input.evidence } : {}),
+      });
+      // An appeal on a case already under review joins that review.
+      if (USER_WAITING.includes(s.status)) startReview(step);
+      return step.done();
+    }
+    case 'CLAIM': {
+      if (!REVIEW_STATUSES.includes(s.status)) return refuse('NOT_IN_REVIEW', `the case is not in review (${s.status})`);
+      if (s.assignee === input.reviewer) return step.done(); // claiming again is a no-op
+      if (s.assignee !== null) return refuse('CLAIMED_BY_OTHER', 'another reviewer holds this case');
+      s.assignee = input.reviewer;
+      step.log({ kind: 'reviewer', id: input.reviewer }, 'CLAIM');
+      return step.done();
+    }
+    case 'DECISION':
+      return decide(step, input);
+    case 'APPROVAL': {
+      if (s.status !== 'PENDING_APPROVAL' || !s.pendingClose)
+        return refuse('NOT_PENDING_APPROVAL', `the case is not awaiting approval (${s.status})`);
+      if (s.pendingClose.by === input.reviewer)
+        return refuse('SAME_REVIEWER', 'the approval must come from a reviewer other than the decider');
+      const reviewer: Actor = { kind: 'reviewer', id: input.reviewer };
+      step.log(reviewer, 'APPROVAL', { approve: input.approve, rationale: input.rationale });
+      if (input.approve) finish(step, 'CLOSED', reviewer);
+      else {
+        s.pendingClose = null;
+        s.status = 'IN_REVIEW';
+        s.deadlines = { reviewDueAt: at + s.terms.tiers[s.tier].reviewSlaMs };
+        s.slaBreached = false;
+      }
+      return step.done();
+    }
+    case 'INFO': {
+      if (s.status !== 'AWAITING_INFO') return refuse('NOT_AWAITING_INFO', `no information was requested (${s.status})`);
+      step.log(input.actor, 'INFO_PROVIDED', {
+        answer: input.answer,
+        ...(input.evidence?.length ? { evidence: input.evidence } : {}),
+      });
+      backToReview(step);
+      return step.done();
+    }
+    case 'TIMER':
+      return timer(step, input.timer);
+  }
+}
+
+function backToReview(step: Step): void {
+  const s = step.state;
+  s.status = 'IN_REVIEW';
+  s.deadlines = { reviewDueAt: step.at + s.terms.tiers[s.tier].reviewSlaMs };
+  s.slaBreached = false;
+}
+
+function riskEvent(step: Step, input: Extract<CaseInput, { kind: 'RISK_EVENT' }>): Transition {
+  const s = step.state;
+  const d = input.decision;
+  step.log(input.actor, 'RISK_EVENT', riskEventDetails(input.eventId, input.eventType, d));
+  for (const src of d.unavailableSources) if (!s.missingSources.includes(src)) s.missingSources.push(src);
+  if (d.tier === 'NONE') return step.done();
+
+  const from = s.tier;
+  const lockoutActive = s.deadlines.lockoutLiftsAt !== undefined;
+  // A FREEZE for a real reason (not another lockout) makes a self-lifting lockout a real freeze.
+  const hardensLockout = lockoutActive && d.tier === 'FREEZE' && !d.lockout;
+  const rearmsLockout = s.status === 'MONITORING';
+  if (!isMoreSevere(d.tier, from) && !hardensLockout && !rearmsLockout) return step.done(); // never de-escalate
+
+  s.reasons = mergeReasons(s.reasons, d.reasons);
+  s.score = Math.max(s.score, d.score);
+  s.verificationAllowed = s.verificationAllowed && d.verificationAllowed;
+  if (rearmsLockout) {
+    s.tier = d.tier;
+    step.log(SYSTEM, 'ESCALATED', { from: 'NONE', to: d.tier, reasons: d.reasons.map((r) => r.code) });
+    enterTier(step, d.tier, d.lockout);
+    return step.done();
+  }
+  step.log(SYSTEM, 'ESCALATED', { from, to: d.tier, reasons: d.reasons.map((r) => r.code) });
+  if (USER_WAITING.includes(s.status)) {
+    // A lockout on top of an existing restriction is a plain freeze: lifting itself would drop the other one.
+    enterTier(step, d.tier, false);
+  } else {
+    // Under review: the restriction tightens now, the review carries on with the new tier.
+    s.tier = d.tier;
+    step.effect(restrictionOf(s));
+    step.effect({ kind: 'NOTIFY_USER', template: 'RESTRICTED' });
+    step.effect({ kind: 'NOTIFY_BACKEND', event: 'RESTRICTION_CHANGED' });
+  }
+  return step.done();
+}
+
+function decide(step: Step, input: Extract<CaseInput, { kind: 'DECISION' }>): Transition {
+  const s = step.state;
+  if (s.status !== 'IN_REVIEW') return refuse('NOT_IN_REVIEW', `the case is not awaiting a decision (${s.status})`);
+  if (s.assignee === null) return refuse('NOT_CLAIMED', 'claim the case before deciding it');
+  if (s.assignee !== input.reviewer) return refuse('CLAIMED_BY_OTHER', 'another reviewer holds this case');
+  const reviewer: Actor = { kind: 'reviewer', id: input.reviewer };
+  step.log(reviewer, 'DECISION', { decision: input.decision, rationale: input.rationale });
+  switch (input.decision) {
+    case 'UNLOCK':
+      finish(step, 'RESTORED', reviewer);
+      break;
+    case 'UPHOLD':
+      finish(step, 'UPHELD', reviewer);
+      break;
+    case 'CLOSE':
+      if (s.terms.tiers[s.tier].fourEyesClose) {
+        s.status = 'PENDING_APPROVAL';
+        s.pendingClose = { by: input.reviewer, rationale: input.rationale, at: iso(step.at) };
+        s.deadlines = { reviewDueAt: s.deadlines.reviewDueAt };
+      } else finish(step, 'CLOSED', reviewer);
+      break;
+    case 'REQUEST_INFO':
+      s.status = 'AWAITING_INFO';
+      s.deadlines = { infoDueAt: step.at + s.terms.tiers[s.tier].infoDeadlineMs };
+      step.effect({ kind: 'NOTIFY_USER', template: 'INFO_REQUESTED' });
+      break;
+  }
+  return step.done();
+}
+
+function timer(step: Step, kind: TimerKind): Transition {
+  const s = step.state;
+  const due = nextTimer(s);
+  if (!due || due.kind !== kind || due.at > step.at)
+    return refuse('NO_SUCH_TIMER', `no ${kind} timer is due at ${iso(step.at)}`);
+  switch (kind) {
+    case 'REMINDER':
+      s.remindersSent += 1;
+      step.log(SYSTEM, 'REMINDER_DUE', { deadline: iso(s.deadlines.userDeadlineAt!) });
+      step.effect({ kind: 'NOTIFY_USER', template: 'REMINDER' });
+      break;
+    case 'USER_DEADLINE':
+      step.log(SYSTEM, 'DEADLINE_PASSED', { deadline: iso(s.deadlines.userDeadlineAt!) });
+      if (s.terms.tiers[s.tier].onUserDeadline === 'REVIEW') startReview(step);
+      else finish(step, 'UPHELD', SYSTEM);
+      break;
+    case 'COOLING_OFF_END':
+      s.coolingOffNotified = true;
+      step.log(SYSTEM, 'COOLING_OFF_ENDED');
+      step.effect({ kind: 'NOTIFY_USER', template: 'CONFIRMATION_OPEN' });
+      break;
+    case 'LOCKOUT_LIFT':
+      step.log(SYSTEM, 'LOCKOUT_EXPIRED', { lockoutCount: s.lockoutCount });
+      s.status = 'MONITORING';
+      s.deadlines = { monitorUntil: step.at + s.terms.lockout.memoryMs };
+      step.effect({ kind: 'LIFT_RESTRICTION' });
+      step.effect({ kind: 'NOTIFY_USER', template: 'LOCKOUT_LIFTED' });
+      step.effect({ kind: 'NOTIFY_BACKEND', event: 'RESTRICTION_CHANGED' });
+      break;
+    case 'MONITOR_END':
+      finish(step, 'RESTORED', SYSTEM);
+      break;
+    case 'REVIEW_SLA':
+      s.slaBreached = true;
+      step.log(SYSTEM, 'SLA_BREACHED', { reviewDueAt: iso(s.deadlines.reviewDueAt!), assignee: s.assignee });
+      break;
+    case 'INFO_DEADLINE':
+      step.log(SYSTEM, 'INFO_DEADLINE_PASSED');
+      backToReview(step);
+      break;
+  }
+  return step.done();
+}
+
+/** The next timer the case waits for, if any: the earliest of its deadlines that is still pending. */
+export function nextTimer(s: CaseState): { kind: TimerKind; at: number } | null {
+  if (s.outcome !== null) return null;
+  const d = s.deadlines;
+  const candidates: { kind: TimerKind; at: number }[] = [];
+  if (USER_WAITING.includes(s.status) && d.userDeadlineAt !== undefined) {
+    const reminders = s.terms.tiers[s.tier].remindBeforeMs;
+    const before = reminders[s.remindersSent];
+    if (before !== undefined) candidates.push({ kind: 'REMINDER', at: d.userDeadlineAt - before });
+    candidates.push({ kind: 'USER_DEADLINE', at: d.userDeadlineAt });
+  }
+  if (s.status === 'PROTECTIVE_HOLD' && d.coolingOffEndsAt !== undefined && !s.coolingOffNotified)
+    candidates.push({ kind: 'COOLING_OFF_END', at: d.coolingOffEndsAt });
+  if (s.status === 'AWAITING_USER' && d.lockoutLiftsAt !== undefined)
+    candidates.push({ kind: 'LOCKOUT_LIFT', at: d.lockoutLiftsAt });
+  if (s.status === 'MONITORING' && d.monitorUntil !== undefined)
+    candidates.push({ kind: 'MONITOR_END', at: d.monitorUntil });
+  if (s.status === 'IN_REVIEW' && d.reviewDueAt !== undefined && !s.slaBreached)
+    candidates.push({ kind: 'REVIEW_SLA', at: d.reviewDueAt });
+  if (s.status === 'AWAITING_INFO' && d.infoDueAt !== undefined)
+    candidates.push({ kind: 'INFO_DEADLINE', at: d.infoDueAt });
+  // Ties resolve in the order pushed: a reminder never comes after its own deadline.
+  return candidates.reduce<{ kind: TimerKind; at: number } | null>((a, b) => (a === null || b.at < a.at ? b : a), null);
+}
+
+/** Whether the account is restricted in this state (every tier but NONE restricts; MONITORING does not). */
+export function isRestricted(s: Pick<CaseState, 'status' | 'outcome'>): boolean {
+  if (s.status === 'MONITORING') return false;
+  return s.outcome !== 'RESTORED';
+}
+
+/** Records a carried-out effect in the timeline (applied, lifted, notified...). */
+export function recordEffect(s: CaseState, at: number, entry: { type: TimelineType } & Record<string, unknown>): void {
+  s.timeline.push({ at: iso(at), actor: SYSTEM, ...entry });
+}
+
+export function userActionable(s: CaseState): boolean {
+  return USER_WAITING.includes(s.status);
+}

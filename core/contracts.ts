@@ -1,0 +1,165 @@
+// The contract between the API and the case workflow: names, payloads, IDs and search attributes.
+// Side-effect free; imported by api/, worker/ and workflows/ (the API never imports workflow code).
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { BackendEvent, UserNotice } from '../activities/types';
+import type { CaseState, Deadlines, TimelineEntry } from './case-machine';
+import type { RiskEvent } from './events';
+import type { Actor, CaseStatus, Decision, Locale, Outcome, ReasonContribution, ReviewDecision, Tier } from './model';
+
+export const TASK_QUEUE = 'cordon-cases';
+export const CASE_WORKFLOW_TYPE = 'caseWorkflow';
+
+const WORKFLOW_ID_PREFIX = 'cordon-account-';
+
+/** One case workflow per account: its ID is derived from the account ID. */
+export function caseWorkflowId(accountId: string): string {
+  return `${WORKFLOW_ID_PREFIX}${accountId}`;
+}
+
+/**
+ * A case ID names one case of an account: the account ID and a tag of the first run of the case's workflow
+ * (stable across continue-as-new). Account IDs cannot contain ".", so the last "." separates the two.
+ */
+export function makeCaseId(accountId: string, firstExecutionRunId: string): string {
+  return `${accountId}.${firstExecutionRunId.replace(/-/g, '').slice(0, 12)}`;
+}
+
+export function parseCaseId(caseId: string): { accountId: string } | null {
+  const match = /^([A-Za-z0-9_-]{1,64})\.([0-9a-f]{12})$/.exec(caseId);
+  return match ? { accountId: match[1]! } : null;
+}
+
+export interface CaseWorkflowInput {
+  accountId: string;
+  /** Continue as new once the history is this long (tests set it low). */
+  historyLimit?: number;
+  /** Present when the workflow continued as new: the state it carries over. */
+  carried?: CarriedState;
+}
+
+export interface CarriedState {
+  state: CaseState;
+  seenEvents: Record<string, RiskEventResult>;
+  seenRequests: string[];
+  effectSeq: number;
+  outbox: OutboxMessage[];
+}
+
+/** A message waiting to be sent; built when the transition happened so it says what was true then. */
+export type OutboxMessage = { kind: 'NOTIFY_USER'; notice: UserNotice } | { kind: 'NOTIFY_BACKEND'; event: BackendEvent };
+
+export interface RiskEventUpdate {
+  event: RiskEvent;
+  actor: Actor;
+}
+
+export interface RiskEventResult {
+  eventId: string;
+  accountId: string;
+  caseId: string | null;
+  status: CaseStatus | 'NO_ACTION';
+  decision: Decision;
+  /** True when this event ID had been seen before: the first answer is returned and nothing happens again. */
+  duplicate: boolean;
+}
+
+export interface VerificationUpdate {
+  method: string;
+  passed: boolean;
+  requestId: string;
+  actor: Actor;
+}
+export interface AppealUpdate {
+  statement: string;
+  evidence?: string[];
+  requestId: string;
+  actor: Actor;
+}
+export interface ClaimUpdate {
+  reviewer: string;
+}
+export interface DecisionUpdate {
+  reviewer: string;
+  decision: ReviewDecision;
+  rationale: string;
+  requestId: string;
+}
+export interface ApprovalUpdate {
+  reviewer: string;
+  approve: boolean;
+  rationale: string;
+  requestId: string;
+}
+export interface InfoUpdate {
+  answer: string;
+  evidence?: string[];
+  requestId: string;
+  actor: Actor;
+}
+
+type IsoDeadlines = { [K in keyof Deadlines]?: string };
+
+/** What the API shows of a case. */
+export interface CaseView {
+  caseId: string;
+  accountId: string;
+  status: CaseStatus;
+  tier: Tier;
+  restricted: boolean;
+  score: number;
+  reasons: ReasonContribution[];
+  verificationAllowed: boolean;
+  deadlines: IsoDeadlines;
+  assignee: string | null;
+  appealed: boolean;
+  slaBreached: boolean;
+  pendingApproval: { decidedBy: string; rationale: string; at: string } | null;
+  lockoutCount: number;
+  missingSources: string[];
+  policyVersion: string;
+  policyHash: string;
+  openedAt: string;
+  outcome: Outcome | null;
+  locale: Locale;
+  timeline: TimelineEntry[];
+}
+
+export const riskEventUpdate = defineUpdate<RiskEventResult, [RiskEventUpdate]>('riskEvent');
+export const verificationUpdate = defineUpdate<CaseView, [VerificationUpdate]>('verification');
+export const appealUpdate = defineUpdate<CaseView, [AppealUpdate]>('appeal');
+export const claimUpdate = defineUpdate<CaseView, [ClaimUpdate]>('claim');
+export const decisionUpdate = defineUpdate<CaseView, [DecisionUpdate]>('decision');
+export const approvalUpdate = defineUpdate<CaseView, [ApprovalUpdate]>('approval');
+export const infoUpdate = defineUpdate<CaseView, [InfoUpdate]>('info');
+export const caseViewQuery = defineQuery<CaseView | null>('caseView');
+
+/** Custom search attributes for the Temporal Web UI and the review queue. No personal data. */
+export const SA = {
+  caseId: defineSearchAttributeKey('CordonCaseId', SearchAttributeType.KEYWORD),
+  accountId: defineSearchAttributeKey('CordonAccountId', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('CordonStatus', SearchAttributeType.KEYWORD),
+  tier: defineSearchAttributeKey('CordonTier', SearchAttributeType.KEYWORD),
+  reasonCodes: defineSearchAttributeKey('CordonReasonCodes', SearchAttributeType.KEYWORD_LIST),
+  reviewDueAt: defineSearchAttributeKey('CordonReviewDueAt', SearchAttributeType.DATETIME),
+  assignee: defineSearchAttributeKey('CordonAssignee', SearchAttributeType.KEYWORD),
+} as const;
+
+/** The same attributes as `temporal server start-dev --search-attribute Name=Type` wants them. */
+export const SEARCH_ATTRIBUTE_FLAGS: string[] = [
+  'CordonCaseId=Keyword',
+  'CordonAccountId=Keyword',
+  'CordonStatus=Keyword',
+  'CordonTier=Keyword',
+  'CordonReasonCodes=KeywordList',
+  'CordonReviewDueAt=Datetime',
+  'CordonAssignee=Keyword',
+];
+
+/** What a case workflow returns when it ends. */
+export interface CaseResult {
+  caseId: string | null;
+  accountId: string;
+  outcome: Outcome | 'NO_ACTION';
+  tier: Tier;
+}

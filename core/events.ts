@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { LOCALES } from './model';
+
+// Risk events as reported by the platform's backend. This module is the single source of truth for their
+// shape: the API validates with it and the types are inferred from it (workflows import the types only).
+
+const count = z.number().int().min(0).max(1_000_000);
+const money = z.number().min(0).max(1e12);
+
+export const RISK_EVENT_ATTRIBUTES = {
+  LOGIN_FAILED: z.strictObject({ consecutiveFailures: z.number().int().min(1).max(1_000_000) }),
+  LOGIN: z.strictObject({
+    newDevice: z.boolean(),
+    geoDistanceKm: z.number().min(0).max(40_075).optional(),
+    minutesSinceLastLogin: z.number().min(0).optional(),
+  }),
+  IDENTITY_CHECK: z.strictObject({ matched: z.boolean(), field: z.string().min(1).max(64).optional() }),
+  CREDIT_REPORT: z.strictObject({
+    lendersLast30d: count,
+    scoreDelta: z.number().int().min(-1000).max(1000),
+    overdueDays: count,
+  }),
+  BORROW_REQUEST: z.strictObject({ amount: money, requestsLast24h: count, creditLimit: money }),
+  TRANSFER_ATTEMPT: z.strictObject({
+    toNewPayee: z.boolean(),
+    amount: money,
+    duringCall: z.boolean().optional(),
+    justBorrowed: z.boolean().optional(),
+  }),
+  FRAUD_REPORT: z.strictObject({ source: z.string().min(1).max(64), confirmed: z.boolean() }),
+  DATA_SOURCE_ERROR: z.strictObject({ source: z.string().min(1).max(64) }),
+  REGULATORY_HOLD: z.strictObject({ reference: z.string().min(1).max(128) }),
+};
+
+export type RiskEventType = keyof typeof RISK_EVENT_ATTRIBUTES;
+export const RISK_EVENT_TYPES = Object.keys(RISK_EVENT_ATTRIBUTES) as RiskEventType[];
+
+export const AccountIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-", at most 64 characters');
+export const RequestIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, ".", "_", ":" or "-", at most 128 characters');
+
+const envelope = {
+  eventId: RequestIdSchema,
+  accountId: AccountIdSchema,
+  occurredAt: z.iso.datetime({ offset: true }),
+  locale: z.enum(LOCALES).optional(),
+};
+
+function variant<T extends RiskEventType>(type: T) {
+  return z.strictObject({ ...envelope, type: z.literal(type), attributes: RISK_EVENT_ATTRIBUTES[type] });
+}
+
+export const RiskEventSchema = z.discriminatedUnion('type', [
+  variant('LOGIN_FAILED'),
+  variant('LOGIN'),
+  variant('IDENTITY_CHECK'),
+  variant('CREDIT_REPORT'),
+  variant('BORROW_REQUEST'),
+  variant('TRANSFER_ATTEMPT'),
+  variant('FRAUD_REPORT'),
+  variant('DATA_SOURCE_ERROR'),
+  variant('REGULATORY_HOLD'),
+]);
+
+export type RiskEvent = z.infer<typeof RiskEventSchema>;

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { parseDuration } from './durations';
+import { REASON_CODES, TIERS, type CaseTerms, type RestrictiveTier } from './model';
+import { RISK_EVENT_TYPES } from './events';
+
+// The risk policy is versioned data: rules with weights give a score, thresholds map the score to a tier,
+// hard rules force a minimum tier, and per-tier terms give every deadline a case fixes when it opens.
+
+const Duration = z.string().refine((s) => parseDuration(s) !== undefined, {
+  message: 'a duration such as "30s", "15m", "72h" or "7d"',
+});
+
+const Condition = z.union([
+  z.strictObject({
+    field: z.string().min(1),
+    op: z.enum(['eq', 'ne']),
+    value: z.union([z.number(), z.boolean(), z.string()]),
+  }),
+  z.strictObject({
+    field: z.string().min(1),
+    op: z.enum(['gt', 'gte', 'lt', 'lte']),
+    value: z.number(),
+  }),
+  z.strictObject({
+    /** Compares the field with another field times a factor, e.g. amount >= 0.9 * creditLimit. */
+    field: z.string().min(1),
+    op: z.enum(['gt', 'gte', 'lt', 'lte']),
+    ref: z.string().min(1),
+    factor: z.number().default(1),
+  }),
+]);
+export type Condition = z.infer<typeof Condition>;
+
+const restrictiveTier = z.enum(TIERS).exclude(['NONE']);
+
+const Rule = z.strictObject({
+  id: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  description: z.string().max(500).optional(),
+  eventType: z.union([z.enum(RISK_EVENT_TYPES as [string, ...string[]]), z.literal('*')]),
+  reason: z.enum(REASON_CODES),
+  /** Every condition must hold; a condition on a missing field does not hold. */
+  when: z.array(Condition).default([]),
+  weight: z.number().min(0).max(1000),
+  /** A hard rule: whenever it matches, the tier is at least this. */
+  minTier: restrictiveTier.optional(),
+  /** The FREEZE this rule forces is a temporary lockout that lifts itself (see lockout terms). */
+  lockout: z.boolean().default(false),
+  /** False when user verification cannot resolve what this rule found (e.g. a regulatory hold). */
+  verificationAllowed: z.boolean().default(true),
+});
+export type Rule = z.infer<typeof Rule>;
+
+const TierTermsInput = z.strictObject({
+  userDeadline: Duration,
+  remindBefore: z.array(Duration).default([]),
+  onUserDeadline: z.enum(['REVIEW', 'UPHOLD']),
+  appealAllowed: z.boolean().default(true),
+  verificationRestores: z.boolean(),
+  coolingOff: Duration.default('0s'),
+  reviewSla: Duration,
+  infoDeadline: Duration,
+  fourEyesClose: z.boolean().default(false),
+});
+
+export const PolicySchema = z.strictObject({
+  version: z.string().min(1).max(64),
+  description: z.string().optional(),
+  /** Minimum score for each tier on the score ladder. PROTECT is reached through hard rules only. */
+  thresholds: z
+    .strictObject({
+      STEP_UP: z.number().positive(),
+      LIMIT: z.number().positive(),
+      FREEZE: z.number().positive(),
+      CLOSE: z.number().positive(),
+    })
+    .refine((t) => t.STEP_UP < t.LIMIT && t.LIMIT < t.FREEZE && t.FREEZE < t.CLOSE, {
+      message: 'thresholds must increase: STEP_UP < LIMIT < FREEZE < CLOSE',
+    }),
+  rules: z
+    .array(Rule)
+    .min(1)
+    .refine((rules) => new Set(rules.map((r) => r.id)).size === rules.length, { message: 'rule ids must be unique' }),
+  tiers: z.strictObject({
+    STEP_UP: TierTermsInput,
+    LIMIT: TierTermsInput,
+    PROTECT: TierTermsInput,
+    FREEZE: TierTermsInput,
+    CLOSE: TierTermsInput,
+  }),
+  lockout: z.strictObject({
+    waits: z.array(Duration).min(1),
+    permanentAfter: z.number().int().min(0),
+    memory: Duration,
+  }),
+});
+export type Policy = z.infer<typeof PolicySchema>;
+
+/** A validated policy with the content hash recorded on every decision. */
+export interface LoadedPolicy {
+  policy: Policy;
+  hash: string;
+}
+
+function ms(text: string): number {
+  const value = parseDuration(text);
+  if (value === undefined) throw new Error(`invalid duration ${text}`); // unreachable after validation
+  return value;
+}
+
+/** The deadlines a case fixes from the policy when it opens, so later policy changes affect new cases only. */
+export function caseTermsOf({ policy, hash }: LoadedPolicy): CaseTerms {
+  const tiers = {} as CaseTerms['tiers'];
+  for (const tier of Object.keys(policy.tiers) as RestrictiveTier[]) {
+    const t = policy.tiers[tier];
+    tiers[tier] = {
+      userDeadlineMs: ms(t.userDeadline),
+      remindBeforeMs: t.remindBefore.map(ms).sort((a, b) => b - a),
+      onUserDeadline: t.onUserDeadline,
+      appealAllowed: t.appealAllowed,
+      verificationRestores: t.verificationRestores,
+      coolingOffMs: ms(t.coolingOff),
+      reviewSlaMs: ms(t.reviewSla),
+      infoDeadlineMs: ms(t.infoDeadline),
+      fourEyesClose: t.fourEyesClose,
+    };
+  }
+  return {
+    policyVersion: policy.version,
+    policyHash: hash,
+    tiers,
+    lockout: {
+      waitsMs: policy.lockout.waits.map(ms),
+      permanentAfter: policy.lockout.permanentAfter,
+      memoryMs: ms(policy.lockout.memory),
+    },
+  };
+}

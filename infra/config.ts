@@ -1,0 +1,130 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+// Configuration comes from the environment, parsed once at start-up. A bad value stops the process with a
+// message naming the variable.
+
+export const ROLES = ['backend', 'reviewer', 'senior', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+export interface Principal {
+  role: Role;
+  /** Recorded as the actor on every action. */
+  id: string;
+}
+
+/** Development tokens: printed at start-up, refused in production. */
+export const DEV_TOKENS: Record<string, Principal> = {
+  'dev-backend': { role: 'backend', id: 'backend' },
+  'dev-reviewer-1': { role: 'reviewer', id: 'reviewer-1' },
+  'dev-reviewer-2': { role: 'reviewer', id: 'reviewer-2' },
+  'dev-senior': { role: 'senior', id: 'senior' },
+};
+
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** "token=role:id,token2=role:id" — the tokens a production deployment accepts. */
+const Tokens = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const tokens: Record<string, Principal> = {};
+    for (const entry of (text ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+      const match = /^([^=]{16,})=([a-z]+):([A-Za-z0-9._-]{1,64})$/.exec(entry);
+      const role = match?.[2] as Role | undefined;
+      if (!match || !role || !ROLES.includes(role)) {
+        ctx.addIssue({ code: 'custom', message: 'expected token=role:id entries (token at least 16 characters)' });
+        return z.NEVER;
+      }
+      tokens[match[1]!] = { role, id: match[3]! };
+    }
+    return tokens;
+  });
+
+const DataSources = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (!text) return [];
+    try {
+      return z.array(z.strictObject({ name: z.string().regex(/^[a-zA-Z0-9_]{1,32}$/), url: z.url() })).parse(JSON.parse(text));
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected a JSON array of {"name","url"}' });
+      return z.NEVER;
+    }
+  });
+
+const EnvSchema = z.object({
+  CORDON_MODE: z.enum(['development', 'production']).default('development'),
+  PORT: port.default(8080),
+  CORDON_DATA_DIR: z.string().default('data'),
+  CORDON_POLICY_FILE: z.string().default('policy/default.json'),
+  CORDON_TOKENS: Tokens,
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_TLS: bool,
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  CORDON_TASK_QUEUE: z.string().optional(),
+  CORDON_WEBHOOK_URL: z.url().optional(),
+  CORDON_WEBHOOK_SECRET: z.string().min(16).optional(),
+  CORDON_GATEWAY_URL: z.url().optional(),
+  CORDON_GATEWAY_SECRET: z.string().min(16).optional(),
+  CORDON_MESSAGING_URL: z.url().optional(),
+  CORDON_DATA_SOURCES: DataSources,
+  CORDON_SOURCE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
+});
+
+export type Config = ReturnType<typeof parseConfig>;
+
+export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ');
+    throw new Error(`invalid configuration:\n  ${problems}`);
+  }
+  const e = parsed.data;
+  const production = e.CORDON_MODE === 'production';
+  if (production && Object.keys(e.CORDON_TOKENS).length === 0)
+    throw new Error('invalid configuration: production mode needs CORDON_TOKENS (token=role:id,...)');
+  const secretFor = (url: string | undefined, secret: string | undefined, name: string) => {
+    if (url && !secret) throw new Error(`invalid configuration: ${name}_URL needs ${name}_SECRET to sign requests`);
+    return url && secret ? { url, secret } : undefined;
+  };
+  return {
+    mode: e.CORDON_MODE,
+    port: e.PORT,
+    dataDir: resolve(e.CORDON_DATA_DIR),
+    policyFile: resolve(e.CORDON_POLICY_FILE),
+    tokens: production ? e.CORDON_TOKENS : { ...DEV_TOKENS, ...e.CORDON_TOKENS },
+    temporal: {
+      /** Unset: `npm start` runs a local dev server on TEMPORAL_PORT. */
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: e.TEMPORAL_TLS || Boolean(e.TEMPORAL_TLS_CERT) || Boolean(e.TEMPORAL_API_KEY),
+      tlsCert: e.TEMPORAL_TLS_CERT,
+      tlsKey: e.TEMPORAL_TLS_KEY,
+      tlsCa: e.TEMPORAL_TLS_CA,
+      tlsServerName: e.TEMPORAL_TLS_SERVER_NAME,
+      devPort: e.TEMPORAL_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
+    taskQueue: e.CORDON_TASK_QUEUE,
+    webhook: secretFor(e.CORDON_WEBHOOK_URL, e.CORDON_WEBHOOK_SECRET, 'CORDON_WEBHOOK'),
+    gateway: secretFor(e.CORDON_GATEWAY_URL, e.CORDON_GATEWAY_SECRET, 'CORDON_GATEWAY'),
+    /** User messages go to the backend's messaging endpoint, signed with the webhook secret. */
+    messagingUrl: e.CORDON_MESSAGING_URL,
+    dataSources: e.CORDON_DATA_SOURCES,
+    sourceTimeoutMs: e.CORDON_SOURCE_TIMEOUT_MS,
+  };
+}

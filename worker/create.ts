@@ -1,0 +1,26 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+import { TASK_QUEUE } from '../core/contracts';
+
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+export interface CaseWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue?: string;
+  deps: ActivityDeps;
+  /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start-up. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue ?? TASK_QUEUE,
+    activities: createActivities(o.deps),
+    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    // Keep zod, express and Node built-ins out of the workflow sandbox: nothing in workflows/ needs them.
+    bundlerOptions: { ignoreModules: ['zod', 'express'] },
+  });
+}

@@ -1,0 +1,33 @@
+import { NativeConnection } from '@temporalio/worker';
+import { parseConfig } from '../infra/config';
+import { createLogger } from '../infra/logger';
+import { connectionOptions } from '../infra/temporal';
+import { createCaseWorker } from './create';
+import { activityDepsFromConfig } from './deps';
+
+/** Runs a case worker until SIGINT/SIGTERM; the worker drains in-flight tasks before it exits. */
+export async function runWorker(): Promise<void> {
+  const logger = createLogger('worker');
+  const config = parseConfig();
+  const connection = await NativeConnection.connect(connectionOptions(config));
+  try {
+    const worker = await createCaseWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.taskQueue,
+      deps: activityDepsFromConfig(config, logger),
+    });
+    logger.info('worker started', { taskQueue: worker.options.taskQueue, namespace: config.temporal.namespace });
+    await worker.run(); // the SDK shuts the worker down gracefully on SIGINT/SIGTERM
+    logger.info('worker stopped');
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  runWorker().catch((err) => {
+    process.stderr.write(`worker failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
