@@ -516,6 +516,8 @@ function timer(step: Step, kind: TimerKind): Transition {
 export function nextTimer(s: CaseState): { kind: TimerKind; at: number } | null {
   if (s.outcome !== null) return null;
   const d = s.deadlines;
+  // A temporary lockout lifts itself before any verification deadline: nothing else is due meanwhile.
+  if (s.status === 'AWAITING_USER' && d.lockoutLiftsAt !== undefined) return { kind: 'LOCKOUT_LIFT', at: d.lockoutLiftsAt };
   const candidates: { kind: TimerKind; at: number }[] = [];
   if (USER_WAITING.includes(s.status) && d.userDeadlineAt !== undefined) {
     const reminders = s.terms.tiers[s.tier].remindBeforeMs;
@@ -525,8 +527,6 @@ export function nextTimer(s: CaseState): { kind: TimerKind; at: number } | null 
   }
   if (s.status === 'PROTECTIVE_HOLD' && d.coolingOffEndsAt !== undefined && !s.coolingOffNotified)
     candidates.push({ kind: 'COOLING_OFF_END', at: d.coolingOffEndsAt });
-  if (s.status === 'AWAITING_USER' && d.lockoutLiftsAt !== undefined)
-    candidates.push({ kind: 'LOCKOUT_LIFT', at: d.lockoutLiftsAt });
   if (s.status === 'MONITORING' && d.monitorUntil !== undefined)
     candidates.push({ kind: 'MONITOR_END', at: d.monitorUntil });
   if (s.status === 'IN_REVIEW' && d.reviewDueAt !== undefined && !s.slaBreached)

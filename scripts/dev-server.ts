@@ -84,9 +84,14 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     mkdirSync(dirname(o.dbFile), { recursive: true });
     args.push('--db-filename', o.dbFile);
   }
-  const child = spawn(o.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: Ctrl-C reaches Cordon, which stops the server last, after the worker has drained.
+  const child = spawn(o.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const output: string[] = [];
+  let stopping = false;
   const onData = (chunk: Buffer) => {
+    if (stopping) return; // its own shutdown chatter is not news
     for (const line of chunk.toString().split('\n').filter(Boolean)) {
       output.push(line);
       if (output.length > 50) output.shift();
@@ -128,10 +133,12 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     process: child,
     async stop() {
       if (exited !== undefined) return;
+      stopping = true;
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exit;
       clearTimeout(killer);
+      process.removeListener('exit', killOnExit);
     },
   };
 }

@@ -3,7 +3,7 @@
 //   then `go install github.com/temporalio/cli/cmd/temporal@v1.5.1` (later tags do not `go install`);
 // - the time-skipping test server: the jars of io.temporal:temporal-test-server from Maven Central.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..');
@@ -54,8 +54,19 @@ export function ensureTemporalCli(): string {
   return cached;
 }
 
-/** The classpath folder of the time-skipping test server, fetching its jars with Maven when missing. */
+/**
+ * An executable that runs the time-skipping test server as `<path> PORT [--enable-time-skipping]`, which is how
+ * @temporalio/testing starts an `existing-path` server. Fetches the jars with Maven when missing.
+ */
 export function ensureTestServer(): string {
+  const lib = ensureTestServerJars();
+  const launcher = join(TOOLS_DIR, 'test-server', 'temporal-test-server');
+  writeFileSync(launcher, `#!/bin/sh\nexec java -cp '${lib}/*' io.temporal.testserver.TestServer "$@"\n`);
+  chmodSync(launcher, 0o755);
+  return launcher;
+}
+
+function ensureTestServerJars(): string {
   const jarCount = () => (existsSync(TEST_SERVER_LIB) ? readdirSync(TEST_SERVER_LIB).filter((f) => f.endsWith('.jar')).length : 0);
   if (jarCount() > 0) return TEST_SERVER_LIB;
   if (!onPath('mvn')) throw new Error('the time-skipping test server needs Maven (mvn) to fetch io.temporal:temporal-test-server');

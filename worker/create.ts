@@ -19,8 +19,9 @@ export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
     namespace: o.namespace,
     taskQueue: o.taskQueue ?? TASK_QUEUE,
     activities: createActivities(o.deps),
-    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    // Keep zod, express and Node built-ins out of the workflow sandbox: nothing in workflows/ needs them.
-    bundlerOptions: { ignoreModules: ['zod', 'express'] },
+    ...(o.workflowBundle
+      ? { workflowBundle: o.workflowBundle }
+      : // Keep zod and express out of the workflow sandbox even if an import slips in: nothing there needs them.
+        { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { ignoreModules: ['zod', 'express'] } }),
   });
 }

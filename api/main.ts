@@ -1,0 +1,77 @@
+import type { Server } from 'node:http';
+import { Client, Connection, type ConnectionLike } from '@temporalio/client';
+import { createScorer, httpDataSource } from '../activities/scorer';
+import { parseConfig, type Config } from '../infra/config';
+import { createLogger, type Logger } from '../infra/logger';
+import { loadPolicy } from '../infra/policy-loader';
+import { connectionOptions } from '../infra/temporal';
+import { buildApp } from './app';
+import { CaseService } from './case-service';
+
+export interface RunningApi {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the API on config.port (0: any free port), over an existing Temporal connection or a new one. */
+export async function startApi(config: Config, logger: Logger, connection?: ConnectionLike): Promise<RunningApi> {
+  const ownConnection = connection ? undefined : await Connection.connect(connectionOptions(config));
+  const client = new Client({ connection: connection ?? ownConnection, namespace: config.temporal.namespace });
+  const scorer = createScorer(
+    loadPolicy(config.policyFile),
+    config.dataSources.map((s) => httpDataSource(s.name, s.url)),
+    config.sourceTimeoutMs,
+  );
+  const cases = new CaseService({ client, scorer, logger, taskQueue: config.taskQueue });
+  const app = buildApp({ cases, scorer, tokens: config.tokens, logger });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, '0.0.0.0');
+    s.once('listening', () => resolve(s));
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(err.code === 'EADDRINUSE' ? `port ${config.port} (API) is already in use: set PORT to another port` : err.message)),
+    );
+  });
+  const address = server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
+  return {
+    server,
+    url,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await ownConnection?.close();
+    },
+  };
+}
+
+export function printTokens(config: Config, logger: Logger): void {
+  if (config.mode !== 'development') return;
+  for (const [token, p] of Object.entries(config.tokens)) logger.info('development token', { token, role: p.role, id: p.id });
+}
+
+if (require.main === module) {
+  const logger = createLogger('api');
+  let config: Config;
+  try {
+    config = parseConfig();
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  startApi(config, logger)
+    .then((api) => {
+      logger.info('API listening', { url: api.url, mode: config.mode });
+      printTokens(config, logger);
+      const stop = () => {
+        logger.info('API stopping');
+        void api.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    })
+    .catch((err) => {
+      process.stderr.write(`API failed: ${(err as Error).message}\n`);
+      process.exit(1);
+    });
+}

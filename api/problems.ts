@@ -1,0 +1,41 @@
+import type { Response } from 'express';
+import type { z } from 'zod';
+
+/** An error the API answers with as application/problem+json (RFC 9457). */
+export class Problem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail?: string,
+    readonly extra: { code?: string; errors?: FieldError[] } = {},
+  ) {
+    super(detail ?? title);
+  }
+}
+
+export interface FieldError {
+  /** Where in the request: body.attributes.matched, params.caseId, query.limit... */
+  path: string;
+  message: string;
+}
+
+export function fieldErrors(where: string, error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}
+
+export function sendProblem(res: Response, p: Problem): void {
+  res
+    .status(p.status)
+    .type('application/problem+json')
+    .json({
+      type: p.extra.code ? `https://cordon.dev/problems/${p.extra.code.toLowerCase().replace(/_/g, '-')}` : 'about:blank',
+      title: p.title,
+      status: p.status,
+      ...(p.detail ? { detail: p.detail } : {}),
+      ...(p.extra.code ? { code: p.extra.code } : {}),
+      ...(p.extra.errors ? { errors: p.extra.errors } : {}),
+    });
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { AccountIdSchema, RequestIdSchema, RiskEventSchema } from '../core/events';
+import { DECISIONS } from '../core/model';
+
+// Request schemas: the single source of truth for validation, request types and the OpenAPI document.
+
+const Rationale = z.string().trim().min(1).max(2_000);
+const Evidence = z
+  .array(z.string().min(1).max(500))
+  .max(10)
+  .optional()
+  .describe('References to documents the user supplied (URLs or document IDs)');
+
+export { RiskEventSchema };
+
+export const VerificationBody = z.strictObject({
+  method: z.string().regex(/^[A-Z0-9_]{1,32}$/, 'an upper-case method name such as OTP, DOCUMENT or USER_CONFIRMATION'),
+  passed: z.boolean(),
+  requestId: RequestIdSchema,
+});
+
+export const AppealBody = z.strictObject({
+  statement: z.string().trim().min(1).max(2_000),
+  evidence: Evidence,
+  requestId: RequestIdSchema,
+});
+
+export const DecisionBody = z.strictObject({
+  decision: z.enum(DECISIONS),
+  rationale: Rationale,
+  requestId: RequestIdSchema,
+});
+
+export const ApprovalBody = z.strictObject({
+  approve: z.boolean(),
+  rationale: Rationale,
+  requestId: RequestIdSchema.optional(),
+});
+
+export const InfoBody = z.strictObject({
+  answer: z.string().trim().min(1).max(4_000),
+  evidence: Evidence,
+  requestId: RequestIdSchema,
+});
+
+export const EmptyBody = z.strictObject({});
+
+export const CaseIdParams = z.strictObject({
+  caseId: z.string().regex(/^[A-Za-z0-9_-]{1,64}\.[0-9a-f]{12}$/, 'a case ID as returned by POST /v1/risk-events'),
+});
+export const AccountIdParams = z.strictObject({ accountId: AccountIdSchema });
+
+export const ReviewQueueQuery = z.strictObject({
+  status: z.enum(['IN_REVIEW', 'AWAITING_INFO', 'PENDING_APPROVAL']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export type VerificationBody = z.infer<typeof VerificationBody>;
+export type AppealBody = z.infer<typeof AppealBody>;
+export type DecisionBody = z.infer<typeof DecisionBody>;
+export type ApprovalBody = z.infer<typeof ApprovalBody>;
+export type InfoBody = z.infer<typeof InfoBody>;
+export type ReviewQueueQuery = z.infer<typeof ReviewQueueQuery>;

@@ -1,0 +1,78 @@
+// `npm start`: a Temporal dev server (unless TEMPORAL_ADDRESS names a cluster), the worker and the API in one
+// process, with readable logs. Ctrl-C stops the API, drains the worker, then stops the server.
+import { join } from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { printTokens, startApi } from '../api/main';
+import { parseConfig } from '../infra/config';
+import { createLogger } from '../infra/logger';
+import { connectionOptions } from '../infra/temporal';
+import { createCaseWorker } from '../worker/create';
+import { activityDepsFromConfig } from '../worker/deps';
+import { assertPortFree, startDevServer, type DevServer } from './dev-server';
+import { ensureTemporalCli } from './temporal-tools';
+
+async function main(): Promise<void> {
+  const logger = createLogger('cordon');
+  const config = parseConfig();
+  // The SDK's own INFO lines (webpack's bundle report among them) drown Cordon's; keep its warnings.
+  Runtime.install({ logger: new DefaultLogger((process.env.SDK_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+  await assertPortFree(config.port, 'API');
+
+  let devServer: DevServer | undefined;
+  if (!config.temporal.address) {
+    const cli = ensureTemporalCli();
+    const temporalLog = logger.child('temporal');
+    devServer = await startDevServer({
+      cli,
+      port: config.temporal.devPort,
+      uiPort: config.temporal.uiPort,
+      dbFile: join(config.dataDir, 'temporal.sqlite'),
+      namespace: config.temporal.namespace,
+      onLog: (line) => temporalLog.info(line.slice(0, 500)),
+    });
+    logger.info('Temporal dev server ready', { address: devServer.address, webUi: devServer.uiUrl, data: config.dataDir });
+  } else {
+    logger.info('using Temporal cluster', { address: config.temporal.address, namespace: config.temporal.namespace });
+  }
+
+  const connection = await NativeConnection.connect(connectionOptions(config));
+  const worker = await createCaseWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.taskQueue,
+    deps: activityDepsFromConfig(config, logger.child('worker')),
+  });
+  const workerDone = worker.run();
+  // The API's client shares the worker's connection.
+  const api = await startApi(config, logger.child('api'), connection);
+  logger.info('Cordon is up', { api: api.url, openapi: `${api.url}/openapi.json`, webUi: devServer?.uiUrl ?? 'n/a', mode: config.mode });
+  printTokens(config, logger);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    await api.close();
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await workerDone.catch((err) => logger.error('worker ended with an error', { error: (err as Error).message }));
+    await connection.close();
+    await devServer?.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  workerDone.then(
+    () => void stop('worker stopped'),
+    (err) => {
+      logger.error('worker failed', { error: (err as Error).message });
+      void stop('worker failed');
+    },
+  );
+}
+
+main().catch((err) => {
+  process.stderr.write(`cordon failed to start: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,54 @@
+import type { ActivityDeps } from '../../activities';
+import type { BackendNotifier, NotificationChannel } from '../../activities/channels';
+import { LedgerGateway } from '../../activities/gateway';
+import { createScorer, type DataSource } from '../../activities/scorer';
+import type { RenderedMessage } from '../../activities/templates';
+import type { BackendEvent, UserNotice } from '../../activities/types';
+import { createLogger } from '../../infra/logger';
+import { loadPolicy } from '../../infra/policy-loader';
+import type { LoadedPolicy } from '../../core/policy';
+
+export const quiet = createLogger('test', { level: 'error' });
+export const defaultPolicy = (): LoadedPolicy => loadPolicy(require.resolve('../../policy/default.json'));
+
+/** Records what reached the user, as a deduplicating receiver would see it. */
+export class RecordingChannel implements NotificationChannel {
+  readonly name = 'recording';
+  readonly sent: { notice: UserNotice; message: RenderedMessage }[] = [];
+  async send(notice: UserNotice, message: RenderedMessage) {
+    this.sent.push({ notice, message });
+    return { delivered: true };
+  }
+  templates(caseId?: string): string[] {
+    return this.sent.filter((s) => !caseId || s.notice.caseId === caseId).map((s) => s.notice.template);
+  }
+}
+
+export class RecordingNotifier implements BackendNotifier {
+  readonly name = 'recording';
+  readonly events: BackendEvent[] = [];
+  async send(event: BackendEvent) {
+    this.events.push(event);
+    return { delivered: true };
+  }
+}
+
+export interface TestDeps {
+  deps: ActivityDeps;
+  gateway: LedgerGateway;
+  channel: RecordingChannel;
+  backend: RecordingNotifier;
+}
+
+/** The real activities with the built-in gateway; only the outside world (user, backend) is a recorder. */
+export function testDeps(options: { policy?: LoadedPolicy; sources?: DataSource[] } = {}): TestDeps {
+  const gateway = new LedgerGateway(quiet);
+  const channel = new RecordingChannel();
+  const backend = new RecordingNotifier();
+  return {
+    deps: { scorer: createScorer(options.policy ?? defaultPolicy(), options.sources ?? [], 200), gateway, channels: [channel], backend },
+    gateway,
+    channel,
+    backend,
+  };
+}

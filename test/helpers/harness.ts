@@ -1,0 +1,87 @@
+// A worker and a case service on the shared dev server, with a task queue of their own per test.
+import { randomUUID } from 'node:crypto';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { CaseService } from '../../api/case-service';
+import { caseViewQuery, caseWorkflowId, type CaseView } from '../../core/contracts';
+import type { LoadedPolicy } from '../../core/policy';
+import { parsePolicy } from '../../infra/policy-loader';
+import { createCaseWorker } from '../../worker/create';
+import { defaultPolicy, quiet, testDeps, type TestDeps } from './deps';
+import { sharedDevServer, workflowBundle } from './servers';
+
+export interface Harness extends TestDeps {
+  taskQueue: string;
+  client: Client;
+  cases: CaseService;
+  worker: Worker;
+  handle(accountId: string): WorkflowHandle;
+  view(accountId: string): Promise<CaseView>;
+}
+
+let connections: Promise<{ native: NativeConnection; client: Client }> | undefined;
+
+export function sharedConnections(): Promise<{ native: NativeConnection; client: Client }> {
+  connections ??= (async () => {
+    const server = await sharedDevServer();
+    const native = await NativeConnection.connect({ address: server.address });
+    return { native, client: new Client({ connection: native }) };
+  })();
+  return connections;
+}
+
+export async function newHarness(options: { policy?: LoadedPolicy; taskQueue?: string } = {}): Promise<Harness> {
+  const { native, client } = await sharedConnections();
+  const t = testDeps({ policy: options.policy });
+  const taskQueue = options.taskQueue ?? `tq-${randomUUID()}`;
+  const worker = await createCaseWorker({ connection: native, namespace: 'default', taskQueue, deps: t.deps, workflowBundle: await workflowBundle() });
+  const handle = (accountId: string) => client.workflow.getHandle(caseWorkflowId(accountId));
+  return {
+    ...t,
+    taskQueue,
+    client,
+    worker,
+    cases: new CaseService({ client, scorer: t.deps.scorer, logger: quiet, taskQueue }),
+    handle,
+    view: async (accountId) => (await handle(accountId).query(caseViewQuery))!,
+  };
+}
+
+export async function closeSharedConnections(): Promise<void> {
+  if (connections) await (await connections).native.close();
+  connections = undefined;
+}
+
+/** Runs fn with a fresh worker that stops afterwards. */
+export async function withHarness<T>(fn: (h: Harness) => Promise<T>, options: { policy?: LoadedPolicy } = {}): Promise<T> {
+  const h = await newHarness(options);
+  return h.worker.runUntil(fn(h));
+}
+
+/** Polls until the check passes (it throws or returns false until then). */
+export async function eventually<T>(check: () => Promise<T | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const result = await check();
+      if (result !== false) return result;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The default policy with every duration in seconds, so deadlines pass during a test on the real server. */
+export function shortPolicy(): LoadedPolicy {
+  const raw = JSON.parse(JSON.stringify(defaultPolicy().policy));
+  raw.version = 'test-short';
+  for (const tier of Object.keys(raw.tiers)) {
+    Object.assign(raw.tiers[tier], { userDeadline: '4s', remindBefore: ['2s'], reviewSla: '3s', infoDeadline: '3s' });
+  }
+  raw.tiers.PROTECT.coolingOff = '2s';
+  raw.lockout = { waits: ['2s', '3s'], permanentAfter: 2, memory: '3s' };
+  return parsePolicy(raw, 'short test policy');
+}
