@@ -65,7 +65,12 @@ export class LogNotifier implements BackendNotifier {
   readonly name = 'log';
   constructor(private readonly logger: Logger) {}
   async send(event: BackendEvent): Promise<{ delivered: boolean }> {
-    this.logger.info('backend event', { type: event.type, caseId: event.caseId, status: event.status, key: event.idempotencyKey });
+    this.logger.info('backend event', {
+      type: event.type,
+      caseId: event.caseId,
+      status: event.status,
+      key: event.idempotencyKey,
+    });
     return { delivered: true };
   }
 }

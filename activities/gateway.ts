@@ -24,8 +24,14 @@ export class LedgerGateway implements AccountGateway {
   constructor(private readonly logger: Logger) {}
 
   async apply(c: ApplyRestrictionCommand): Promise<void> {
-    if (this.once(c.idempotencyKey)) this.accounts.set(c.accountId, { tier: c.tier, closed: false, lockout: c.lockout });
-    this.logger.info('restriction applied', { caseId: c.caseId, tier: c.tier, lockout: c.lockout, reasons: c.reasonCodes });
+    if (this.once(c.idempotencyKey))
+      this.accounts.set(c.accountId, { tier: c.tier, closed: false, lockout: c.lockout });
+    this.logger.info('restriction applied', {
+      caseId: c.caseId,
+      tier: c.tier,
+      lockout: c.lockout,
+      reasons: c.reasonCodes,
+    });
   }
 
   async lift(c: RestrictionCommand): Promise<void> {
@@ -34,7 +40,8 @@ export class LedgerGateway implements AccountGateway {
   }
 
   async close(c: RestrictionCommand): Promise<void> {
-    if (this.once(c.idempotencyKey)) this.accounts.set(c.accountId, { tier: 'CLOSE', closed: true, lockout: false });
+    if (this.once(c.idempotencyKey))
+      this.accounts.set(c.accountId, { tier: 'CLOSE', closed: true, lockout: false });
     this.logger.info('account closed', { caseId: c.caseId });
   }
 
@@ -64,6 +71,12 @@ export class HttpAccountGateway implements AccountGateway {
   }
 
   private async post(action: string, command: RestrictionCommand): Promise<void> {
-    await signedPost(`${this.url.replace(/\/$/, '')}/restrictions/${action}`, this.secret, { action, ...command }, command.idempotencyKey, 'AccountGateway');
+    await signedPost(
+      `${this.url.replace(/\/$/, '')}/restrictions/${action}`,
+      this.secret,
+      { action, ...command },
+      command.idempotencyKey,
+      'AccountGateway',
+    );
   }
 }

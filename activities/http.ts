@@ -29,12 +29,21 @@ export async function signedPost(
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
-    throw ApplicationFailure.retryable(`${failureType}: receiver unreachable (${(err as Error).name})`, `${failureType}Unavailable`);
+    throw ApplicationFailure.retryable(
+      `${failureType}: receiver unreachable (${(err as Error).name})`,
+      `${failureType}Unavailable`,
+    );
   }
   await response.arrayBuffer().catch(() => undefined);
   if (response.ok) return { status: response.status, duplicate: false };
   if (response.status === 409) return { status: response.status, duplicate: true };
   if (response.status >= 500 || response.status === 408 || response.status === 429)
-    throw ApplicationFailure.retryable(`${failureType}: receiver answered ${response.status}`, `${failureType}Unavailable`);
-  throw ApplicationFailure.nonRetryable(`${failureType}: receiver refused with ${response.status}`, `${failureType}Rejected`);
+    throw ApplicationFailure.retryable(
+      `${failureType}: receiver answered ${response.status}`,
+      `${failureType}Unavailable`,
+    );
+  throw ApplicationFailure.nonRetryable(
+    `${failureType}: receiver refused with ${response.status}`,
+    `${failureType}Rejected`,
+  );
 }

@@ -12,9 +12,15 @@ export interface RenderedMessage {
 type Text = Record<Locale, string>;
 
 const TIER_TEXT: Record<RestrictiveTier, Text> = {
-  STEP_UP: { en: 'Some sensitive operations need extra verification.', 'zh-CN': '部分敏感操作需要额外验证。' },
+  STEP_UP: {
+    en: 'Some sensitive operations need extra verification.',
+    'zh-CN': '部分敏感操作需要额外验证。',
+  },
   LIMIT: { en: 'Your available credit has been reduced.', 'zh-CN': '您的可用额度已被调低。' },
-  PROTECT: { en: 'We are holding a payment to protect you.', 'zh-CN': '为保护您的资金，我们暂时冻结了一笔付款。' },
+  PROTECT: {
+    en: 'We are holding a payment to protect you.',
+    'zh-CN': '为保护您的资金，我们暂时冻结了一笔付款。',
+  },
   FREEZE: { en: 'Your account is temporarily frozen.', 'zh-CN': '您的账户已被临时冻结。' },
   CLOSE: { en: 'Your account is being closed.', 'zh-CN': '您的账户即将被关闭。' },
 };
@@ -63,11 +69,15 @@ const DEADLINE: Text = { en: 'Please act by', 'zh-CN': '请在以下时间前处
 export function renderNotice(n: UserNotice): RenderedMessage {
   const l = n.locale;
   const lines: string[] = [];
-  if (n.template === 'OUTCOME' && (n.status === 'RESTORED' || n.status === 'CLOSED' || n.status === 'UPHELD')) {
+  if (
+    n.template === 'OUTCOME' &&
+    (n.status === 'RESTORED' || n.status === 'CLOSED' || n.status === 'UPHELD')
+  ) {
     lines.push(OUTCOME_TEXT[n.status][l]);
   } else if (n.template === 'RESTRICTED' || n.template === 'REMINDER') {
     lines.push(TIER_TEXT[n.tier][l]);
-    for (const code of new Set(n.reasonCodes)) lines.push(`${REASONS[code].user[l]} ${REASONS[code].nextStep[l]}`);
+    for (const code of new Set(n.reasonCodes))
+      lines.push(`${REASONS[code].user[l]} ${REASONS[code].nextStep[l]}`);
     if (n.deadline) lines.push(`${DEADLINE[l]} ${n.deadline}`);
   } else {
     const line = LINES[n.template];

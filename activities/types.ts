@@ -1,7 +1,15 @@
 // The activity interface as the workflow sees it. Type-only for workflows: implementations live beside it.
 import type { NoticeTemplate } from '../core/case-machine';
 import type { RiskEvent } from '../core/events';
-import type { CaseStatus, CaseTerms, Decision, Locale, Outcome, ReasonCode, RestrictiveTier } from '../core/model';
+import type {
+  CaseStatus,
+  CaseTerms,
+  Decision,
+  Locale,
+  Outcome,
+  ReasonCode,
+  RestrictiveTier,
+} from '../core/model';
 
 export interface ScoreResult {
   decision: Decision;

@@ -29,7 +29,11 @@ export interface AppDeps {
 
 type Method = 'get' | 'post';
 
-export interface RouteSpec<B extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType> {
+export interface RouteSpec<
+  B extends z.ZodType = z.ZodType,
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+> {
   method: Method;
   path: string;
   summary: string;
@@ -37,15 +41,22 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, P extends z.ZodType 
   body?: B;
   params?: P;
   query?: Q;
-  handle(input: { body: z.infer<B>; params: z.infer<P>; query: z.infer<Q>; principal: Principal }): Promise<unknown>;
+  handle(input: {
+    body: z.infer<B>;
+    params: z.infer<P>;
+    query: z.infer<Q>;
+    principal: Principal;
+  }): Promise<unknown>;
 }
 
 const ANY_STAFF: Role[] = ['backend', 'reviewer', 'senior', 'admin'];
 const BACKEND: Role[] = ['backend', 'admin'];
 const REVIEWERS: Role[] = ['reviewer', 'senior', 'admin'];
 
-function route<B extends z.ZodType, P extends z.ZodType, Q extends z.ZodType>(r: RouteSpec<B, P, Q>): RouteSpec {
-  return r as unknown as RouteSpec;
+function route<B extends z.ZodType, P extends z.ZodType, Q extends z.ZodType>(
+  r: RouteSpec<B, P, Q>,
+): RouteSpec {
+  return r;
 }
 
 /** The user acts through the backend: the timeline records the account holder as the actor. */
@@ -59,7 +70,11 @@ function explained(view: CaseView) {
     ...view,
     reasons: view.reasons.map((r) => ({
       ...r,
-      explanation: { user: REASONS[r.code].user, nextStep: REASONS[r.code].nextStep, reviewer: REASONS[r.code].reviewer },
+      explanation: {
+        user: REASONS[r.code].user,
+        nextStep: REASONS[r.code].nextStep,
+        reviewer: REASONS[r.code].reviewer,
+      },
     })),
   };
 }
@@ -108,13 +123,19 @@ export function routes(d: AppDeps): RouteSpec[] {
     route({
       method: 'post',
       path: '/v1/cases/:caseId/verification',
-      summary: "Report the result of the user's step-up verification (or, for PROTECT, the user's confirmation)",
+      summary:
+        "Report the result of the user's step-up verification (or, for PROTECT, the user's confirmation)",
       roles: BACKEND,
       params: S.CaseIdParams,
       body: S.VerificationBody,
       handle: async ({ params, body }) =>
         explained(
-          await d.cases.act(params.caseId, verificationUpdate, { ...body, actor: userActor(params.caseId) }, `verification-${body.requestId}`),
+          await d.cases.act(
+            params.caseId,
+            verificationUpdate,
+            { ...body, actor: userActor(params.caseId) },
+            `verification-${body.requestId}`,
+          ),
         ),
     }),
     route({
@@ -125,7 +146,14 @@ export function routes(d: AppDeps): RouteSpec[] {
       params: S.CaseIdParams,
       body: S.AppealBody,
       handle: async ({ params, body }) =>
-        explained(await d.cases.act(params.caseId, appealUpdate, { ...body, actor: userActor(params.caseId) }, `appeal-${body.requestId}`)),
+        explained(
+          await d.cases.act(
+            params.caseId,
+            appealUpdate,
+            { ...body, actor: userActor(params.caseId) },
+            `appeal-${body.requestId}`,
+          ),
+        ),
     }),
     route({
       method: 'post',
@@ -135,7 +163,14 @@ export function routes(d: AppDeps): RouteSpec[] {
       params: S.CaseIdParams,
       body: S.InfoBody,
       handle: async ({ params, body }) =>
-        explained(await d.cases.act(params.caseId, infoUpdate, { ...body, actor: userActor(params.caseId) }, `info-${body.requestId}`)),
+        explained(
+          await d.cases.act(
+            params.caseId,
+            infoUpdate,
+            { ...body, actor: userActor(params.caseId) },
+            `info-${body.requestId}`,
+          ),
+        ),
     }),
     route({
       method: 'get',
@@ -151,7 +186,8 @@ export function routes(d: AppDeps): RouteSpec[] {
       summary: 'Claim a case for review (claiming again is a no-op)',
       roles: REVIEWERS,
       params: S.CaseIdParams,
-      handle: async ({ params, principal }) => explained(await d.cases.act(params.caseId, claimUpdate, { reviewer: principal.id })),
+      handle: async ({ params, principal }) =>
+        explained(await d.cases.act(params.caseId, claimUpdate, { reviewer: principal.id })),
     }),
     route({
       method: 'post',
@@ -161,7 +197,14 @@ export function routes(d: AppDeps): RouteSpec[] {
       params: S.CaseIdParams,
       body: S.DecisionBody,
       handle: async ({ params, body, principal }) =>
-        explained(await d.cases.act(params.caseId, decisionUpdate, { ...body, reviewer: principal.id }, `decision-${body.requestId}`)),
+        explained(
+          await d.cases.act(
+            params.caseId,
+            decisionUpdate,
+            { ...body, reviewer: principal.id },
+            `decision-${body.requestId}`,
+          ),
+        ),
     }),
     route({
       method: 'post',
@@ -172,7 +215,14 @@ export function routes(d: AppDeps): RouteSpec[] {
       body: S.ApprovalBody,
       handle: async ({ params, body, principal }) => {
         const requestId = body.requestId ?? `approval-${principal.id}`;
-        return explained(await d.cases.act(params.caseId, approvalUpdate, { ...body, requestId, reviewer: principal.id }, `approval-${requestId}`));
+        return explained(
+          await d.cases.act(
+            params.caseId,
+            approvalUpdate,
+            { ...body, requestId, reviewer: principal.id },
+            `approval-${requestId}`,
+          ),
+        );
       },
     }),
   ];
@@ -182,11 +232,16 @@ function authenticate(req: Request, tokens: Record<string, Principal>): Principa
   const header = req.get('authorization') ?? '';
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   const principal = match ? tokens[match[1]!] : undefined;
-  if (!principal) throw new Problem(401, 'Unauthorized', 'a valid bearer token is required', { code: 'UNAUTHORIZED' });
+  if (!principal)
+    throw new Problem(401, 'Unauthorized', 'a valid bearer token is required', { code: 'UNAUTHORIZED' });
   return principal;
 }
 
-function parsePart<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> | undefined {
+function parsePart<T extends z.ZodType>(
+  schema: T | undefined,
+  value: unknown,
+  where: string,
+): z.infer<T> | undefined {
   if (!schema) return undefined;
   const parsed = schema.safeParse(value ?? {});
   if (!parsed.success)
@@ -207,11 +262,18 @@ export function buildApp(d: AppDeps): express.Express {
 
   for (const r of table) {
     app[r.method](r.path, async (req: Request, res: Response) => {
-      const principal = r.roles === 'public' ? ({ role: 'admin', id: 'anonymous' } as Principal) : authenticate(req, d.tokens);
+      const principal =
+        r.roles === 'public'
+          ? ({ role: 'admin', id: 'anonymous' } as Principal)
+          : authenticate(req, d.tokens);
       if (r.roles !== 'public' && !r.roles.includes(principal.role))
-        throw new Problem(403, 'Forbidden', `this action needs one of the roles: ${r.roles.join(', ')}`, { code: 'FORBIDDEN' });
+        throw new Problem(403, 'Forbidden', `this action needs one of the roles: ${r.roles.join(', ')}`, {
+          code: 'FORBIDDEN',
+        });
       if (r.method === 'post' && r.body && !req.is(['application/json', 'application/*+json']))
-        throw new Problem(415, 'Unsupported media type', 'send the body as application/json', { code: 'UNSUPPORTED_MEDIA_TYPE' });
+        throw new Problem(415, 'Unsupported media type', 'send the body as application/json', {
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+        });
       const input = {
         params: parsePart(r.params, req.params, 'params'),
         query: parsePart(r.query, req.query, 'query'),
@@ -231,13 +293,27 @@ export function buildApp(d: AppDeps): express.Express {
     if (err instanceof Problem) return sendProblem(res, err);
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.parse.failed')
-      return sendProblem(res, new Problem(400, 'Malformed JSON', 'the body is not valid JSON', { code: 'MALFORMED_JSON' }));
+      return sendProblem(
+        res,
+        new Problem(400, 'Malformed JSON', 'the body is not valid JSON', { code: 'MALFORMED_JSON' }),
+      );
     if (e.type === 'entity.too.large')
-      return sendProblem(res, new Problem(413, 'Body too large', 'the body exceeds 64 KiB', { code: 'BODY_TOO_LARGE' }));
+      return sendProblem(
+        res,
+        new Problem(413, 'Body too large', 'the body exceeds 64 KiB', { code: 'BODY_TOO_LARGE' }),
+      );
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
       return sendProblem(res, new Problem(e.status, 'Bad request', e.message));
-    d.logger.error('request failed', { method: req.method, path: req.route?.path ?? 'unknown', error: (err as Error).name, message: (err as Error).message });
-    return sendProblem(res, new Problem(500, 'Internal error', 'the request could not be completed; it is safe to retry'));
+    d.logger.error('request failed', {
+      method: req.method,
+      path: (req.route as { path?: string } | undefined)?.path ?? 'unknown',
+      error: (err as Error).name,
+      message: (err as Error).message,
+    });
+    return sendProblem(
+      res,
+      new Problem(500, 'Internal error', 'the request could not be completed; it is safe to retry'),
+    );
   });
   return app;
 }

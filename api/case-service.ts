@@ -87,14 +87,23 @@ export class CaseService {
     let result: RiskEventResult | undefined;
     if (decision.tier === 'NONE') {
       try {
-        result = await this.client.workflow.getHandle(workflowId).executeUpdate(riskEventUpdate, updateOptions);
+        result = await this.client.workflow
+          .getHandle(workflowId)
+          .executeUpdate(riskEventUpdate, updateOptions);
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError) && refusalType(err) !== 'CASE_CLOSED') throw err;
       }
     } else {
       result = await this.withStart(workflowId, event.accountId, updateOptions);
     }
-    result ??= { eventId: event.eventId, accountId: event.accountId, caseId: null, status: 'NO_ACTION', decision, duplicate: false };
+    result ??= {
+      eventId: event.eventId,
+      accountId: event.accountId,
+      caseId: null,
+      status: 'NO_ACTION',
+      decision,
+      duplicate: false,
+    };
     this.o.logger.info('decision', {
       eventId: event.eventId,
       accountId: event.accountId,
@@ -127,7 +136,10 @@ export class CaseService {
         typedSearchAttributes: [{ key: SA.accountId, value: accountId }],
       });
       try {
-        return await this.client.workflow.executeUpdateWithStart(riskEventUpdate, { ...updateOptions, startWorkflowOperation });
+        return await this.client.workflow.executeUpdateWithStart(riskEventUpdate, {
+          ...updateOptions,
+          startWorkflowOperation,
+        });
       } catch (err) {
         if (refusalType(err) !== 'CASE_CLOSED' || attempt >= 50) throw err;
         await new Promise((r) => setTimeout(r, 100));
@@ -168,7 +180,12 @@ export class CaseService {
    * Sends a human action to the case. The workflow's validator refuses what the case's state does not allow
    * (mapped to 409); an action on a case that has ended is a 409 too, on a case that never existed a 404.
    */
-  async act<A>(caseId: string, update: import('@temporalio/client').UpdateDefinition<CaseView, [A]>, args: A, updateId?: string): Promise<CaseView> {
+  async act<A>(
+    caseId: string,
+    update: import('@temporalio/client').UpdateDefinition<CaseView, [A]>,
+    args: A,
+    updateId?: string,
+  ): Promise<CaseView> {
     const parsed = parseCaseId(caseId);
     if (!parsed) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
     const handle = this.client.workflow.getHandle(caseWorkflowId(parsed.accountId));
@@ -176,7 +193,9 @@ export class CaseService {
     if (current?.caseId !== caseId || current.outcome !== null) {
       const found = current?.caseId === caseId ? { view: current } : await this.findCase(caseId);
       if (!found) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
-      throw new Problem(409, 'Case closed', `the case has ended (${found.view.status})`, { code: 'CASE_CLOSED' });
+      throw new Problem(409, 'Case closed', `the case has ended (${found.view.status})`, {
+        code: 'CASE_CLOSED',
+      });
     }
     try {
       return await handle.executeUpdate(update, { args: [args], ...(updateId ? { updateId } : {}) });
@@ -184,7 +203,8 @@ export class CaseService {
       if (err instanceof WorkflowNotFoundError)
         throw new Problem(409, 'Case closed', 'the case has ended', { code: 'CASE_CLOSED' });
       const type = refusalType(err);
-      if (type && CONFLICTS.has(type)) throw new Problem(409, 'Action not allowed', messageOf(err), { code: type });
+      if (type && CONFLICTS.has(type))
+        throw new Problem(409, 'Action not allowed', messageOf(err), { code: type });
       if (type === 'CASE_NOT_FOUND') throw new Problem(404, 'Case not found', messageOf(err), { code: type });
       throw err;
     }
@@ -193,7 +213,13 @@ export class CaseService {
   async restriction(accountId: string): Promise<Restriction> {
     const view = await this.queryView(this.client.workflow.getHandle(caseWorkflowId(accountId)));
     if (!view) return { accountId, restricted: false, tier: 'NONE', status: null, caseId: null };
-    return { accountId, restricted: view.restricted, tier: view.restricted ? view.tier : 'NONE', status: view.status, caseId: view.caseId };
+    return {
+      accountId,
+      restricted: view.restricted,
+      tier: view.restricted ? view.tier : 'NONE',
+      status: view.status,
+      caseId: view.caseId,
+    };
   }
 
   /** Open cases waiting for reviewers, soonest review deadline first (from visibility: eventually consistent). */
@@ -222,7 +248,8 @@ export class CaseService {
 }
 
 function refusalType(err: unknown): string | undefined {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)
+    return err.cause.type ?? undefined;
   return undefined;
 }
 

@@ -15,9 +15,16 @@ export interface RunningApi {
 }
 
 /** Starts the API on config.port (0: any free port), over an existing Temporal connection or a new one. */
-export async function startApi(config: Config, logger: Logger, connection?: ConnectionLike): Promise<RunningApi> {
+export async function startApi(
+  config: Config,
+  logger: Logger,
+  connection?: ConnectionLike,
+): Promise<RunningApi> {
   const ownConnection = connection ? undefined : await Connection.connect(connectionOptions(config));
-  const client = new Client({ connection: connection ?? ownConnection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection: connection ?? ownConnection,
+    namespace: config.temporal.namespace,
+  });
   const scorer = createScorer(
     loadPolicy(config.policyFile),
     config.dataSources.map((s) => httpDataSource(s.name, s.url)),
@@ -29,7 +36,13 @@ export async function startApi(config: Config, logger: Logger, connection?: Conn
     const s = app.listen(config.port, '0.0.0.0');
     s.once('listening', () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(err.code === 'EADDRINUSE' ? `port ${config.port} (API) is already in use: set PORT to another port` : err.message)),
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `port ${config.port} (API) is already in use: set PORT to another port`
+            : err.message,
+        ),
+      ),
     );
   });
   const address = server.address();
@@ -47,7 +60,8 @@ export async function startApi(config: Config, logger: Logger, connection?: Conn
 
 export function printTokens(config: Config, logger: Logger): void {
   if (config.mode !== 'development') return;
-  for (const [token, p] of Object.entries(config.tokens)) logger.info('development token', { token, role: p.role, id: p.id });
+  for (const [token, p] of Object.entries(config.tokens))
+    logger.info('development token', { token, role: p.role, id: p.id });
 }
 
 if (require.main === module) {

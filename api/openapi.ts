@@ -24,7 +24,11 @@ const PROBLEM = {
 };
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'any',
+  });
   return rest;
 }
 
@@ -41,14 +45,21 @@ export function buildOpenApi(routes: RouteSpec[]): Record<string, unknown> {
       if (!schema) continue;
       const s = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, prop] of Object.entries(s.properties ?? {}))
-        parameters.push({ name, in: where, required: where === 'path' || (s.required ?? []).includes(name), schema: prop });
+        parameters.push({
+          name,
+          in: where,
+          required: where === 'path' || (s.required ?? []).includes(name),
+          schema: prop,
+        });
     }
     paths[path] ??= {};
     paths[path][r.method] = {
       summary: r.summary,
       ...(r.roles === 'public' ? { security: [] } : { 'x-roles': r.roles }),
       ...(parameters.length ? { parameters } : {}),
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } } : {}),
+      ...(r.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } }
+        : {}),
       responses: {
         200: { description: 'OK', content: { 'application/json': {} } },
         ...(r.body || r.params || r.query ? { 400: PROBLEM } : {}),
@@ -60,7 +71,11 @@ export function buildOpenApi(routes: RouteSpec[]): Record<string, unknown> {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Cordon API', version: '1', description: 'Lock-and-appeal process engine for consumer credit and payments.' },
+    info: {
+      title: 'Cordon API',
+      version: '1',
+      description: 'Lock-and-appeal process engine for consumer credit and payments.',
+    },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
     paths,

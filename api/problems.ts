@@ -31,7 +31,9 @@ export function sendProblem(res: Response, p: Problem): void {
     .status(p.status)
     .type('application/problem+json')
     .json({
-      type: p.extra.code ? `https://cordon.dev/problems/${p.extra.code.toLowerCase().replace(/_/g, '-')}` : 'about:blank',
+      type: p.extra.code
+        ? `https://cordon.dev/problems/${p.extra.code.toLowerCase().replace(/_/g, '-')}`
+        : 'about:blank',
       title: p.title,
       status: p.status,
       ...(p.detail ? { detail: p.detail } : {}),

@@ -14,7 +14,9 @@ const Evidence = z
 export { RiskEventSchema };
 
 export const VerificationBody = z.strictObject({
-  method: z.string().regex(/^[A-Z0-9_]{1,32}$/, 'an upper-case method name such as OTP, DOCUMENT or USER_CONFIRMATION'),
+  method: z
+    .string()
+    .regex(/^[A-Z0-9_]{1,32}$/, 'an upper-case method name such as OTP, DOCUMENT or USER_CONFIRMATION'),
   passed: z.boolean(),
   requestId: RequestIdSchema,
 });
@@ -46,7 +48,9 @@ export const InfoBody = z.strictObject({
 export const EmptyBody = z.strictObject({});
 
 export const CaseIdParams = z.strictObject({
-  caseId: z.string().regex(/^[A-Za-z0-9_-]{1,64}\.[0-9a-f]{12}$/, 'a case ID as returned by POST /v1/risk-events'),
+  caseId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}\.[0-9a-f]{12}$/, 'a case ID as returned by POST /v1/risk-events'),
 });
 export const AccountIdParams = z.strictObject({ accountId: AccountIdSchema });
 

@@ -140,7 +140,12 @@ export interface Refusal {
 export type Transition = { ok: true; state: CaseState; effects: Effect[] } | { ok: false; refusal: Refusal };
 
 const SYSTEM: Actor = { kind: 'system', id: 'cordon' };
-const USER_WAITING: readonly CaseStatus[] = ['VERIFICATION_REQUIRED', 'AWAITING_USER', 'LIMITED', 'PROTECTIVE_HOLD'];
+const USER_WAITING: readonly CaseStatus[] = [
+  'VERIFICATION_REQUIRED',
+  'AWAITING_USER',
+  'LIMITED',
+  'PROTECTIVE_HOLD',
+];
 
 function iso(at: number): string {
   return new Date(at).toISOString();
@@ -221,7 +226,9 @@ function enterTier(step: Step, tier: RestrictiveTier, lockout: boolean): void {
   const userClockStart = s.deadlines.coolingOffEndsAt ?? at;
   s.deadlines.userDeadlineAt = userClockStart + terms.userDeadlineMs;
   // Reminders whose time has already passed (deadline shorter than the reminder offset) are skipped.
-  s.remindersSent = terms.remindBeforeMs.filter((before) => s.deadlines.userDeadlineAt! - before <= at).length;
+  s.remindersSent = terms.remindBeforeMs.filter(
+    (before) => s.deadlines.userDeadlineAt! - before <= at,
+  ).length;
   if (tier === 'FREEZE' && lockout) {
     s.lockoutCount += 1;
     const { waitsMs, permanentAfter } = s.terms.lockout;
@@ -331,9 +338,13 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
         s.status === 'VERIFICATION_REQUIRED' ||
         s.status === 'PROTECTIVE_HOLD' ||
         (s.status === 'AWAITING_USER' && s.tier === 'FREEZE');
-      if (!awaiting) return refuse('NOT_AWAITING_VERIFICATION', `the case is not awaiting verification (${s.status})`);
+      if (!awaiting)
+        return refuse('NOT_AWAITING_VERIFICATION', `the case is not awaiting verification (${s.status})`);
       if (!s.verificationAllowed)
-        return refuse('VERIFICATION_NOT_ALLOWED', 'verification cannot resolve this case; the user may appeal');
+        return refuse(
+          'VERIFICATION_NOT_ALLOWED',
+          'verification cannot resolve this case; the user may appeal',
+        );
       if (s.status === 'PROTECTIVE_HOLD' && at < (s.deadlines.coolingOffEndsAt ?? 0))
         return refuse('COOLING_OFF', `confirmation opens after the cooling-off period`);
       step.log(input.actor, 'VERIFICATION', { method: input.method, passed: input.passed });
@@ -344,7 +355,8 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
     case 'APPEAL': {
       if (s.appealed) return refuse('ALREADY_APPEALED', 'this case already has an appeal');
       if (s.status === 'MONITORING') return refuse('APPEAL_NOT_ALLOWED', 'the account is not restricted');
-      if (!s.terms.tiers[s.tier].appealAllowed) return refuse('APPEAL_NOT_ALLOWED', 'this tier takes no appeal');
+      if (!s.terms.tiers[s.tier].appealAllowed)
+        return refuse('APPEAL_NOT_ALLOWED', 'this tier takes no appeal');
       s.appealed = true;
       step.log(input.actor, 'APPEAL', {
         statement: input.statement,
@@ -355,7 +367,8 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
       return step.done();
     }
     case 'CLAIM': {
-      if (!REVIEW_STATUSES.includes(s.status)) return refuse('NOT_IN_REVIEW', `the case is not in review (${s.status})`);
+      if (!REVIEW_STATUSES.includes(s.status))
+        return refuse('NOT_IN_REVIEW', `the case is not in review (${s.status})`);
       if (s.assignee === input.reviewer) return step.done(); // claiming again is a no-op
       if (s.assignee !== null) return refuse('CLAIMED_BY_OTHER', 'another reviewer holds this case');
       s.assignee = input.reviewer;
@@ -381,7 +394,8 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
       return step.done();
     }
     case 'INFO': {
-      if (s.status !== 'AWAITING_INFO') return refuse('NOT_AWAITING_INFO', `no information was requested (${s.status})`);
+      if (s.status !== 'AWAITING_INFO')
+        return refuse('NOT_AWAITING_INFO', `no information was requested (${s.status})`);
       step.log(input.actor, 'INFO_PROVIDED', {
         answer: input.answer,
         ...(input.evidence?.length ? { evidence: input.evidence } : {}),
@@ -440,7 +454,8 @@ function riskEvent(step: Step, input: Extract<CaseInput, { kind: 'RISK_EVENT' }>
 
 function decide(step: Step, input: Extract<CaseInput, { kind: 'DECISION' }>): Transition {
   const s = step.state;
-  if (s.status !== 'IN_REVIEW') return refuse('NOT_IN_REVIEW', `the case is not awaiting a decision (${s.status})`);
+  if (s.status !== 'IN_REVIEW')
+    return refuse('NOT_IN_REVIEW', `the case is not awaiting a decision (${s.status})`);
   if (s.assignee === null) return refuse('NOT_CLAIMED', 'claim the case before deciding it');
   if (s.assignee !== input.reviewer) return refuse('CLAIMED_BY_OTHER', 'another reviewer holds this case');
   const reviewer: Actor = { kind: 'reviewer', id: input.reviewer };
@@ -517,7 +532,8 @@ export function nextTimer(s: CaseState): { kind: TimerKind; at: number } | null 
   if (s.outcome !== null) return null;
   const d = s.deadlines;
   // A temporary lockout lifts itself before any verification deadline: nothing else is due meanwhile.
-  if (s.status === 'AWAITING_USER' && d.lockoutLiftsAt !== undefined) return { kind: 'LOCKOUT_LIFT', at: d.lockoutLiftsAt };
+  if (s.status === 'AWAITING_USER' && d.lockoutLiftsAt !== undefined)
+    return { kind: 'LOCKOUT_LIFT', at: d.lockoutLiftsAt };
   const candidates: { kind: TimerKind; at: number }[] = [];
   if (USER_WAITING.includes(s.status) && d.userDeadlineAt !== undefined) {
     const reminders = s.terms.tiers[s.tier].remindBeforeMs;
@@ -534,7 +550,10 @@ export function nextTimer(s: CaseState): { kind: TimerKind; at: number } | null 
   if (s.status === 'AWAITING_INFO' && d.infoDueAt !== undefined)
     candidates.push({ kind: 'INFO_DEADLINE', at: d.infoDueAt });
   // Ties resolve in the order pushed: a reminder never comes after its own deadline.
-  return candidates.reduce<{ kind: TimerKind; at: number } | null>((a, b) => (a === null || b.at < a.at ? b : a), null);
+  return candidates.reduce<{ kind: TimerKind; at: number } | null>(
+    (a, b) => (a === null || b.at < a.at ? b : a),
+    null,
+  );
 }
 
 /** Whether the account is restricted in this state (every tier but NONE restricts; MONITORING does not). */
@@ -544,7 +563,11 @@ export function isRestricted(s: Pick<CaseState, 'status' | 'outcome'>): boolean 
 }
 
 /** Records a carried-out effect in the timeline (applied, lifted, notified...). */
-export function recordEffect(s: CaseState, at: number, entry: { type: TimelineType } & Record<string, unknown>): void {
+export function recordEffect(
+  s: CaseState,
+  at: number,
+  entry: { type: TimelineType } & Record<string, unknown>,
+): void {
   s.timeline.push({ at: iso(at), actor: SYSTEM, ...entry });
 }
 

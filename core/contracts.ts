@@ -5,7 +5,16 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { BackendEvent, UserNotice } from '../activities/types';
 import type { CaseState, Deadlines, TimelineEntry } from './case-machine';
 import type { RiskEvent } from './events';
-import type { Actor, CaseStatus, Decision, Locale, Outcome, ReasonContribution, ReviewDecision, Tier } from './model';
+import type {
+  Actor,
+  CaseStatus,
+  Decision,
+  Locale,
+  Outcome,
+  ReasonContribution,
+  ReviewDecision,
+  Tier,
+} from './model';
 
 export const TASK_QUEUE = 'cordon-cases';
 export const CASE_WORKFLOW_TYPE = 'caseWorkflow';
@@ -47,7 +56,8 @@ export interface CarriedState {
 }
 
 /** A message waiting to be sent; built when the transition happened so it says what was true then. */
-export type OutboxMessage = { kind: 'NOTIFY_USER'; notice: UserNotice } | { kind: 'NOTIFY_BACKEND'; event: BackendEvent };
+export type OutboxMessage =
+  { kind: 'NOTIFY_USER'; notice: UserNotice } | { kind: 'NOTIFY_BACKEND'; event: BackendEvent };
 
 export interface RiskEventUpdate {
   event: RiskEvent;

@@ -79,7 +79,9 @@ export const PolicySchema = z.strictObject({
   rules: z
     .array(Rule)
     .min(1)
-    .refine((rules) => new Set(rules.map((r) => r.id)).size === rules.length, { message: 'rule ids must be unique' }),
+    .refine((rules) => new Set(rules.map((r) => r.id)).size === rules.length, {
+      message: 'rule ids must be unique',
+    }),
   tiers: z.strictObject({
     STEP_UP: TierTermsInput,
     LIMIT: TierTermsInput,

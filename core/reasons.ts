@@ -20,7 +20,8 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'Wait for the pause to end, or verify your identity to restore access now. If these attempts were not you, change your password.',
       'zh-CN': '请等待暂停结束，或立即完成身份验证以恢复访问。如非本人操作，请修改密码。',
     },
-    reviewer: 'Repeated failed logins (possible credential stuffing or brute force). Check login sources and lockout history.',
+    reviewer:
+      'Repeated failed logins (possible credential stuffing or brute force). Check login sources and lockout history.',
   },
   ACCOUNT_TAKEOVER_SUSPECTED: {
     user: {
@@ -31,7 +32,8 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'Verify your identity. If you did not recognise the activity, contact us and change your password.',
       'zh-CN': '请完成身份验证。如您不认识这些操作，请联系我们并修改密码。',
     },
-    reviewer: 'Signals consistent with account takeover. Compare device, location and contact-detail changes.',
+    reviewer:
+      'Signals consistent with account takeover. Compare device, location and contact-detail changes.',
   },
   NEW_DEVICE_LOCATION_JUMP: {
     user: {
@@ -113,13 +115,15 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
   SCAM_VICTIM_INDICATORS: {
     user: {
       en: 'This payment looks like ones we see in scams: we are holding it for a short time to protect you. We will never ask you to move money to a "safe account".',
-      'zh-CN': '这笔付款与常见诈骗特征相似，为保护您的资金，我们将暂时冻结。我们绝不会要求您把钱转到“安全账户”。',
+      'zh-CN':
+        '这笔付款与常见诈骗特征相似，为保护您的资金，我们将暂时冻结。我们绝不会要求您把钱转到“安全账户”。',
     },
     nextStep: {
       en: 'Take a moment, hang up on anyone pressing you to pay, and confirm the payment yourself once the waiting period ends.',
       'zh-CN': '请先冷静一下，挂断任何催促您付款的电话，并在等待期结束后亲自确认这笔付款。',
     },
-    reviewer: 'Transfer to a new payee during a phone call shortly after borrowing: typical authorised push payment scam.',
+    reviewer:
+      'Transfer to a new payee during a phone call shortly after borrowing: typical authorised push payment scam.',
   },
   EXTERNAL_FRAUD_REPORT: {
     user: {

@@ -13,7 +13,9 @@ export interface SourceResult {
 
 /** Event attributes plus data-source signals, as "source.<name>.<signal>" and "source.<name>.available". */
 function factsOf(event: RiskEvent, sources: SourceResult[]): Record<string, Fact | undefined> {
-  const facts: Record<string, Fact | undefined> = { ...(event.attributes as Record<string, Fact | undefined>) };
+  const facts: Record<string, Fact | undefined> = {
+    ...(event.attributes as Record<string, Fact | undefined>),
+  };
   for (const s of sources) {
     facts[`source.${s.source}.available`] = s.available;
     for (const [name, value] of Object.entries(s.signals)) facts[`source.${s.source}.${name}`] = value;
@@ -48,12 +50,19 @@ export function conditionHolds(condition: Condition, facts: Record<string, Fact 
     case 'ne':
       return actual !== condition.value;
     default:
-      return typeof actual === 'number' && typeof condition.value === 'number' && compare(condition.op, actual, condition.value);
+      return (
+        typeof actual === 'number' &&
+        typeof condition.value === 'number' &&
+        compare(condition.op, actual, condition.value)
+      );
   }
 }
 
 function ruleMatches(rule: Rule, event: RiskEvent, facts: Record<string, Fact | undefined>): boolean {
-  return (rule.eventType === '*' || rule.eventType === event.type) && rule.when.every((c) => conditionHolds(c, facts));
+  return (
+    (rule.eventType === '*' || rule.eventType === event.type) &&
+    rule.when.every((c) => conditionHolds(c, facts))
+  );
 }
 
 export function tierForScore(thresholds: LoadedPolicy['policy']['thresholds'], score: number): Tier {
@@ -86,7 +95,11 @@ export function scoreEvent(loaded: LoadedPolicy, event: RiskEvent, sources: Sour
     freezeForcers.length > 0 &&
     freezeForcers.every((r) => r.lockout);
 
-  const reasons: ReasonContribution[] = matched.map((r) => ({ code: r.reason, contribution: r.weight, ruleId: r.id }));
+  const reasons: ReasonContribution[] = matched.map((r) => ({
+    code: r.reason,
+    contribution: r.weight,
+    ruleId: r.id,
+  }));
   const unavailableSources = sources.filter((s) => !s.available).map((s) => s.source);
   if (event.type === 'DATA_SOURCE_ERROR' && !unavailableSources.includes(event.attributes.source)) {
     unavailableSources.push(event.attributes.source);

@@ -33,11 +33,17 @@ const Tokens = z
   .optional()
   .transform((text, ctx) => {
     const tokens: Record<string, Principal> = {};
-    for (const entry of (text ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    for (const entry of (text ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
       const match = /^([^=]{16,})=([a-z]+):([A-Za-z0-9._-]{1,64})$/.exec(entry);
       const role = match?.[2] as Role | undefined;
       if (!match || !role || !ROLES.includes(role)) {
-        ctx.addIssue({ code: 'custom', message: 'expected token=role:id entries (token at least 16 characters)' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected token=role:id entries (token at least 16 characters)',
+        });
         return z.NEVER;
       }
       tokens[match[1]!] = { role, id: match[3]! };
@@ -51,7 +57,9 @@ const DataSources = z
   .transform((text, ctx) => {
     if (!text) return [];
     try {
-      return z.array(z.strictObject({ name: z.string().regex(/^[a-zA-Z0-9_]{1,32}$/), url: z.url() })).parse(JSON.parse(text));
+      return z
+        .array(z.strictObject({ name: z.string().regex(/^[a-zA-Z0-9_]{1,32}$/), url: z.url() }))
+        .parse(JSON.parse(text));
     } catch {
       ctx.addIssue({ code: 'custom', message: 'expected a JSON array of {"name","url"}' });
       return z.NEVER;
@@ -97,7 +105,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   if (production && Object.keys(e.CORDON_TOKENS).length === 0)
     throw new Error('invalid configuration: production mode needs CORDON_TOKENS (token=role:id,...)');
   const secretFor = (url: string | undefined, secret: string | undefined, name: string) => {
-    if (url && !secret) throw new Error(`invalid configuration: ${name}_URL needs ${name}_SECRET to sign requests`);
+    if (url && !secret)
+      throw new Error(`invalid configuration: ${name}_URL needs ${name}_SECRET to sign requests`);
     return url && secret ? { url, secret } : undefined;
   };
   return {

@@ -11,7 +11,12 @@ export function sign(secret: string, timestamp: number, body: string): string {
   return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-export function signedHeaders(secret: string, body: string, idempotencyKey: string, now = Date.now()): Record<string, string> {
+export function signedHeaders(
+  secret: string,
+  body: string,
+  idempotencyKey: string,
+  now = Date.now(),
+): Record<string, string> {
   const timestamp = Math.floor(now / 1000);
   return {
     'content-type': 'application/json',

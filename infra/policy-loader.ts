@@ -16,7 +16,9 @@ export function loadPolicy(path: string): LoadedPolicy {
 export function parsePolicy(raw: unknown, origin = 'policy'): LoadedPolicy {
   const parsed = PolicySchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
     throw new Error(`invalid policy ${origin}: ${problems}`);
   }
   const hash = createHash('sha256').update(JSON.stringify(parsed.data)).digest('hex').slice(0, 16);

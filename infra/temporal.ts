@@ -13,8 +13,7 @@ export function connectionOptions(config: Config): { address: string; apiKey?: s
       ? {
           serverNameOverride: t.tlsServerName,
           serverRootCACertificate: read(t.tlsCa),
-          clientCertPair:
-            t.tlsCert && t.tlsKey ? { crt: read(t.tlsCert)!, key: read(t.tlsKey)! } : undefined,
+          clientCertPair: t.tlsCert && t.tlsKey ? { crt: read(t.tlsCert)!, key: read(t.tlsKey)! } : undefined,
         }
       : undefined,
   };

@@ -75,7 +75,16 @@ export async function freePort(): Promise<number> {
 export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   await assertPortFree(o.port, 'Temporal frontend');
   if (o.uiPort !== undefined) await assertPortFree(o.uiPort, 'Temporal Web UI');
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--namespace', o.namespace ?? 'default'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(o.port),
+    '--namespace',
+    o.namespace ?? 'default',
+  ];
   args.push('--log-level', 'warn', ...TUNING_FLAGS);
   for (const sa of SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', sa);
   if (o.uiPort !== undefined) args.push('--ui-port', String(o.uiPort));
@@ -98,8 +107,8 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
       o.onLog?.(line);
     }
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   let exited: number | null | undefined;
   const exit = new Promise<void>((r) => child.once('exit', (code) => ((exited = code), r())));
   child.once('error', (err) => {
@@ -110,7 +119,8 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   const address = `127.0.0.1:${o.port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited !== undefined) throw new Error(`Temporal dev server exited with ${exited}:\n${output.join('\n')}`);
+    if (exited !== undefined)
+      throw new Error(`Temporal dev server exited with ${exited}:\n${output.join('\n')}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       try {

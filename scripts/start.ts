@@ -30,9 +30,16 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       onLog: (line) => temporalLog.info(line.slice(0, 500)),
     });
-    logger.info('Temporal dev server ready', { address: devServer.address, webUi: devServer.uiUrl, data: config.dataDir });
+    logger.info('Temporal dev server ready', {
+      address: devServer.address,
+      webUi: devServer.uiUrl,
+      data: config.dataDir,
+    });
   } else {
-    logger.info('using Temporal cluster', { address: config.temporal.address, namespace: config.temporal.namespace });
+    logger.info('using Temporal cluster', {
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+    });
   }
 
   const connection = await NativeConnection.connect(connectionOptions(config));
@@ -45,7 +52,12 @@ async function main(): Promise<void> {
   const workerDone = worker.run();
   // The API's client shares the worker's connection.
   const api = await startApi(config, logger.child('api'), connection);
-  logger.info('Cordon is up', { api: api.url, openapi: `${api.url}/openapi.json`, webUi: devServer?.uiUrl ?? 'n/a', mode: config.mode });
+  logger.info('Cordon is up', {
+    api: api.url,
+    openapi: `${api.url}/openapi.json`,
+    webUi: devServer?.uiUrl ?? 'n/a',
+    mode: config.mode,
+  });
   printTokens(config, logger);
 
   let stopping = false;
@@ -55,7 +67,9 @@ async function main(): Promise<void> {
     logger.info('stopping', { signal });
     await api.close();
     if (worker.getState() === 'RUNNING') worker.shutdown();
-    await workerDone.catch((err) => logger.error('worker ended with an error', { error: (err as Error).message }));
+    await workerDone.catch((err) =>
+      logger.error('worker ended with an error', { error: (err as Error).message }),
+    );
     await connection.close();
     await devServer?.stop();
     logger.info('stopped');

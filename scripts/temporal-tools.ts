@@ -1,16 +1,14 @@
-// Finds or provisions the Temporal binaries Cordon needs, cached under the git-ignored .tools/ folder:
-// - the Temporal CLI (dev server + Web UI): $TEMPORAL_CLI, then `temporal` on PATH, then .tools/bin/temporal,
-//   then `go install github.com/temporalio/cli/cmd/temporal@v1.5.1` (later tags do not `go install`);
-// - the time-skipping test server: the jars of io.temporal:temporal-test-server from Maven Central.
+// Finds or provisions the Temporal CLI (dev server + Web UI), cached under the git-ignored .tools/ folder:
+// $TEMPORAL_CLI, then `temporal` on PATH, then .tools/bin/temporal, then
+// `go install github.com/temporalio/cli/cmd/temporal@v1.5.1` (later tags have a replace directive that
+// `go install` rejects).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..');
 export const TOOLS_DIR = join(ROOT, '.tools');
 const CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
-const TEST_SERVER_POM = join(ROOT, 'tools', 'test-server', 'pom.xml');
-const TEST_SERVER_LIB = join(TOOLS_DIR, 'test-server', 'lib');
 
 function say(message: string): void {
   process.stderr.write(`[provision] ${message}\n`);
@@ -41,12 +39,20 @@ export function ensureTemporalCli(): string {
   if (found) return found;
   const cached = join(TOOLS_DIR, 'bin', 'temporal');
   if (existsSync(cached)) return cached;
-  if (!onPath('go')) throw new Error('no Temporal CLI found and no Go toolchain to build one: install Go or set TEMPORAL_CLI');
+  if (!onPath('go'))
+    throw new Error('no Temporal CLI found and no Go toolchain to build one: install Go or set TEMPORAL_CLI');
   say(`building the Temporal CLI: go install ${CLI_MODULE} (about 4 minutes, once; cached in .tools/bin)`);
   const started = Date.now();
-  const timer = setInterval(() => say(`still building... ${Math.round((Date.now() - started) / 1000)} s`), 30_000);
+  const timer = setInterval(
+    () => say(`still building... ${Math.round((Date.now() - started) / 1000)} s`),
+    30_000,
+  );
   try {
-    run('go', ['install', CLI_MODULE], { ...process.env, GOBIN: join(TOOLS_DIR, 'bin'), GOFLAGS: '-mod=mod' });
+    run('go', ['install', CLI_MODULE], {
+      ...process.env,
+      GOBIN: join(TOOLS_DIR, 'bin'),
+      GOFLAGS: '-mod=mod',
+    });
   } finally {
     clearInterval(timer);
   }
@@ -54,35 +60,9 @@ export function ensureTemporalCli(): string {
   return cached;
 }
 
-/**
- * An executable that runs the time-skipping test server as `<path> PORT [--enable-time-skipping]`, which is how
- * @temporalio/testing starts an `existing-path` server. Fetches the jars with Maven when missing.
- */
-export function ensureTestServer(): string {
-  const lib = ensureTestServerJars();
-  const launcher = join(TOOLS_DIR, 'test-server', 'temporal-test-server');
-  writeFileSync(launcher, `#!/bin/sh\nexec java -cp '${lib}/*' io.temporal.testserver.TestServer "$@"\n`);
-  chmodSync(launcher, 0o755);
-  return launcher;
-}
-
-function ensureTestServerJars(): string {
-  const jarCount = () => (existsSync(TEST_SERVER_LIB) ? readdirSync(TEST_SERVER_LIB).filter((f) => f.endsWith('.jar')).length : 0);
-  if (jarCount() > 0) return TEST_SERVER_LIB;
-  if (!onPath('mvn')) throw new Error('the time-skipping test server needs Maven (mvn) to fetch io.temporal:temporal-test-server');
-  if (!onPath('java')) throw new Error('the time-skipping test server needs Java 17+');
-  say('fetching io.temporal:temporal-test-server from Maven Central (about 30 s, once; cached in .tools/test-server)');
-  run('mvn', ['-q', '-B', '-f', TEST_SERVER_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${TEST_SERVER_LIB}`]);
-  say(`test server ready: ${jarCount()} jars`);
-  return TEST_SERVER_LIB;
-}
-
 if (require.main === module) {
-  const args = new Set(process.argv.slice(2));
-  const all = args.has('--all') || args.size === 0;
   try {
-    if (all || args.has('--cli')) say(`Temporal CLI: ${ensureTemporalCli()}`);
-    if (all || args.has('--test-server')) say(`test server: ${ensureTestServer()}`);
+    say(`Temporal CLI: ${ensureTemporalCli()}`);
   } catch (err) {
     say(`failed: ${(err as Error).message}`);
     process.exit(1);

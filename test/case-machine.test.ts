@@ -61,7 +61,7 @@ function go(state: CaseState, input: CaseInput, at = T0 + 1_000): { state: CaseS
 function fire(state: CaseState, kind: TimerKind): { state: CaseState; effects: Effect[]; at: number } {
   const due = nextTimer(state);
   assert.equal(due?.kind, kind, `next timer in ${state.status}`);
-  return { ...go(state, { kind: 'TIMER', timer: kind }, due!.at), at: due!.at };
+  return { ...go(state, { kind: 'TIMER', timer: kind }, due.at), at: due.at };
 }
 
 const verify = (passed = true): CaseInput => ({ kind: 'VERIFICATION', method: 'OTP', passed, actor: user });
@@ -73,7 +73,12 @@ const decide = (d: 'UNLOCK' | 'CLOSE' | 'UPHOLD' | 'REQUEST_INFO', reviewer = 'r
   decision: d,
   rationale: 'because',
 });
-const approve = (reviewer = 'r2', ok = true): CaseInput => ({ kind: 'APPROVAL', reviewer, approve: ok, rationale: 'agreed' });
+const approve = (reviewer = 'r2', ok = true): CaseInput => ({
+  kind: 'APPROVAL',
+  reviewer,
+  approve: ok,
+  rationale: 'agreed',
+});
 const info: CaseInput = { kind: 'INFO', answer: 'here', actor: user };
 const event = (tier: Tier, extra: Partial<Decision> = {}, eventId = 'e2'): CaseInput => ({
   kind: 'RISK_EVENT',
@@ -82,7 +87,8 @@ const event = (tier: Tier, extra: Partial<Decision> = {}, eventId = 'e2'): CaseI
   decision: decision(tier, extra),
   actor: backend,
 });
-const kinds = (effects: Effect[]) => effects.map((e) => (e.kind === 'NOTIFY_USER' ? `NOTIFY_USER:${e.template}` : e.kind));
+const kinds = (effects: Effect[]) =>
+  effects.map((e) => (e.kind === 'NOTIFY_USER' ? `NOTIFY_USER:${e.template}` : e.kind));
 
 /** Every reachable status (and the variants that matter), built by real transitions. */
 function reachable(): Record<string, CaseState> {
@@ -105,7 +111,8 @@ function reachable(): Record<string, CaseState> {
     'IN_REVIEW claimed by r2': go(inReview, claim('r2')).state,
     'IN_REVIEW after deadline, claimed by r1': go(deadlineReview, claim('r1')).state,
     'AWAITING_INFO claimed by r1': go(claimedR1, decide('REQUEST_INFO')).state,
-    'PENDING_APPROVAL decided by r1': go(go(go(closeTier, appeal).state, claim('r1')).state, decide('CLOSE')).state,
+    'PENDING_APPROVAL decided by r1': go(go(go(closeTier, appeal).state, claim('r1')).state, decide('CLOSE'))
+      .state,
     MONITORING: fire(lockout, 'LOCKOUT_LIFT').state,
     RESTORED: go(freeze, verify()).state,
     UPHELD: go(claimedR1, decide('UPHOLD')).state,
@@ -116,19 +123,110 @@ function reachable(): Record<string, CaseState> {
 type Expect = 'ok' | RefusalCode;
 //                                         verify   appeal   claim r1  decide r1  approve r2  info
 const MATRIX: Record<string, [Expect, Expect, Expect, Expect, Expect, Expect]> = {
-  VERIFICATION_REQUIRED: ['ok', 'ok', 'NOT_IN_REVIEW', 'NOT_IN_REVIEW', 'NOT_PENDING_APPROVAL', 'NOT_AWAITING_INFO'],
-  LIMITED: ['NOT_AWAITING_VERIFICATION', 'ok', 'NOT_IN_REVIEW', 'NOT_IN_REVIEW', 'NOT_PENDING_APPROVAL', 'NOT_AWAITING_INFO'],
-  'PROTECTIVE_HOLD cooling off': ['COOLING_OFF', 'ok', 'NOT_IN_REVIEW', 'NOT_IN_REVIEW', 'NOT_PENDING_APPROVAL', 'NOT_AWAITING_INFO'],
-  'PROTECTIVE_HOLD confirmable': ['ok', 'ok', 'NOT_IN_REVIEW', 'NOT_IN_REVIEW', 'NOT_PENDING_APPROVAL', 'NOT_AWAITING_INFO'],
-  'AWAITING_USER freeze': ['ok', 'ok', 'NOT_IN_REVIEW', 'NOT_IN_REVIEW', 'NOT_PENDING_APPROVAL', 'NOT_AWAITING_INFO'],
-  'AWAITING_USER close tier': ['NOT_AWAITING_VERIFICATION', 'ok', 'NOT_IN_REVIEW', 'NOT_IN_REVIEW', 'NOT_PENDING_APPROVAL', 'NOT_AWAITING_INFO'],
-  'AWAITING_USER regulatory hold': ['VERIFICATION_NOT_ALLOWED', 'ok', 'NOT_IN_REVIEW', 'NOT_IN_REVIEW', 'NOT_PENDING_APPROVAL', 'NOT_AWAITING_INFO'],
-  'IN_REVIEW unclaimed': ['NOT_AWAITING_VERIFICATION', 'ALREADY_APPEALED', 'ok', 'NOT_CLAIMED', 'NOT_PENDING_APPROVAL', 'NOT_AWAITING_INFO'],
-  'IN_REVIEW claimed by r2': ['NOT_AWAITING_VERIFICATION', 'ALREADY_APPEALED', 'CLAIMED_BY_OTHER', 'CLAIMED_BY_OTHER', 'NOT_PENDING_APPROVAL', 'NOT_AWAITING_INFO'],
-  'IN_REVIEW after deadline, claimed by r1': ['NOT_AWAITING_VERIFICATION', 'ok', 'ok', 'ok', 'NOT_PENDING_APPROVAL', 'NOT_AWAITING_INFO'],
-  'AWAITING_INFO claimed by r1': ['NOT_AWAITING_VERIFICATION', 'ALREADY_APPEALED', 'ok', 'NOT_IN_REVIEW', 'NOT_PENDING_APPROVAL', 'ok'],
-  'PENDING_APPROVAL decided by r1': ['NOT_AWAITING_VERIFICATION', 'ALREADY_APPEALED', 'ok', 'NOT_IN_REVIEW', 'ok', 'NOT_AWAITING_INFO'],
-  MONITORING: ['NOT_AWAITING_VERIFICATION', 'APPEAL_NOT_ALLOWED', 'NOT_IN_REVIEW', 'NOT_IN_REVIEW', 'NOT_PENDING_APPROVAL', 'NOT_AWAITING_INFO'],
+  VERIFICATION_REQUIRED: [
+    'ok',
+    'ok',
+    'NOT_IN_REVIEW',
+    'NOT_IN_REVIEW',
+    'NOT_PENDING_APPROVAL',
+    'NOT_AWAITING_INFO',
+  ],
+  LIMITED: [
+    'NOT_AWAITING_VERIFICATION',
+    'ok',
+    'NOT_IN_REVIEW',
+    'NOT_IN_REVIEW',
+    'NOT_PENDING_APPROVAL',
+    'NOT_AWAITING_INFO',
+  ],
+  'PROTECTIVE_HOLD cooling off': [
+    'COOLING_OFF',
+    'ok',
+    'NOT_IN_REVIEW',
+    'NOT_IN_REVIEW',
+    'NOT_PENDING_APPROVAL',
+    'NOT_AWAITING_INFO',
+  ],
+  'PROTECTIVE_HOLD confirmable': [
+    'ok',
+    'ok',
+    'NOT_IN_REVIEW',
+    'NOT_IN_REVIEW',
+    'NOT_PENDING_APPROVAL',
+    'NOT_AWAITING_INFO',
+  ],
+  'AWAITING_USER freeze': [
+    'ok',
+    'ok',
+    'NOT_IN_REVIEW',
+    'NOT_IN_REVIEW',
+    'NOT_PENDING_APPROVAL',
+    'NOT_AWAITING_INFO',
+  ],
+  'AWAITING_USER close tier': [
+    'NOT_AWAITING_VERIFICATION',
+    'ok',
+    'NOT_IN_REVIEW',
+    'NOT_IN_REVIEW',
+    'NOT_PENDING_APPROVAL',
+    'NOT_AWAITING_INFO',
+  ],
+  'AWAITING_USER regulatory hold': [
+    'VERIFICATION_NOT_ALLOWED',
+    'ok',
+    'NOT_IN_REVIEW',
+    'NOT_IN_REVIEW',
+    'NOT_PENDING_APPROVAL',
+    'NOT_AWAITING_INFO',
+  ],
+  'IN_REVIEW unclaimed': [
+    'NOT_AWAITING_VERIFICATION',
+    'ALREADY_APPEALED',
+    'ok',
+    'NOT_CLAIMED',
+    'NOT_PENDING_APPROVAL',
+    'NOT_AWAITING_INFO',
+  ],
+  'IN_REVIEW claimed by r2': [
+    'NOT_AWAITING_VERIFICATION',
+    'ALREADY_APPEALED',
+    'CLAIMED_BY_OTHER',
+    'CLAIMED_BY_OTHER',
+    'NOT_PENDING_APPROVAL',
+    'NOT_AWAITING_INFO',
+  ],
+  'IN_REVIEW after deadline, claimed by r1': [
+    'NOT_AWAITING_VERIFICATION',
+    'ok',
+    'ok',
+    'ok',
+    'NOT_PENDING_APPROVAL',
+    'NOT_AWAITING_INFO',
+  ],
+  'AWAITING_INFO claimed by r1': [
+    'NOT_AWAITING_VERIFICATION',
+    'ALREADY_APPEALED',
+    'ok',
+    'NOT_IN_REVIEW',
+    'NOT_PENDING_APPROVAL',
+    'ok',
+  ],
+  'PENDING_APPROVAL decided by r1': [
+    'NOT_AWAITING_VERIFICATION',
+    'ALREADY_APPEALED',
+    'ok',
+    'NOT_IN_REVIEW',
+    'ok',
+    'NOT_AWAITING_INFO',
+  ],
+  MONITORING: [
+    'NOT_AWAITING_VERIFICATION',
+    'APPEAL_NOT_ALLOWED',
+    'NOT_IN_REVIEW',
+    'NOT_IN_REVIEW',
+    'NOT_PENDING_APPROVAL',
+    'NOT_AWAITING_INFO',
+  ],
   RESTORED: ['CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED'],
   UPHELD: ['CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED'],
   CLOSED: ['CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED', 'CASE_CLOSED'],
@@ -182,13 +280,24 @@ describe('case machine: lifecycles', () => {
     assert.equal(state.status, 'AWAITING_USER');
     assert.deepEqual(kinds(effects), ['APPLY_RESTRICTION', 'NOTIFY_USER:RESTRICTED', 'NOTIFY_BACKEND']);
     assert.equal(state.deadlines.userDeadlineAt, T0 + 7 * D);
-    assert.deepEqual(state.timeline.map((t) => t.type), ['RISK_EVENT']);
+    assert.deepEqual(
+      state.timeline.map((t) => t.type),
+      ['RISK_EVENT'],
+    );
     assert.equal(state.timeline[0]!.policyVersion, 'v1');
   });
 
   it('opens each tier in its waiting status', () => {
-    const statuses = (['STEP_UP', 'LIMIT', 'PROTECT', 'FREEZE', 'CLOSE'] as const).map((t) => open(t).state.status);
-    assert.deepEqual(statuses, ['VERIFICATION_REQUIRED', 'LIMITED', 'PROTECTIVE_HOLD', 'AWAITING_USER', 'AWAITING_USER']);
+    const statuses = (['STEP_UP', 'LIMIT', 'PROTECT', 'FREEZE', 'CLOSE'] as const).map(
+      (t) => open(t).state.status,
+    );
+    assert.deepEqual(statuses, [
+      'VERIFICATION_REQUIRED',
+      'LIMITED',
+      'PROTECTIVE_HOLD',
+      'AWAITING_USER',
+      'AWAITING_USER',
+    ]);
   });
 
   it('STEP_UP: a passed verification restores; a failed one goes to review', () => {
@@ -226,7 +335,10 @@ describe('case machine: lifecycles', () => {
   });
 
   it('skips reminders whose time has passed when the deadline is shorter than the reminder offset', () => {
-    const short = { ...terms, tiers: { ...terms.tiers, FREEZE: { ...terms.tiers.FREEZE, userDeadlineMs: H } } };
+    const short = {
+      ...terms,
+      tiers: { ...terms.tiers, FREEZE: { ...terms.tiers.FREEZE, userDeadlineMs: H } },
+    };
     const { state } = openCase({ ...openArgs(), terms: short });
     assert.equal(state.remindersSent, 2);
     assert.equal(nextTimer(state)?.kind, 'USER_DEADLINE');
@@ -241,7 +353,11 @@ describe('case machine: lifecycles', () => {
   it('PROTECT: confirmation opens after the cooling-off period, and then restores', () => {
     const held = open('PROTECT').state;
     assert.equal(held.deadlines.coolingOffEndsAt, T0 + 24 * H);
-    assert.equal(held.deadlines.userDeadlineAt, T0 + 24 * H + 7 * D, 'the confirmation deadline runs from the end of cooling-off');
+    assert.equal(
+      held.deadlines.userDeadlineAt,
+      T0 + 24 * H + 7 * D,
+      'the confirmation deadline runs from the end of cooling-off',
+    );
     const early = transition(held, verify(), T0 + H);
     assert.equal(early.ok ? 'ok' : early.refusal.code, 'COOLING_OFF');
     const opened = fire(held, 'COOLING_OFF_END');
@@ -265,7 +381,10 @@ describe('case machine: lifecycles', () => {
     const closed = go(go(rejected.state, decide('CLOSE')).state, approve('senior'));
     assert.equal(closed.state.outcome, 'CLOSED');
     assert.deepEqual(kinds(closed.effects), ['CLOSE_ACCOUNT', 'NOTIFY_USER:OUTCOME', 'NOTIFY_BACKEND']);
-    assert.deepEqual(closed.state.timeline.filter((t) => t.type === 'APPROVAL').map((t) => t.approve), [false, true]);
+    assert.deepEqual(
+      closed.state.timeline.filter((t) => t.type === 'APPROVAL').map((t) => t.approve),
+      [false, true],
+    );
   });
 
   it('a CLOSE decision in a tier without four-eyes closes at once', () => {
@@ -302,7 +421,10 @@ describe('case machine: escalation', () => {
     assert.equal(s.state.status, 'AWAITING_USER');
     assert.equal(s.state.deadlines.userDeadlineAt, T0 + H + 7 * D);
     assert.deepEqual(kinds(s.effects), ['APPLY_RESTRICTION', 'NOTIFY_USER:RESTRICTED', 'NOTIFY_BACKEND']);
-    assert.deepEqual(s.state.timeline.map((t) => t.type), ['RISK_EVENT', 'RISK_EVENT', 'ESCALATED']);
+    assert.deepEqual(
+      s.state.timeline.map((t) => t.type),
+      ['RISK_EVENT', 'RISK_EVENT', 'ESCALATED'],
+    );
   });
 
   it('never de-escalates: a milder event is recorded and changes nothing else', () => {
@@ -345,10 +467,16 @@ describe('case machine: temporary lockouts', () => {
     for (let n = 1; n <= 3; n++) {
       const locked = nextTimer(s)!;
       assert.equal(locked.kind, 'LOCKOUT_LIFT', `lockout ${n} lifts itself`);
-      waits.push(locked.at - (n === 1 ? T0 : Date.parse(s.timeline.findLast((t) => t.type === 'RISK_EVENT')!.at)));
+      waits.push(
+        locked.at - (n === 1 ? T0 : Date.parse(s.timeline.findLast((t) => t.type === 'RISK_EVENT')!.at)),
+      );
       const lifted = fire(s, 'LOCKOUT_LIFT');
       assert.equal(lifted.state.status, 'MONITORING');
-      assert.deepEqual(kinds(lifted.effects), ['LIFT_RESTRICTION', 'NOTIFY_USER:LOCKOUT_LIFTED', 'NOTIFY_BACKEND']);
+      assert.deepEqual(kinds(lifted.effects), [
+        'LIFT_RESTRICTION',
+        'NOTIFY_USER:LOCKOUT_LIFTED',
+        'NOTIFY_BACKEND',
+      ]);
       s = go(lifted.state, lockout(`e-${n}`), lifted.at + 1_000).state;
       assert.equal(s.status, 'AWAITING_USER');
       assert.equal(s.lockoutCount, n + 1);
@@ -380,7 +508,11 @@ describe('case machine: temporary lockouts', () => {
 
   it('runs no reminder or verification deadline while a temporary lockout is about to lift', () => {
     const longWait = { ...terms, lockout: { ...terms.lockout, waitsMs: [30 * D] } };
-    const { state } = openCase({ ...openArgs(), terms: longWait, decision: decision('FREEZE', { lockout: true }) });
+    const { state } = openCase({
+      ...openArgs(),
+      terms: longWait,
+      decision: decision('FREEZE', { lockout: true }),
+    });
     assert.deepEqual(nextTimer(state), { kind: 'LOCKOUT_LIFT', at: T0 + 30 * D });
   });
 

@@ -28,11 +28,17 @@ describe('scoring with the default policy', () => {
   it('a confirmed fraud report cannot be resolved by verification', () => {
     const d = scoreEvent(policy, riskEvent('a', 'FRAUD_REPORT', { source: 'x', confirmed: true }));
     assert.equal(d.verificationAllowed, false);
-    assert.deepEqual(d.reasons.map((r) => r.code), ['EXTERNAL_FRAUD_REPORT']);
+    assert.deepEqual(
+      d.reasons.map((r) => r.code),
+      ['EXTERNAL_FRAUD_REPORT'],
+    );
   });
 
   it('keeps each rule contribution and the policy version and hash on the decision', () => {
-    const d = scoreEvent(policy, riskEvent('a', 'LOGIN', { newDevice: true, geoDistanceKm: 2000, minutesSinceLastLogin: 30 }));
+    const d = scoreEvent(
+      policy,
+      riskEvent('a', 'LOGIN', { newDevice: true, geoDistanceKm: 2000, minutesSinceLastLogin: 30 }),
+    );
     assert.deepEqual(
       d.reasons.map((r) => [r.ruleId, r.contribution]),
       [
@@ -55,19 +61,39 @@ describe('scoring with the default policy', () => {
   it('a transfer to a new payee that is large but not a scam pattern is not a protective hold', () => {
     const d = scoreEvent(policy, riskEvent('a', 'TRANSFER_ATTEMPT', { toNewPayee: true, amount: 9000 }));
     assert.equal(d.tier, 'STEP_UP');
-    const scam = scoreEvent(policy, riskEvent('a', 'TRANSFER_ATTEMPT', { toNewPayee: true, amount: 9000, duringCall: true, justBorrowed: true }));
+    const scam = scoreEvent(
+      policy,
+      riskEvent('a', 'TRANSFER_ATTEMPT', {
+        toNewPayee: true,
+        amount: 9000,
+        duringCall: true,
+        justBorrowed: true,
+      }),
+    );
     assert.equal(scam.tier, 'PROTECT', 'a large scam transfer is still a protective hold, not a freeze');
   });
 
   it('compares a field with another field times a factor', () => {
-    const near = scoreEvent(policy, riskEvent('a', 'BORROW_REQUEST', { amount: 950, requestsLast24h: 1, creditLimit: 1000 }));
-    assert.deepEqual(near.reasons.map((r) => r.ruleId), ['borrow-near-limit']);
-    const far = scoreEvent(policy, riskEvent('a', 'BORROW_REQUEST', { amount: 100, requestsLast24h: 1, creditLimit: 1000 }));
+    const near = scoreEvent(
+      policy,
+      riskEvent('a', 'BORROW_REQUEST', { amount: 950, requestsLast24h: 1, creditLimit: 1000 }),
+    );
+    assert.deepEqual(
+      near.reasons.map((r) => r.ruleId),
+      ['borrow-near-limit'],
+    );
+    const far = scoreEvent(
+      policy,
+      riskEvent('a', 'BORROW_REQUEST', { amount: 100, requestsLast24h: 1, creditLimit: 1000 }),
+    );
     assert.deepEqual(far.reasons, []);
   });
 
   it('accumulates weights up the ladder', () => {
-    const d = scoreEvent(policy, riskEvent('a', 'CREDIT_REPORT', { lendersLast30d: 9, scoreDelta: -120, overdueDays: 120 }));
+    const d = scoreEvent(
+      policy,
+      riskEvent('a', 'CREDIT_REPORT', { lendersLast30d: 9, scoreDelta: -120, overdueDays: 120 }),
+    );
     // 55 + 30 + 30 + 30 = 145: FREEZE on the ladder, below CLOSE.
     assert.equal(d.score, 145);
     assert.equal(d.tier, 'FREEZE');
@@ -92,7 +118,14 @@ describe('policy rules', () => {
 
   it('parses durations', () => {
     assert.deepEqual(['500ms', '30s', '15m', '72h', '7d', '1.5h', '7 d', 'x'].map(parseDuration), [
-      500, 30_000, 900_000, 259_200_000, 604_800_000, 5_400_000, undefined, undefined,
+      500,
+      30_000,
+      900_000,
+      259_200_000,
+      604_800_000,
+      5_400_000,
+      undefined,
+      undefined,
     ]);
   });
 
@@ -112,7 +145,9 @@ describe('policy rules', () => {
     assert.throws(
       () => parsePolicy(raw),
       (err: Error) =>
-        /thresholds/.test(err.message) && /rules\.0\.reason/.test(err.message) && /tiers\.FREEZE\.userDeadline/.test(err.message),
+        /thresholds/.test(err.message) &&
+        /rules\.0\.reason/.test(err.message) &&
+        /tiers\.FREEZE\.userDeadline/.test(err.message),
     );
   });
 
@@ -130,7 +165,8 @@ describe('scorer with data sources', () => {
   const failing: DataSource = { name: 'bureau', lookup: async () => Promise.reject(new Error('down')) };
   const slow: DataSource = {
     name: 'device',
-    lookup: (_e, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('timeout')))),
+    lookup: (_e, signal) =>
+      new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('timeout')))),
   };
   const watchlist: DataSource = { name: 'watchlist', lookup: async () => ({ listed: true }) };
 
@@ -146,27 +182,55 @@ describe('scorer with data sources', () => {
   it('lets a policy rule use a source signal, and lets a policy ask for step-up when a source is missing', async () => {
     const raw = JSON.parse(JSON.stringify(policy.policy));
     raw.rules.push(
-      { id: 'watchlisted', eventType: '*', reason: 'REGULATORY_HOLD', when: [{ field: 'source.watchlist.listed', op: 'eq', value: true }], weight: 0, minTier: 'FREEZE' },
-      { id: 'bureau-missing', eventType: 'LOGIN', reason: 'ACCOUNT_TAKEOVER_SUSPECTED', when: [{ field: 'source.bureau.available', op: 'eq', value: false }], weight: 30 },
+      {
+        id: 'watchlisted',
+        eventType: '*',
+        reason: 'REGULATORY_HOLD',
+        when: [{ field: 'source.watchlist.listed', op: 'eq', value: true }],
+        weight: 0,
+        minTier: 'FREEZE',
+      },
+      {
+        id: 'bureau-missing',
+        eventType: 'LOGIN',
+        reason: 'ACCOUNT_TAKEOVER_SUSPECTED',
+        when: [{ field: 'source.bureau.available', op: 'eq', value: false }],
+        weight: 30,
+      },
     );
     const custom = parsePolicy(raw);
-    assert.equal((await createScorer(custom, [watchlist]).score(riskEvent('a', 'LOGIN', { newDevice: false }))).decision.tier, 'FREEZE');
-    assert.equal((await createScorer(custom, [failing]).score(riskEvent('a', 'LOGIN', { newDevice: false }))).decision.tier, 'STEP_UP');
+    assert.equal(
+      (await createScorer(custom, [watchlist]).score(riskEvent('a', 'LOGIN', { newDevice: false }))).decision
+        .tier,
+      'FREEZE',
+    );
+    assert.equal(
+      (await createScorer(custom, [failing]).score(riskEvent('a', 'LOGIN', { newDevice: false }))).decision
+        .tier,
+      'STEP_UP',
+    );
   });
 });
 
 describe('risk event schema', () => {
   it('accepts every example and refuses wrong attributes with their paths', () => {
-    for (const [type, attributes] of Object.values(EXAMPLES)) assert.ok(RiskEventSchema.safeParse(riskEvent('a', type, attributes as never)).success);
-    const bad = RiskEventSchema.safeParse({ ...riskEvent('a', 'LOGIN_FAILED', { consecutiveFailures: 6 }), attributes: { consecutiveFailures: -1, extra: 1 } });
+    for (const [type, attributes] of Object.values(EXAMPLES))
+      assert.ok(RiskEventSchema.safeParse(riskEvent('a', type, attributes as never)).success);
+    const bad = RiskEventSchema.safeParse({
+      ...riskEvent('a', 'LOGIN_FAILED', { consecutiveFailures: 6 }),
+      attributes: { consecutiveFailures: -1, extra: 1 },
+    });
     assert.equal(bad.success, false);
-    const paths = bad.error!.issues.map((i) => i.path.join('.'));
+    const paths = bad.error.issues.map((i) => i.path.join('.'));
     assert.ok(paths.includes('attributes.consecutiveFailures'), paths.join());
     assert.ok(paths.includes('attributes'), 'unknown attribute keys are refused');
   });
 
   it('refuses an unknown type and a malformed account ID', () => {
-    assert.equal(RiskEventSchema.safeParse({ ...riskEvent('a', 'LOGIN', { newDevice: true }), type: 'NOPE' }).success, false);
+    assert.equal(
+      RiskEventSchema.safeParse({ ...riskEvent('a', 'LOGIN', { newDevice: true }), type: 'NOPE' }).success,
+      false,
+    );
     assert.equal(RiskEventSchema.safeParse(riskEvent('a.b', 'LOGIN', { newDevice: true })).success, false);
   });
 });

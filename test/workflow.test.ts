@@ -25,7 +25,10 @@ import { sharedDevServer, workflowBundle } from './helpers/servers';
 const backend: Actor = { kind: 'backend', id: 'backend' };
 const HISTORIES = join(__dirname, 'histories');
 const quietTypes = ['NOTIFIED', 'WEBHOOK_SENT'];
-const caseOnly = (v: CaseView) => ({ ...v, timeline: v.timeline.filter((t) => !quietTypes.includes(t.type)) });
+const caseOnly = (v: CaseView) => ({
+  ...v,
+  timeline: v.timeline.filter((t) => !quietTypes.includes(t.type)),
+});
 const user = (accountId: string): Actor => ({ kind: 'user', id: accountId });
 
 async function record(name: string, handle: WorkflowHandle): Promise<void> {
@@ -57,14 +60,21 @@ describe('case workflow on the dev server', function () {
       withHarness(
         async (h) => {
           const account = uniqueAccount();
-          const first = await h.cases.reportEvent(riskEvent(account, 'LOGIN_FAILED', { consecutiveFailures: 6 }), backend);
+          const first = await h.cases.reportEvent(
+            riskEvent(account, 'LOGIN_FAILED', { consecutiveFailures: 6 }),
+            backend,
+          );
           assert.equal(first.decision.tier, 'FREEZE');
           assert.equal(first.status, 'AWAITING_USER');
           assert.equal(h.gateway.accounts.get(account)?.lockout, true);
           const v1 = await h.view(account);
           assert.equal(Date.parse(v1.deadlines.lockoutLiftsAt!) - Date.parse(v1.timeline[0]!.at), 2_000);
 
-          await eventually(async () => (await h.view(account)).status === 'MONITORING', 10_000, 'first lockout lifted');
+          await eventually(
+            async () => (await h.view(account)).status === 'MONITORING',
+            10_000,
+            'first lockout lifted',
+          );
           assert.equal((await h.view(account)).restricted, false);
           assert.equal(h.gateway.accounts.has(account), false, 'the gateway lifted the restriction');
 
@@ -72,13 +82,25 @@ describe('case workflow on the dev server', function () {
           const relocked = await h.view(account);
           assert.equal(relocked.lockoutCount, 2);
           const lockedAt = Date.parse(relocked.timeline.findLast((t) => t.type === 'RISK_EVENT')!.at);
-          assert.equal(Date.parse(relocked.deadlines.lockoutLiftsAt!) - lockedAt, 3_000, 'the second lockout waits longer');
+          assert.equal(
+            Date.parse(relocked.deadlines.lockoutLiftsAt!) - lockedAt,
+            3_000,
+            'the second lockout waits longer',
+          );
 
-          await eventually(async () => (await h.view(account)).status === 'MONITORING', 10_000, 'second lockout lifted');
+          await eventually(
+            async () => (await h.view(account)).status === 'MONITORING',
+            10_000,
+            'second lockout lifted',
+          );
           await h.cases.reportEvent(riskEvent(account, 'LOGIN_FAILED', { consecutiveFailures: 6 }), backend);
           const permanent = await h.view(account);
           assert.equal(permanent.lockoutCount, 3);
-          assert.equal(permanent.deadlines.lockoutLiftsAt, undefined, 'after two lockouts the third is permanent');
+          assert.equal(
+            permanent.deadlines.lockoutLiftsAt,
+            undefined,
+            'after two lockouts the third is permanent',
+          );
           assert.ok(h.channel.templates().includes('LOCKOUT_LIFTED'));
         },
         { policy },
@@ -113,7 +135,11 @@ describe('case workflow on the dev server', function () {
           const result: CaseResult = await h.handle(account).result();
           assert.equal(result.outcome, 'UPHELD');
           assert.deepEqual(h.channel.templates(), ['RESTRICTED', 'REMINDER', 'OUTCOME']);
-          assert.equal(h.gateway.accounts.get(account)?.tier, 'STEP_UP', 'an upheld restriction stays applied');
+          assert.equal(
+            h.gateway.accounts.get(account)?.tier,
+            'STEP_UP',
+            'an upheld restriction stays applied',
+          );
           assert.deepEqual(
             caseOnly(await h.view(account)).timeline.map((t) => t.type),
             ['RISK_EVENT', 'RESTRICTION_APPLIED', 'REMINDER_DUE', 'DEADLINE_PASSED', 'OUTCOME'],
@@ -128,7 +154,11 @@ describe('case workflow on the dev server', function () {
         async (h) => {
           const account = uniqueAccount();
           await h.cases.reportEvent(riskEvent(account, 'IDENTITY_CHECK', { matched: false }), backend);
-          await eventually(async () => (await h.view(account)).status === 'IN_REVIEW', 15_000, 'deadline passed');
+          await eventually(
+            async () => (await h.view(account)).status === 'IN_REVIEW',
+            15_000,
+            'deadline passed',
+          );
           await eventually(async () => (await h.view(account)).slaBreached, 15_000, 'SLA breached');
           await h.handle(account).executeUpdate(claimUpdate, { args: [{ reviewer: 'r1' }] });
           const done = await h.handle(account).executeUpdate(decisionUpdate, {
@@ -145,7 +175,12 @@ describe('case workflow on the dev server', function () {
         async (h) => {
           const account = uniqueAccount();
           await h.cases.reportEvent(
-            riskEvent(account, 'TRANSFER_ATTEMPT', { toNewPayee: true, amount: 3000, duringCall: true, justBorrowed: true }),
+            riskEvent(account, 'TRANSFER_ATTEMPT', {
+              toNewPayee: true,
+              amount: 3000,
+              duringCall: true,
+              justBorrowed: true,
+            }),
             backend,
           );
           const confirm = (requestId: string) =>
@@ -153,7 +188,11 @@ describe('case workflow on the dev server', function () {
               args: [{ method: 'USER_CONFIRMATION', passed: true, requestId, actor: user(account) }],
             });
           assert.equal(await refusalOf(confirm('c1')), 'COOLING_OFF');
-          await eventually(async () => h.channel.templates().includes('CONFIRMATION_OPEN'), 10_000, 'cooling-off ended');
+          await eventually(
+            async () => h.channel.templates().includes('CONFIRMATION_OPEN'),
+            10_000,
+            'cooling-off ended',
+          );
           assert.equal((await confirm('c2')).outcome, 'RESTORED');
         },
         { policy },
@@ -163,21 +202,53 @@ describe('case workflow on the dev server', function () {
       withHarness(
         async (h) => {
           const account = uniqueAccount();
-          await h.cases.reportEvent(riskEvent(account, 'CREDIT_REPORT', { lendersLast30d: 7, scoreDelta: 0, overdueDays: 0 }), backend);
+          await h.cases.reportEvent(
+            riskEvent(account, 'CREDIT_REPORT', { lendersLast30d: 7, scoreDelta: 0, overdueDays: 0 }),
+            backend,
+          );
           const wf = h.handle(account);
-          await wf.executeUpdate(appealUpdate, { args: [{ statement: 'consolidating loans', requestId: 'a1', actor: user(account) }] });
+          await wf.executeUpdate(appealUpdate, {
+            args: [{ statement: 'consolidating loans', requestId: 'a1', actor: user(account) }],
+          });
           await wf.executeUpdate(claimUpdate, { args: [{ reviewer: 'r1' }] });
-          await wf.executeUpdate(decisionUpdate, { args: [{ reviewer: 'r1', decision: 'REQUEST_INFO', rationale: 'statements', requestId: 'd1' }] });
-          await eventually(async () => (await h.view(account)).status === 'IN_REVIEW', 10_000, 'info deadline passed');
-          await wf.executeUpdate(decisionUpdate, { args: [{ reviewer: 'r1', decision: 'REQUEST_INFO', rationale: 'again', requestId: 'd2' }] });
-          const answered = await wf.executeUpdate(infoUpdate, { args: [{ answer: 'attached', evidence: ['doc-1'], requestId: 'i1', actor: user(account) }] });
+          await wf.executeUpdate(decisionUpdate, {
+            args: [{ reviewer: 'r1', decision: 'REQUEST_INFO', rationale: 'statements', requestId: 'd1' }],
+          });
+          await eventually(
+            async () => (await h.view(account)).status === 'IN_REVIEW',
+            10_000,
+            'info deadline passed',
+          );
+          await wf.executeUpdate(decisionUpdate, {
+            args: [{ reviewer: 'r1', decision: 'REQUEST_INFO', rationale: 'again', requestId: 'd2' }],
+          });
+          const answered = await wf.executeUpdate(infoUpdate, {
+            args: [{ answer: 'attached', evidence: ['doc-1'], requestId: 'i1', actor: user(account) }],
+          });
           assert.equal(answered.status, 'IN_REVIEW');
           assert.equal(answered.assignee, 'r1');
-          const done = await wf.executeUpdate(decisionUpdate, { args: [{ reviewer: 'r1', decision: 'UNLOCK', rationale: 'fine', requestId: 'd3' }] });
+          const done = await wf.executeUpdate(decisionUpdate, {
+            args: [{ reviewer: 'r1', decision: 'UNLOCK', rationale: 'fine', requestId: 'd3' }],
+          });
           assert.equal(done.outcome, 'RESTORED');
           assert.deepEqual(
-            caseOnly(done).timeline.map((t) => t.type).filter((t) => t !== 'SLA_BREACHED'),
-            ['RISK_EVENT', 'RESTRICTION_APPLIED', 'APPEAL', 'REVIEW_STARTED', 'CLAIM', 'DECISION', 'INFO_DEADLINE_PASSED', 'DECISION', 'INFO_PROVIDED', 'DECISION', 'OUTCOME', 'RESTRICTION_LIFTED'],
+            caseOnly(done)
+              .timeline.map((t) => t.type)
+              .filter((t) => t !== 'SLA_BREACHED'),
+            [
+              'RISK_EVENT',
+              'RESTRICTION_APPLIED',
+              'APPEAL',
+              'REVIEW_STARTED',
+              'CLAIM',
+              'DECISION',
+              'INFO_DEADLINE_PASSED',
+              'DECISION',
+              'INFO_PROVIDED',
+              'DECISION',
+              'OUTCOME',
+              'RESTRICTION_LIFTED',
+            ],
           );
           await record('limit-appeal-info-unlock', wf);
         },
@@ -204,24 +275,43 @@ describe('case workflow on the dev server', function () {
         const account = uniqueAccount();
         await h.cases.reportEvent(riskEvent(account, 'IDENTITY_CHECK', { matched: false }), backend);
         const wf = h.handle(account);
-        assert.equal(await refusalOf(wf.executeUpdate(claimUpdate, { args: [{ reviewer: 'r1' }] })), 'NOT_IN_REVIEW');
-        await wf.executeUpdate(appealUpdate, { args: [{ statement: 'mine', requestId: 'a1', actor: user(account) }] });
+        assert.equal(
+          await refusalOf(wf.executeUpdate(claimUpdate, { args: [{ reviewer: 'r1' }] })),
+          'NOT_IN_REVIEW',
+        );
+        await wf.executeUpdate(appealUpdate, {
+          args: [{ statement: 'mine', requestId: 'a1', actor: user(account) }],
+        });
         const before = caseOnly(await h.view(account));
         assert.equal(
-          await refusalOf(wf.executeUpdate(appealUpdate, { args: [{ statement: 'again', requestId: 'a2', actor: user(account) }] })),
+          await refusalOf(
+            wf.executeUpdate(appealUpdate, {
+              args: [{ statement: 'again', requestId: 'a2', actor: user(account) }],
+            }),
+          ),
           'ALREADY_APPEALED',
         );
         assert.equal(
-          await refusalOf(wf.executeUpdate(verificationUpdate, { args: [{ method: 'OTP', passed: true, requestId: 'v1', actor: user(account) }] })),
+          await refusalOf(
+            wf.executeUpdate(verificationUpdate, {
+              args: [{ method: 'OTP', passed: true, requestId: 'v1', actor: user(account) }],
+            }),
+          ),
           'NOT_AWAITING_VERIFICATION',
         );
         assert.equal(
-          await refusalOf(wf.executeUpdate(decisionUpdate, { args: [{ reviewer: 'r1', decision: 'UNLOCK', rationale: 'x', requestId: 'd1' }] })),
+          await refusalOf(
+            wf.executeUpdate(decisionUpdate, {
+              args: [{ reviewer: 'r1', decision: 'UNLOCK', rationale: 'x', requestId: 'd1' }],
+            }),
+          ),
           'NOT_CLAIMED',
         );
         assert.deepEqual(caseOnly(await h.view(account)), before);
         // The same request ID again is the same request: answered, not refused, not applied twice.
-        const repeat = await wf.executeUpdate(appealUpdate, { args: [{ statement: 'mine', requestId: 'a1', actor: user(account) }] });
+        const repeat = await wf.executeUpdate(appealUpdate, {
+          args: [{ statement: 'mine', requestId: 'a1', actor: user(account) }],
+        });
         assert.equal(repeat.timeline.filter((t) => t.type === 'APPEAL').length, 1);
       }));
 
@@ -233,14 +323,23 @@ describe('case workflow on the dev server', function () {
           taskQueue: h.taskQueue,
           args: [{ accountId: account, historyLimit: 30 }],
         });
-        const opening = riskEvent(account, 'LOGIN', { newDevice: true, geoDistanceKm: 2000, minutesSinceLastLogin: 30 });
+        const opening = riskEvent(account, 'LOGIN', {
+          newDevice: true,
+          geoDistanceKm: 2000,
+          minutesSinceLastLogin: 30,
+        });
         const first = await h.cases.reportEvent(opening, backend);
         const firstRun = (await h.handle(account).describe()).runId;
-        for (let i = 0; i < 6; i++) await h.cases.reportEvent(riskEvent(account, 'LOGIN_FAILED', { consecutiveFailures: 1 }), backend);
-        const after = await eventually(async () => {
-          const d = await h.handle(account).describe();
-          return d.runId !== firstRun && d;
-        }, 10_000, 'continue-as-new');
+        for (let i = 0; i < 6; i++)
+          await h.cases.reportEvent(riskEvent(account, 'LOGIN_FAILED', { consecutiveFailures: 1 }), backend);
+        const after = await eventually(
+          async () => {
+            const d = await h.handle(account).describe();
+            return d.runId !== firstRun && d;
+          },
+          10_000,
+          'continue-as-new',
+        );
         assert.equal(after.status.name, 'RUNNING');
         const view = await h.view(account);
         assert.equal(view.caseId, first.caseId, 'the case ID survives continue-as-new');
@@ -256,8 +355,14 @@ describe('case workflow on the dev server', function () {
     it('a first event that restricts nothing opens no case and the workflow ends', () =>
       withHarness(async (h) => {
         const account = uniqueAccount();
-        const wf = await h.client.workflow.start(CASE_WORKFLOW_TYPE, { workflowId: caseWorkflowId(account), taskQueue: h.taskQueue, args: [{ accountId: account }] });
-        const r = await wf.executeUpdate(riskEventUpdate, { args: [{ event: riskEvent(account, 'LOGIN', { newDevice: false }), actor: backend }] });
+        const wf = await h.client.workflow.start(CASE_WORKFLOW_TYPE, {
+          workflowId: caseWorkflowId(account),
+          taskQueue: h.taskQueue,
+          args: [{ accountId: account }],
+        });
+        const r = await wf.executeUpdate(riskEventUpdate, {
+          args: [{ event: riskEvent(account, 'LOGIN', { newDevice: false }), actor: backend }],
+        });
         assert.equal(r.status, 'NO_ACTION');
         assert.equal(r.caseId, null);
         const result: CaseResult = await wf.result();
@@ -268,13 +373,24 @@ describe('case workflow on the dev server', function () {
     it('tells the user in their language why and what to do, without thresholds, and tells the backend', () =>
       withHarness(async (h) => {
         const account = uniqueAccount();
-        const event = { ...riskEvent(account, 'CREDIT_REPORT', { lendersLast30d: 7, scoreDelta: 0, overdueDays: 0 }), locale: 'zh-CN' as const };
+        const event = {
+          ...riskEvent(account, 'CREDIT_REPORT', { lendersLast30d: 7, scoreDelta: 0, overdueDays: 0 }),
+          locale: 'zh-CN' as const,
+        };
         await h.cases.reportEvent(event, backend);
-        await eventually(async () => h.backend.events.length > 0 && h.channel.sent.length > 0, 10_000, 'messages sent');
+        await eventually(
+          async () => h.backend.events.length > 0 && h.channel.sent.length > 0,
+          10_000,
+          'messages sent',
+        );
         const [sent] = h.channel.sent;
         assert.equal(sent!.message.locale, 'zh-CN');
         assert.match(sent!.message.body, /多家机构/);
-        assert.doesNotMatch(sent!.message.body.split('\n').slice(0, -1).join('\n'), /\d/, 'no numbers apart from the deadline line');
+        assert.doesNotMatch(
+          sent!.message.body.split('\n').slice(0, -1).join('\n'),
+          /\d/,
+          'no numbers apart from the deadline line',
+        );
         assert.equal(h.backend.events[0]!.type, 'restriction.changed');
         assert.equal(h.backend.events[0]!.restricted, true);
       }));
@@ -285,15 +401,23 @@ describe('case workflow on the dev server', function () {
       const policy = shortPolicy();
       const first = await newHarness({ policy });
       const account = uniqueAccount();
-      await first.worker.runUntil(first.cases.reportEvent(riskEvent(account, 'IDENTITY_CHECK', { matched: false }), backend));
+      await first.worker.runUntil(
+        first.cases.reportEvent(riskEvent(account, 'IDENTITY_CHECK', { matched: false }), backend),
+      );
       // No worker now: the deadline passes while nobody is polling.
       await new Promise((r) => setTimeout(r, 5_000));
       const second = await newHarness({ policy, taskQueue: first.taskQueue });
       await second.worker.runUntil(async () => {
-        await eventually(async () => (await second.view(account)).status === 'IN_REVIEW', 15_000, 'deadline handled by the new worker');
+        await eventually(
+          async () => (await second.view(account)).status === 'IN_REVIEW',
+          15_000,
+          'deadline handled by the new worker',
+        );
         const wf = second.handle(account);
         await wf.executeUpdate(claimUpdate, { args: [{ reviewer: 'r1' }] });
-        const done = await wf.executeUpdate(decisionUpdate, { args: [{ reviewer: 'r1', decision: 'UPHOLD', rationale: 'ok', requestId: 'd1' }] });
+        const done = await wf.executeUpdate(decisionUpdate, {
+          args: [{ reviewer: 'r1', decision: 'UPHOLD', rationale: 'ok', requestId: 'd1' }],
+        });
         assert.equal(done.outcome, 'UPHELD');
         const applied = done.timeline.filter((t) => t.type === 'RESTRICTION_APPLIED');
         assert.equal(applied.length, 1, 'the restriction was applied exactly once across both workers');

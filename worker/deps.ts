@@ -1,5 +1,11 @@
 import type { ActivityDeps } from '../activities';
-import { LogChannel, LogNotifier, WebhookChannel, WebhookNotifier, type NotificationChannel } from '../activities/channels';
+import {
+  LogChannel,
+  LogNotifier,
+  WebhookChannel,
+  WebhookNotifier,
+  type NotificationChannel,
+} from '../activities/channels';
 import { HttpAccountGateway, LedgerGateway } from '../activities/gateway';
 import { createScorer, httpDataSource } from '../activities/scorer';
 import type { Config } from '../infra/config';
@@ -11,7 +17,8 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
   const policy = loadPolicy(config.policyFile);
   const sources = config.dataSources.map((s) => httpDataSource(s.name, s.url));
   const channels: NotificationChannel[] = [new LogChannel(logger.child('notify'))];
-  if (config.messagingUrl && config.webhook) channels.push(new WebhookChannel(config.messagingUrl, config.webhook.secret));
+  if (config.messagingUrl && config.webhook)
+    channels.push(new WebhookChannel(config.messagingUrl, config.webhook.secret));
   return {
     scorer: createScorer(policy, sources, config.sourceTimeoutMs),
     gateway: config.gateway

@@ -17,7 +17,10 @@ export async function runWorker(): Promise<void> {
       taskQueue: config.taskQueue,
       deps: activityDepsFromConfig(config, logger),
     });
-    logger.info('worker started', { taskQueue: worker.options.taskQueue, namespace: config.temporal.namespace });
+    logger.info('worker started', {
+      taskQueue: worker.options.taskQueue,
+      namespace: config.temporal.namespace,
+    });
     await worker.run(); // the SDK shuts the worker down gracefully on SIGINT/SIGTERM
     logger.info('worker stopped');
   } finally {

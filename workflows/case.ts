@@ -72,7 +72,10 @@ class CaseRun {
   private lastSearchAttributes = '';
   handledAnyEvent = false;
 
-  constructor(readonly accountId: string, carried?: CarriedState) {
+  constructor(
+    readonly accountId: string,
+    carried?: CarriedState,
+  ) {
     this.state = carried?.state ?? null;
     this.seenEvents = carried?.seenEvents ?? {};
     this.seenRequests = carried?.seenRequests ?? [];
@@ -160,7 +163,10 @@ class CaseRun {
         fx = opened.effects;
       }
     } else {
-      fx = this.apply({ kind: 'RISK_EVENT', eventId: event.eventId, eventType: event.type, decision, actor }, now);
+      fx = this.apply(
+        { kind: 'RISK_EVENT', eventId: event.eventId, eventType: event.type, decision, actor },
+        now,
+      );
     }
     await this.carryOut(fx);
     const result: RiskEventResult = {
@@ -192,7 +198,8 @@ class CaseRun {
     if (requestId !== undefined && this.seenRequests.includes(requestId)) return;
     if (!this.state) throw ApplicationFailure.create({ type: 'CASE_NOT_FOUND', message: 'no open case' });
     const result = transition(this.state, input, Date.now());
-    if (!result.ok) throw ApplicationFailure.create({ type: result.refusal.code, message: result.refusal.message });
+    if (!result.ok)
+      throw ApplicationFailure.create({ type: result.refusal.code, message: result.refusal.message });
   }
 
   validateRiskEvent({ event }: RiskEventUpdate): void {
@@ -214,7 +221,8 @@ class CaseRun {
   private apply(input: CaseInput, now: number): Effect[] {
     if (!this.state) throw ApplicationFailure.create({ type: 'CASE_NOT_FOUND', message: 'no open case' });
     const result = transition(this.state, input, now);
-    if (!result.ok) throw ApplicationFailure.create({ type: result.refusal.code, message: result.refusal.message });
+    if (!result.ok)
+      throw ApplicationFailure.create({ type: result.refusal.code, message: result.refusal.message });
     this.state = result.state;
     return result.effects;
   }
@@ -238,7 +246,11 @@ class CaseRun {
               lockout: effect.lockout,
               reasonCodes: s.reasons.map((r) => r.code),
             });
-            recordEffect(this.state!, Date.now(), { type: 'RESTRICTION_APPLIED', tier: effect.tier, lockout: effect.lockout });
+            recordEffect(this.state!, Date.now(), {
+              type: 'RESTRICTION_APPLIED',
+              tier: effect.tier,
+              lockout: effect.lockout,
+            });
             break;
           case 'LIFT_RESTRICTION':
             await effects.liftRestriction(base);
@@ -296,14 +308,26 @@ class CaseRun {
         if (message.kind === 'NOTIFY_USER') {
           const deliveries = await effects.notifyUser(message.notice);
           for (const d of deliveries)
-            recordEffect(this.state!, Date.now(), { type: 'NOTIFIED', template: message.notice.template, channel: d.channel });
+            recordEffect(this.state!, Date.now(), {
+              type: 'NOTIFIED',
+              template: message.notice.template,
+              channel: d.channel,
+            });
         } else {
           const d = await effects.notifyBackend(message.event);
-          recordEffect(this.state!, Date.now(), { type: 'WEBHOOK_SENT', event: message.event.type, channel: d.channel });
+          recordEffect(this.state!, Date.now(), {
+            type: 'WEBHOOK_SENT',
+            event: message.event.type,
+            channel: d.channel,
+          });
         }
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
-        log.error('message failed', { kind: message.kind, caseId: this.state?.caseId, error: err.cause?.message });
+        log.error('message failed', {
+          kind: message.kind,
+          caseId: this.state?.caseId,
+          error: err.cause?.message,
+        });
       }
       this.outbox.shift();
       this.version += 1;
@@ -360,12 +384,15 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
 
   // Every handler is registered before the first await, so updates that came with the start are seen.
   setHandler(riskEventUpdate, (u) => run.exclusive(() => run.onRiskEvent(u)), {
-    validator: (u) => run.validateRiskEvent(u),
+    validator: (u: RiskEventUpdate) => run.validateRiskEvent(u),
   });
   // Human actions: a validator refuses what the state does not allow; the handler applies it once per request.
-  const action = <U>(def: UpdateDefinition<CaseView, [U]>, toInput: (u: U) => [string | undefined, CaseInput]) =>
+  const action = <U>(
+    def: UpdateDefinition<CaseView, [U]>,
+    toInput: (u: U) => [string | undefined, CaseInput],
+  ) =>
     setHandler(def, (u) => run.exclusive(() => run.onAction(...toInput(u))), {
-      validator: (u) => run.validate(...toInput(u)),
+      validator: (u: U) => run.validate(...toInput(u)),
     });
   action(verificationUpdate, (u) => [
     u.requestId,
@@ -384,7 +411,10 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
     u.requestId,
     { kind: 'APPROVAL', reviewer: u.reviewer, approve: u.approve, rationale: u.rationale },
   ]);
-  action(infoUpdate, (u) => [u.requestId, { kind: 'INFO', answer: u.answer, evidence: u.evidence, actor: u.actor }]);
+  action(infoUpdate, (u) => [
+    u.requestId,
+    { kind: 'INFO', answer: u.answer, evidence: u.evidence, actor: u.actor },
+  ]);
   setHandler(caseViewQuery, () => run.view());
 
   void run.drainOutbox();
@@ -399,7 +429,11 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > historyLimit) {
       await condition(() => run.idle && allHandlersFinished());
-      await continueAsNew<typeof caseWorkflow>({ accountId: input.accountId, historyLimit, carried: run.carried() });
+      await continueAsNew<typeof caseWorkflow>({
+        accountId: input.accountId,
+        historyLimit,
+        carried: run.carried(),
+      });
     }
     const due = nextTimer(run.state);
     const seen = run.version;

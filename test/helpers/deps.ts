@@ -46,7 +46,12 @@ export function testDeps(options: { policy?: LoadedPolicy; sources?: DataSource[
   const channel = new RecordingChannel();
   const backend = new RecordingNotifier();
   return {
-    deps: { scorer: createScorer(options.policy ?? defaultPolicy(), options.sources ?? [], 200), gateway, channels: [channel], backend },
+    deps: {
+      scorer: createScorer(options.policy ?? defaultPolicy(), options.sources ?? [], 200),
+      gateway,
+      channels: [channel],
+      backend,
+    },
     gateway,
     channel,
     backend,

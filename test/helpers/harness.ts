@@ -30,11 +30,19 @@ export function sharedConnections(): Promise<{ native: NativeConnection; client:
   return connections;
 }
 
-export async function newHarness(options: { policy?: LoadedPolicy; taskQueue?: string } = {}): Promise<Harness> {
+export async function newHarness(
+  options: { policy?: LoadedPolicy; taskQueue?: string } = {},
+): Promise<Harness> {
   const { native, client } = await sharedConnections();
   const t = testDeps({ policy: options.policy });
   const taskQueue = options.taskQueue ?? `tq-${randomUUID()}`;
-  const worker = await createCaseWorker({ connection: native, namespace: 'default', taskQueue, deps: t.deps, workflowBundle: await workflowBundle() });
+  const worker = await createCaseWorker({
+    connection: native,
+    namespace: 'default',
+    taskQueue,
+    deps: t.deps,
+    workflowBundle: await workflowBundle(),
+  });
   const handle = (accountId: string) => client.workflow.getHandle(caseWorkflowId(accountId));
   return {
     ...t,
@@ -53,13 +61,20 @@ export async function closeSharedConnections(): Promise<void> {
 }
 
 /** Runs fn with a fresh worker that stops afterwards. */
-export async function withHarness<T>(fn: (h: Harness) => Promise<T>, options: { policy?: LoadedPolicy } = {}): Promise<T> {
+export async function withHarness<T>(
+  fn: (h: Harness) => Promise<T>,
+  options: { policy?: LoadedPolicy } = {},
+): Promise<T> {
   const h = await newHarness(options);
   return h.worker.runUntil(fn(h));
 }
 
 /** Polls until the check passes (it throws or returns false until then). */
-export async function eventually<T>(check: () => Promise<T | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | false>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -69,7 +84,8 @@ export async function eventually<T>(check: () => Promise<T | false>, timeoutMs =
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} not reached in ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -79,7 +95,12 @@ export function shortPolicy(): LoadedPolicy {
   const raw = JSON.parse(JSON.stringify(defaultPolicy().policy));
   raw.version = 'test-short';
   for (const tier of Object.keys(raw.tiers)) {
-    Object.assign(raw.tiers[tier], { userDeadline: '4s', remindBefore: ['2s'], reviewSla: '3s', infoDeadline: '3s' });
+    Object.assign(raw.tiers[tier], {
+      userDeadline: '4s',
+      remindBefore: ['2s'],
+      reviewSla: '3s',
+      infoDeadline: '3s',
+    });
   }
   raw.tiers.PROTECT.coolingOff = '2s';
   raw.lockout = { waits: ['2s', '3s'], permanentAfter: 2, memory: '3s' };

@@ -14,7 +14,11 @@ export function sharedDevServer(): Promise<DevServer> {
 
 /** The workflow bundle, built once for the whole run. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ignoreModules: ['zod', 'express'], logger: quietLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    ignoreModules: ['zod', 'express'],
+    logger: quietLogger,
+  });
   return bundle;
 }
 
