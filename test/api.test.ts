@@ -6,7 +6,7 @@ import { caseWorkflowId, SA } from '../core/contracts';
 import { parseConfig } from '../infra/config';
 import { quiet } from './helpers/deps';
 import { EXAMPLES, riskEvent, uniqueAccount } from './helpers/events';
-import { eventually, newHarness, type Harness } from './helpers/harness';
+import { eventually, newHarness, recordHistory, type Harness } from './helpers/harness';
 import { sharedDevServer } from './helpers/servers';
 
 const TOKENS = { backend: 'dev-backend', r1: 'dev-reviewer-1', r2: 'dev-reviewer-2', senior: 'dev-senior' };
@@ -285,7 +285,7 @@ describe('HTTP API', function () {
     );
   });
 
-  it('closing for fraud needs a second, different reviewer', async () => {
+  it('closing for fraud needs a second, different reviewer (histories-)', async () => {
     const account = uniqueAccount();
     const { body } = await post(
       '/v1/risk-events',
@@ -327,6 +327,8 @@ describe('HTTP API', function () {
       caseId,
     });
     assert.equal(h.gateway.accounts.get(account)?.closed, true);
+    await h.client.workflow.getHandle(caseWorkflowId(account)).result();
+    await recordHistory('fraud-close-four-eyes', h.client.workflow.getHandle(caseWorkflowId(account)));
   });
 
   describe('refusals', () => {

@@ -1,10 +1,7 @@
 // The case workflow on a real Temporal dev server. Deadline tests run a policy whose durations are seconds
 // (the Java time-skipping server mishandles this workflow's update/timer mix: see README, "Tests").
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   appealUpdate,
   CASE_WORKFLOW_TYPE,
@@ -19,23 +16,16 @@ import {
 } from '../core/contracts';
 import type { Actor } from '../core/model';
 import { riskEvent, uniqueAccount } from './helpers/events';
-import { eventually, newHarness, shortPolicy, withHarness } from './helpers/harness';
+import { eventually, newHarness, recordHistory as record, shortPolicy, withHarness } from './helpers/harness';
 import { sharedDevServer, workflowBundle } from './helpers/servers';
 
 const backend: Actor = { kind: 'backend', id: 'backend' };
-const HISTORIES = join(__dirname, 'histories');
 const quietTypes = ['NOTIFIED', 'WEBHOOK_SENT'];
 const caseOnly = (v: CaseView) => ({
   ...v,
   timeline: v.timeline.filter((t) => !quietTypes.includes(t.type)),
 });
 const user = (accountId: string): Actor => ({ kind: 'user', id: accountId });
-
-async function record(name: string, handle: WorkflowHandle): Promise<void> {
-  if (!process.env.RECORD_HISTORIES) return;
-  mkdirSync(HISTORIES, { recursive: true });
-  writeFileSync(join(HISTORIES, `${name}.json`), historyToJSON(await handle.fetchHistory()));
-}
 
 async function refusalOf(p: Promise<unknown>): Promise<string | undefined> {
   const err = await p.then(
@@ -106,7 +96,7 @@ describe('case workflow on the dev server', function () {
         { policy },
       ));
 
-    it('a lifted lockout with a quiet watch period ends restored', () =>
+    it('a lifted lockout with a quiet watch period ends restored (histories-)', () =>
       withHarness(
         async (h) => {
           const account = uniqueAccount();
@@ -123,7 +113,7 @@ describe('case workflow on the dev server', function () {
         { policy },
       ));
 
-    it('STEP_UP: a reminder before the deadline, then the unverified restriction is upheld', () =>
+    it('STEP_UP: a reminder before the deadline, then the unverified restriction is upheld (histories-)', () =>
       withHarness(
         async (h) => {
           const account = uniqueAccount();
@@ -198,7 +188,7 @@ describe('case workflow on the dev server', function () {
         { policy },
       ));
 
-    it('an information request returns to review at its deadline; an answer returns it at once', () =>
+    it('an information request returns to review at its deadline; an answer returns it at once (histories-)', () =>
       withHarness(
         async (h) => {
           const account = uniqueAccount();

@@ -1,5 +1,8 @@
 // A worker and a case service on the shared dev server, with a task queue of their own per test.
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { CaseService } from '../../api/case-service';
@@ -8,6 +11,7 @@ import type { LoadedPolicy } from '../../core/policy';
 import { parsePolicy } from '../../infra/policy-loader';
 import { createCaseWorker } from '../../worker/create';
 import { defaultPolicy, quiet, testDeps, type TestDeps } from './deps';
+import { ensureTemporalCli } from '../../scripts/temporal-tools';
 import { sharedDevServer, workflowBundle } from './servers';
 
 export interface Harness extends TestDeps {
@@ -105,4 +109,24 @@ export function shortPolicy(): LoadedPolicy {
   raw.tiers.PROTECT.coolingOff = '2s';
   raw.lockout = { waits: ['2s', '3s'], permanentAfter: 2, memory: '3s' };
   return parsePolicy(raw, 'short test policy');
+}
+
+/** With RECORD_HISTORIES set (npm run record-histories), keeps the case's history for the replay test. */
+export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
+  if (!process.env.RECORD_HISTORIES) return;
+  const dir = join(__dirname, '..', 'histories');
+  mkdirSync(dir, { recursive: true });
+  // The CLI writes the same proto-JSON as the Web UI's download, which the replayer reads.
+  const { address } = await sharedDevServer();
+  const json = execFileSync(ensureTemporalCli(), [
+    'workflow',
+    'show',
+    '--address',
+    address,
+    '-w',
+    handle.workflowId,
+    '--output',
+    'json',
+  ]);
+  writeFileSync(join(dir, `${name}.json`), json);
 }
