@@ -1,0 +1,159 @@
+// `npm start` as a user runs it: its own dev server on a SQLite file, Web UI, worker and API; Ctrl-C stops
+// everything; a second start finds the first one's cases; a busy port is a clear error.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../infra/config';
+import { freePort } from '../scripts/dev-server';
+import { ROOT } from '../scripts/temporal-tools';
+import { riskEvent, uniqueAccount } from './helpers/events';
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(env: Record<string, string>): Started {
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/start.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, LOG_FORMAT: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitFor(s: Started, text: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!s.output().includes(text)) {
+    if (s.child.exitCode !== null) throw new Error(`exited early:\n${s.output()}`);
+    if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${s.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stop(s: Started): Promise<number | null> {
+  s.child.kill('SIGINT');
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), 30_000);
+  const code = await s.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+describe('npm start', function () {
+  this.timeout(180_000);
+  let dataDir: string;
+  before(() => (dataDir = mkdtempSync(join(tmpdir(), 'cordon-start-'))));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('runs a dev server on a SQLite file with the Web UI, the worker and the API; a restart keeps the cases', async () => {
+    const ports = {
+      PORT: String(await freePort()),
+      TEMPORAL_PORT: String(await freePort()),
+      TEMPORAL_UI_PORT: String(await freePort()),
+    };
+    const env = { ...ports, CORDON_DATA_DIR: dataDir };
+    const api = `http://127.0.0.1:${ports.PORT}`;
+    const account = uniqueAccount();
+
+    const first = start(env);
+    await waitFor(first, 'Cordon is up', 120_000);
+    assert.match(first.output(), /development token token=dev-reviewer-1 role=reviewer id=reviewer-1/);
+    assert.ok(
+      existsSync(join(dataDir, 'temporal.sqlite')),
+      'the dev server keeps its data in CORDON_DATA_DIR',
+    );
+    const ui = await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`);
+    assert.equal(ui.status, 200, 'the Temporal Web UI answers');
+    const reported = await fetch(`${api}/v1/risk-events`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer dev-backend', 'content-type': 'application/json' },
+      body: JSON.stringify(riskEvent(account, 'IDENTITY_CHECK', { matched: false })),
+    });
+    const { caseId } = (await reported.json()) as { caseId: string };
+    assert.equal(reported.status, 200);
+    assert.equal(await stop(first), 0, first.output());
+    assert.match(first.output(), /stopped/);
+
+    const second = start(env);
+    await waitFor(second, 'Cordon is up', 120_000);
+    const found = await fetch(`${api}/v1/cases/${caseId}`, {
+      headers: { authorization: 'Bearer dev-backend' },
+    });
+    assert.equal(found.status, 200);
+    assert.equal(((await found.json()) as { status: string }).status, 'AWAITING_USER');
+    assert.equal(await stop(second), 0, second.output());
+  });
+
+  it('a port already in use is a clear error, not a hang', async () => {
+    const blocker = createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
+    try {
+      const s = start({
+        PORT: String(port),
+        TEMPORAL_PORT: String(await freePort()),
+        CORDON_DATA_DIR: dataDir,
+      });
+      const code = await Promise.race([
+        s.exited,
+        new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000)),
+      ]);
+      if (code === 'hung') s.child.kill('SIGKILL');
+      assert.equal(code, 1);
+      assert.match(s.output(), new RegExp(`port ${port} \\(API\\) is already in use`));
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('production mode refuses to start without configured tokens, and uses only those', () => {
+    assert.throws(() => parseConfig({ CORDON_MODE: 'production' }), /CORDON_TOKENS/);
+    const config = parseConfig({
+      CORDON_MODE: 'production',
+      CORDON_TOKENS: 'svc-token-0123456789abcdef=backend:payments-backend',
+    });
+    assert.deepEqual(config.tokens, {
+      'svc-token-0123456789abcdef': { role: 'backend', id: 'payments-backend' },
+    });
+  });
+
+  it('development mode has the four development tokens', () => {
+    assert.deepEqual(
+      Object.entries(parseConfig({}).tokens).map(([t, p]) => `${t}=${p.role}:${p.id}`),
+      [
+        'dev-backend=backend:backend',
+        'dev-reviewer-1=reviewer:reviewer-1',
+        'dev-reviewer-2=reviewer:reviewer-2',
+        'dev-senior=senior:senior',
+      ],
+    );
+  });
+
+  it('names the variable of every bad value', () => {
+    assert.throws(() => parseConfig({ PORT: 'eighty' }), /PORT/);
+    assert.throws(() => parseConfig({ CORDON_TOKENS: 'short=backend:x' }), /CORDON_TOKENS/);
+    assert.throws(() => parseConfig({ CORDON_GATEWAY_URL: 'http://127.0.0.1:9/' }), /CORDON_GATEWAY_SECRET/);
+    assert.throws(() => parseConfig({ CORDON_DATA_SOURCES: '[{"name":"x"}]' }), /CORDON_DATA_SOURCES/);
+  });
+
+  it('points at an existing cluster by configuration only', () => {
+    const c = parseConfig({
+      TEMPORAL_ADDRESS: 'cluster.example:7233',
+      TEMPORAL_NAMESPACE: 'cordon',
+      TEMPORAL_API_KEY: 'k',
+    });
+    assert.equal(c.temporal.address, 'cluster.example:7233');
+    assert.equal(c.temporal.namespace, 'cordon');
+    assert.equal(c.temporal.tls, true, 'an API key implies TLS');
+  });
+});
