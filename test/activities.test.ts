@@ -18,7 +18,7 @@ const SECRET = 'test-secret-0123456789';
 
 /** A receiver that checks signatures and deduplicates by idempotency key, as a careful backend would. */
 class Receiver {
-  readonly accepted: { path: string; key: string; body: any }[] = [];  
+  readonly accepted: { path: string; key: string; body: any }[] = [];
   rejectedSignatures = 0;
   /** Status codes to answer with before accepting (to exercise retries). */
   failures: number[] = [];
