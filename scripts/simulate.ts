@@ -10,7 +10,8 @@ async function main(): Promise<void> {
   const text = process.argv[2] ?? readFileSync(0, 'utf8');
   const parsed = RiskEventSchema.safeParse(JSON.parse(text));
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) process.stderr.write(`${issue.path.join('.') || '(event)'}: ${issue.message}\n`);
+    for (const issue of parsed.error.issues)
+      process.stderr.write(`${issue.path.join('.') || '(event)'}: ${issue.message}\n`);
     process.exit(2);
   }
   const { decision } = await createScorer(loadPolicy(parseConfig().policyFile)).score(parsed.data);
