@@ -513,6 +513,15 @@ describe('HTTP API', function () {
       'visible by search attributes',
     );
     assert.equal(listed[0]!.workflowId, caseWorkflowId(account));
+    await post(`/v1/cases/${body.caseId}/decision`, 'r2', {
+      decision: 'UNLOCK',
+      rationale: 'fine',
+      requestId: 'd',
+    });
+    const ended = (await h.client.workflow.getHandle(caseWorkflowId(account)).describe())
+      .typedSearchAttributes;
+    assert.equal(ended.get(SA.status), 'RESTORED');
+    assert.equal(ended.get(SA.reviewDueAt), undefined, 'a case out of review has no review due time');
   });
 
   it('finds an earlier case of an account after a new one has opened', async () => {

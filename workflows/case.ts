@@ -366,9 +366,7 @@ class CaseRun {
     const fingerprint = JSON.stringify(pairs.map((p) => p.value));
     if (fingerprint === this.lastSearchAttributes) return;
     this.lastSearchAttributes = fingerprint;
-    // Only set values: unsetting breaks the time-skipping test server, and a stale review due time on a case
-    // that left review is harmless (the queue filters on status).
-    upsertSearchAttributes(pairs.filter((p) => p.value !== null));
+    upsertSearchAttributes(pairs);
   }
 }
 
