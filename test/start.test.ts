@@ -10,6 +10,7 @@ import { parseConfig } from '../infra/config';
 import { freePort } from '../scripts/dev-server';
 import { ROOT } from '../scripts/temporal-tools';
 import { riskEvent, uniqueAccount } from './helpers/events';
+import { sharedDevServer } from './helpers/servers';
 
 interface Started {
   child: ChildProcess;
@@ -90,6 +91,26 @@ describe('npm start', function () {
     assert.equal(found.status, 200);
     assert.equal(((await found.json()) as { status: string }).status, 'AWAITING_USER');
     assert.equal(await stop(second), 0, second.output());
+  });
+
+  it('with TEMPORAL_ADDRESS set, uses that cluster and starts no dev server', async () => {
+    const cluster = await sharedDevServer();
+    const port = await freePort();
+    const s = start({
+      PORT: String(port),
+      TEMPORAL_ADDRESS: cluster.address,
+      CORDON_TASK_QUEUE: `tq-start-${port}`,
+    });
+    await waitFor(s, 'Cordon is up', 120_000);
+    assert.match(s.output(), /using Temporal cluster/);
+    assert.doesNotMatch(s.output(), /Temporal dev server ready/);
+    const reported = await fetch(`http://127.0.0.1:${port}/v1/risk-events`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer dev-backend', 'content-type': 'application/json' },
+      body: JSON.stringify(riskEvent(uniqueAccount(), 'FRAUD_REPORT', { source: 'x', confirmed: true })),
+    });
+    assert.equal(((await reported.json()) as { status: string }).status, 'AWAITING_USER');
+    assert.equal(await stop(s), 0, s.output());
   });
 
   it('a port already in use is a clear error, not a hang', async () => {

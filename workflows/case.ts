@@ -8,6 +8,7 @@ import {
   continueAsNew,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -49,7 +50,9 @@ const DEFAULT_HISTORY_LIMIT = 5_000;
 const SEEN_EVENTS_KEPT = 500;
 const SEEN_REQUESTS_KEPT = 500;
 
-const scoring = proxyActivities<CaseActivities>({
+// Scoring is a local activity: it runs in the worker that handles the update, saving a server round trip on
+// the path the API waits for. Data-source lookups inside have their own timeouts.
+const scoring = proxyLocalActivities<CaseActivities>({
   startToCloseTimeout: '20s',
   retry: { initialInterval: '200ms', maximumInterval: '10s', maximumAttempts: 10 },
 });

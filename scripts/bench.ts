@@ -1,0 +1,147 @@
+// `npm run bench`: latency from POST /v1/risk-events to the restriction being applied, and sustained events per
+// second, against a real Temporal dev server (tuned as `npm start` runs it), next to the bare Temporal floor
+// (start a workflow + one activity) measured in the same run on the same server. Prints figures; asserts nothing.
+import { randomUUID } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { startApi } from '../api/main';
+import { parseConfig } from '../infra/config';
+import { createLogger } from '../infra/logger';
+import { createCaseWorker } from '../worker/create';
+import { activityDepsFromConfig } from '../worker/deps';
+import { freePort, startDevServer } from './dev-server';
+import { ensureTemporalCli } from './temporal-tools';
+
+const N = Number(process.env.BENCH_N ?? 100);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+
+function stats(ms: number[]): string {
+  const s = [...ms].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(1);
+  return `p50 ${q(0.5)} ms  p95 ${q(0.95)} ms  p99 ${q(0.99)} ms  (n=${s.length})`;
+}
+
+async function sequential(n: number, op: (i: number) => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await op(i);
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+async function throughput(
+  n: number,
+  concurrency: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await op(next++);
+    }),
+  );
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const quiet = createLogger('bench', { level: 'error' });
+  const server = await startDevServer({ cli: ensureTemporalCli(), port: await freePort() });
+  const connection = await NativeConnection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const run = randomUUID().slice(0, 8);
+  try {
+    // The floor: one workflow, one activity, same server, same process layout.
+    const floorWorker = await Worker.create({
+      connection,
+      taskQueue: `floor-${run}`,
+      workflowsPath: require.resolve('./bench/floor-workflow'),
+      activities: { touch: async (id: string) => id },
+    });
+    const floorOp = (i: number) =>
+      client.workflow.execute('floorWorkflow', {
+        taskQueue: `floor-${run}`,
+        workflowId: `floor-${run}-${i}-${randomUUID()}`,
+        args: ['x'],
+      });
+
+    const config = parseConfig({
+      ...process.env,
+      PORT: '0',
+      TEMPORAL_ADDRESS: server.address,
+      CORDON_TASK_QUEUE: `cordon-${run}`,
+    });
+    const caseWorker = await createCaseWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: config.taskQueue,
+      deps: activityDepsFromConfig(config, quiet),
+    });
+    const api = await startApi(config, quiet, connection);
+    const post = async (body: unknown) => {
+      const res = await fetch(`${api.url}/v1/risk-events`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer dev-backend', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (res.status !== 200) throw new Error(`POST answered ${res.status}`);
+      return res.json();
+    };
+    const freeze = (i: number) =>
+      post({
+        eventId: `e-${run}-${i}-${randomUUID()}`,
+        accountId: `bench-${run}-${i}-${randomUUID().slice(0, 8)}`,
+        type: 'IDENTITY_CHECK',
+        occurredAt: new Date().toISOString(),
+        attributes: { matched: false },
+      });
+    const harmless = (i: number) =>
+      post({
+        eventId: `h-${run}-${i}`,
+        accountId: `calm-${run}-${i}`,
+        type: 'LOGIN',
+        occurredAt: new Date().toISOString(),
+        attributes: { newDevice: false },
+      });
+
+    const measure = async (): Promise<void> => {
+      await sequential(10, floorOp); // warm-up
+      await sequential(10, freeze);
+      const floorLatency = await sequential(N, floorOp);
+      const cordonLatency = await sequential(N, freeze);
+      const noneLatency = await sequential(N, harmless);
+      const floorRate = await throughput(N * 2, CONCURRENCY, floorOp);
+      const cordonRate = await throughput(N * 2, CONCURRENCY, freeze);
+      const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const lines = [
+        `Temporal dev server ${server.address} (tuned), ${N} sequential, ${N * 2} at concurrency ${CONCURRENCY}`,
+        `floor   start workflow + 1 activity, until result : ${stats(floorLatency)}`,
+        `cordon  POST risk event → restriction applied      : ${stats(cordonLatency)}   ratio p50 ${(p50(cordonLatency) / p50(floorLatency)).toFixed(2)}× floor`,
+        `cordon  POST harmless event (NONE, no workflow)     : ${stats(noneLatency)}`,
+        `floor   sustained                                  : ${floorRate.toFixed(1)} workflows/s`,
+        `cordon  sustained restricting events               : ${cordonRate.toFixed(1)} events/s   ratio ${(cordonRate / floorRate).toFixed(2)}× floor`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    };
+    await Promise.all([
+      floorWorker.run(),
+      caseWorker.run(),
+      measure().finally(() => {
+        floorWorker.shutdown();
+        caseWorker.shutdown();
+      }),
+    ]);
+    await api.close();
+  } finally {
+    await connection.close();
+    await server.stop();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});
