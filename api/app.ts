@@ -11,6 +11,7 @@ import {
   verificationUpdate,
   type CaseView,
 } from '../core/contracts';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Actor } from '../core/model';
 import { REASONS } from '../core/reasons';
 import type { Principal, Role } from '../infra/config';
@@ -80,6 +81,31 @@ function explained(view: CaseView) {
 }
 
 export function routes(d: AppDeps): RouteSpec[] {
+  /** An action the backend reports on the user's behalf, applied once per requestId. */
+  const userAction = <B extends z.ZodType<{ requestId: string }>>(
+    name: string,
+    summary: string,
+    body: B,
+    update: UpdateDefinition<CaseView, [z.infer<B> & { actor: Actor }]>,
+  ) =>
+    route({
+      method: 'post',
+      path: `/v1/cases/:caseId/${name}`,
+      summary,
+      roles: BACKEND,
+      params: S.CaseIdParams,
+      body,
+      handle: async ({ params, body }) =>
+        explained(
+          await d.cases.act(
+            params.caseId,
+            update,
+            { ...body, actor: userActor(params.caseId) },
+            `${name}-${body.requestId}`,
+          ),
+        ),
+    });
+
   return [
     route({
       method: 'get',
@@ -120,58 +146,14 @@ export function routes(d: AppDeps): RouteSpec[] {
       params: S.CaseIdParams,
       handle: async ({ params }) => explained(await d.cases.getCase(params.caseId)),
     }),
-    route({
-      method: 'post',
-      path: '/v1/cases/:caseId/verification',
-      summary:
-        "Report the result of the user's step-up verification (or, for PROTECT, the user's confirmation)",
-      roles: BACKEND,
-      params: S.CaseIdParams,
-      body: S.VerificationBody,
-      handle: async ({ params, body }) =>
-        explained(
-          await d.cases.act(
-            params.caseId,
-            verificationUpdate,
-            { ...body, actor: userActor(params.caseId) },
-            `verification-${body.requestId}`,
-          ),
-        ),
-    }),
-    route({
-      method: 'post',
-      path: '/v1/cases/:caseId/appeal',
-      summary: "File the user's appeal with a statement and evidence",
-      roles: BACKEND,
-      params: S.CaseIdParams,
-      body: S.AppealBody,
-      handle: async ({ params, body }) =>
-        explained(
-          await d.cases.act(
-            params.caseId,
-            appealUpdate,
-            { ...body, actor: userActor(params.caseId) },
-            `appeal-${body.requestId}`,
-          ),
-        ),
-    }),
-    route({
-      method: 'post',
-      path: '/v1/cases/:caseId/info',
-      summary: "The user's answer to a reviewer's request for information",
-      roles: BACKEND,
-      params: S.CaseIdParams,
-      body: S.InfoBody,
-      handle: async ({ params, body }) =>
-        explained(
-          await d.cases.act(
-            params.caseId,
-            infoUpdate,
-            { ...body, actor: userActor(params.caseId) },
-            `info-${body.requestId}`,
-          ),
-        ),
-    }),
+    userAction(
+      'verification',
+      "Report the result of the user's step-up verification (or, for PROTECT, the user's confirmation)",
+      S.VerificationBody,
+      verificationUpdate,
+    ),
+    userAction('appeal', "File the user's appeal with a statement and evidence", S.AppealBody, appealUpdate),
+    userAction('info', "The user's answer to a reviewer's request for information", S.InfoBody, infoUpdate),
     route({
       method: 'get',
       path: '/v1/review-queue',

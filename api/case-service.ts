@@ -7,7 +7,7 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { Scorer } from '../activities/scorer';
 import {
   CASE_WORKFLOW_TYPE,
@@ -182,7 +182,7 @@ export class CaseService {
    */
   async act<A>(
     caseId: string,
-    update: import('@temporalio/client').UpdateDefinition<CaseView, [A]>,
+    update: UpdateDefinition<CaseView, [A]>,
     args: A,
     updateId?: string,
   ): Promise<CaseView> {
