@@ -82,11 +82,14 @@ function explained(view: CaseView) {
 
 export function routes(d: AppDeps): RouteSpec[] {
   /** An action the backend reports on the user's behalf, applied once per requestId. */
-  const userAction = <B extends z.ZodType<{ requestId: string }>>(
+  const userAction = <
+    B extends z.ZodType<{ requestId: string }>,
+    U extends z.infer<B> & { actor: Actor; caseId: string },
+  >(
     name: string,
     summary: string,
     body: B,
-    update: UpdateDefinition<CaseView, [z.infer<B> & { actor: Actor }]>,
+    update: UpdateDefinition<CaseView, [U]>,
   ) =>
     route({
       method: 'post',
@@ -100,7 +103,7 @@ export function routes(d: AppDeps): RouteSpec[] {
           await d.cases.act(
             params.caseId,
             update,
-            { ...body, actor: userActor(params.caseId) },
+            { ...body, actor: userActor(params.caseId) } as Omit<U, 'caseId'>,
             `${name}-${body.requestId}`,
           ),
         ),

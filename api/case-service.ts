@@ -17,6 +17,7 @@ import {
   riskEventUpdate,
   SA,
   TASK_QUEUE,
+  type CaseAction,
   type CaseView,
   type CaseWorkflowInput,
   type RiskEventResult,
@@ -178,36 +179,34 @@ export class CaseService {
 
   /**
    * Sends a human action to the case. The workflow's validator refuses what the case's state does not allow
-   * (mapped to 409); an action on a case that has ended is a 409 too, on a case that never existed a 404.
+   * (409), and an action naming a case that is not the account's current one (CASE_NOT_FOUND): then the case
+   * either ended (409) or never existed (404).
    */
-  async act<A>(
+  async act<A extends CaseAction>(
     caseId: string,
     update: UpdateDefinition<CaseView, [A]>,
-    args: A,
+    args: Omit<A, 'caseId'>,
     updateId?: string,
   ): Promise<CaseView> {
     const parsed = parseCaseId(caseId);
     if (!parsed) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
     const handle = this.client.workflow.getHandle(caseWorkflowId(parsed.accountId));
-    const current = await this.queryView(handle);
-    if (current?.caseId !== caseId || current.outcome !== null) {
-      const found = current?.caseId === caseId ? { view: current } : await this.findCase(caseId);
-      if (!found) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
-      throw new Problem(409, 'Case closed', `the case has ended (${found.view.status})`, {
-        code: 'CASE_CLOSED',
-      });
-    }
     try {
-      return await handle.executeUpdate(update, { args: [args], ...(updateId ? { updateId } : {}) });
+      return await handle.executeUpdate(update, {
+        args: [{ ...args, caseId } as A],
+        ...(updateId ? { updateId } : {}),
+      });
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new Problem(409, 'Case closed', 'the case has ended', { code: 'CASE_CLOSED' });
       const type = refusalType(err);
       if (type && CONFLICTS.has(type))
         throw new Problem(409, 'Action not allowed', messageOf(err), { code: type });
-      if (type === 'CASE_NOT_FOUND') throw new Problem(404, 'Case not found', messageOf(err), { code: type });
-      throw err;
+      if (!(err instanceof WorkflowNotFoundError) && type !== 'CASE_NOT_FOUND') throw err;
     }
+    const found = await this.findCase(caseId);
+    if (!found) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
+    throw new Problem(409, 'Case closed', `the case has ended (${found.view.status})`, {
+      code: 'CASE_CLOSED',
+    });
   }
 
   async restriction(accountId: string): Promise<Restriction> {

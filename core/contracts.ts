@@ -74,34 +74,39 @@ export interface RiskEventResult {
   duplicate: boolean;
 }
 
-export interface VerificationUpdate {
+/** Every human action names its case, so it can never land on a later case of the same account. */
+export interface CaseAction {
+  caseId: string;
+}
+
+export interface VerificationUpdate extends CaseAction {
   method: string;
   passed: boolean;
   requestId: string;
   actor: Actor;
 }
-export interface AppealUpdate {
+export interface AppealUpdate extends CaseAction {
   statement: string;
   evidence?: string[];
   requestId: string;
   actor: Actor;
 }
-export interface ClaimUpdate {
+export interface ClaimUpdate extends CaseAction {
   reviewer: string;
 }
-export interface DecisionUpdate {
+export interface DecisionUpdate extends CaseAction {
   reviewer: string;
   decision: ReviewDecision;
   rationale: string;
   requestId: string;
 }
-export interface ApprovalUpdate {
+export interface ApprovalUpdate extends CaseAction {
   reviewer: string;
   approve: boolean;
   rationale: string;
   requestId: string;
 }
-export interface InfoUpdate {
+export interface InfoUpdate extends CaseAction {
   answer: string;
   evidence?: string[];
   requestId: string;

@@ -150,9 +150,12 @@ describe('case workflow on the dev server', function () {
             'deadline passed',
           );
           await eventually(async () => (await h.view(account)).slaBreached, 15_000, 'SLA breached');
-          await h.handle(account).executeUpdate(claimUpdate, { args: [{ reviewer: 'r1' }] });
-          const done = await h.handle(account).executeUpdate(decisionUpdate, {
-            args: [{ reviewer: 'r1', decision: 'UNLOCK', rationale: 'documents check out', requestId: 'd1' }],
+          await h.act(account, claimUpdate, { reviewer: 'r1' });
+          const done = await h.act(account, decisionUpdate, {
+            reviewer: 'r1',
+            decision: 'UNLOCK',
+            rationale: 'documents check out',
+            requestId: 'd1',
           });
           assert.equal(done.outcome, 'RESTORED');
           assert.equal(h.gateway.accounts.has(account), false);
@@ -174,8 +177,11 @@ describe('case workflow on the dev server', function () {
             backend,
           );
           const confirm = (requestId: string) =>
-            h.handle(account).executeUpdate(verificationUpdate, {
-              args: [{ method: 'USER_CONFIRMATION', passed: true, requestId, actor: user(account) }],
+            h.act(account, verificationUpdate, {
+              method: 'USER_CONFIRMATION',
+              passed: true,
+              requestId,
+              actor: user(account),
             });
           assert.equal(await refusalOf(confirm('c1')), 'COOLING_OFF');
           await eventually(
@@ -196,29 +202,42 @@ describe('case workflow on the dev server', function () {
             riskEvent(account, 'CREDIT_REPORT', { lendersLast30d: 7, scoreDelta: 0, overdueDays: 0 }),
             backend,
           );
-          const wf = h.handle(account);
-          await wf.executeUpdate(appealUpdate, {
-            args: [{ statement: 'consolidating loans', requestId: 'a1', actor: user(account) }],
+          await h.act(account, appealUpdate, {
+            statement: 'consolidating loans',
+            requestId: 'a1',
+            actor: user(account),
           });
-          await wf.executeUpdate(claimUpdate, { args: [{ reviewer: 'r1' }] });
-          await wf.executeUpdate(decisionUpdate, {
-            args: [{ reviewer: 'r1', decision: 'REQUEST_INFO', rationale: 'statements', requestId: 'd1' }],
+          await h.act(account, claimUpdate, { reviewer: 'r1' });
+          await h.act(account, decisionUpdate, {
+            reviewer: 'r1',
+            decision: 'REQUEST_INFO',
+            rationale: 'statements',
+            requestId: 'd1',
           });
           await eventually(
             async () => (await h.view(account)).status === 'IN_REVIEW',
             10_000,
             'info deadline passed',
           );
-          await wf.executeUpdate(decisionUpdate, {
-            args: [{ reviewer: 'r1', decision: 'REQUEST_INFO', rationale: 'again', requestId: 'd2' }],
+          await h.act(account, decisionUpdate, {
+            reviewer: 'r1',
+            decision: 'REQUEST_INFO',
+            rationale: 'again',
+            requestId: 'd2',
           });
-          const answered = await wf.executeUpdate(infoUpdate, {
-            args: [{ answer: 'attached', evidence: ['doc-1'], requestId: 'i1', actor: user(account) }],
+          const answered = await h.act(account, infoUpdate, {
+            answer: 'attached',
+            evidence: ['doc-1'],
+            requestId: 'i1',
+            actor: user(account),
           });
           assert.equal(answered.status, 'IN_REVIEW');
           assert.equal(answered.assignee, 'r1');
-          const done = await wf.executeUpdate(decisionUpdate, {
-            args: [{ reviewer: 'r1', decision: 'UNLOCK', rationale: 'fine', requestId: 'd3' }],
+          const done = await h.act(account, decisionUpdate, {
+            reviewer: 'r1',
+            decision: 'UNLOCK',
+            rationale: 'fine',
+            requestId: 'd3',
           });
           assert.equal(done.outcome, 'RESTORED');
           assert.deepEqual(
@@ -240,7 +259,7 @@ describe('case workflow on the dev server', function () {
               'RESTRICTION_LIFTED',
             ],
           );
-          await record('limit-appeal-info-unlock', wf);
+          await record('limit-appeal-info-unlock', h.handle(account));
         },
         { policy },
       ));
@@ -264,43 +283,51 @@ describe('case workflow on the dev server', function () {
       withHarness(async (h) => {
         const account = uniqueAccount();
         await h.cases.reportEvent(riskEvent(account, 'IDENTITY_CHECK', { matched: false }), backend);
-        const wf = h.handle(account);
-        assert.equal(
-          await refusalOf(wf.executeUpdate(claimUpdate, { args: [{ reviewer: 'r1' }] })),
-          'NOT_IN_REVIEW',
-        );
-        await wf.executeUpdate(appealUpdate, {
-          args: [{ statement: 'mine', requestId: 'a1', actor: user(account) }],
-        });
+        assert.equal(await refusalOf(h.act(account, claimUpdate, { reviewer: 'r1' })), 'NOT_IN_REVIEW');
+        await h.act(account, appealUpdate, { statement: 'mine', requestId: 'a1', actor: user(account) });
         const before = caseOnly(await h.view(account));
         assert.equal(
           await refusalOf(
-            wf.executeUpdate(appealUpdate, {
-              args: [{ statement: 'again', requestId: 'a2', actor: user(account) }],
-            }),
+            h.act(account, appealUpdate, { statement: 'again', requestId: 'a2', actor: user(account) }),
           ),
           'ALREADY_APPEALED',
         );
         assert.equal(
           await refusalOf(
-            wf.executeUpdate(verificationUpdate, {
-              args: [{ method: 'OTP', passed: true, requestId: 'v1', actor: user(account) }],
+            h.act(account, verificationUpdate, {
+              method: 'OTP',
+              passed: true,
+              requestId: 'v1',
+              actor: user(account),
             }),
           ),
           'NOT_AWAITING_VERIFICATION',
         );
         assert.equal(
           await refusalOf(
-            wf.executeUpdate(decisionUpdate, {
-              args: [{ reviewer: 'r1', decision: 'UNLOCK', rationale: 'x', requestId: 'd1' }],
+            h.act(account, decisionUpdate, {
+              reviewer: 'r1',
+              decision: 'UNLOCK',
+              rationale: 'x',
+              requestId: 'd1',
             }),
           ),
           'NOT_CLAIMED',
         );
         assert.deepEqual(caseOnly(await h.view(account)), before);
+        const otherCase = `${account}.0123456789ab`;
+        assert.equal(
+          await refusalOf(
+            h.handle(account).executeUpdate(claimUpdate, { args: [{ caseId: otherCase, reviewer: 'r1' }] }),
+          ),
+          'CASE_NOT_FOUND',
+          'an action naming another case of the account never lands on this one',
+        );
         // The same request ID again is the same request: answered, not refused, not applied twice.
-        const repeat = await wf.executeUpdate(appealUpdate, {
-          args: [{ statement: 'mine', requestId: 'a1', actor: user(account) }],
+        const repeat = await h.act(account, appealUpdate, {
+          statement: 'mine',
+          requestId: 'a1',
+          actor: user(account),
         });
         assert.equal(repeat.timeline.filter((t) => t.type === 'APPEAL').length, 1);
       }));
@@ -336,8 +363,11 @@ describe('case workflow on the dev server', function () {
         assert.equal(view.timeline.filter((t) => t.type === 'RISK_EVENT').length, 7);
         const dup = await h.cases.reportEvent(opening, backend);
         assert.equal(dup.duplicate, true, 'event IDs seen before continue-as-new are still known');
-        const done = await h.handle(account).executeUpdate(verificationUpdate, {
-          args: [{ method: 'OTP', passed: true, requestId: 'v1', actor: user(account) }],
+        const done = await h.act(account, verificationUpdate, {
+          method: 'OTP',
+          passed: true,
+          requestId: 'v1',
+          actor: user(account),
         });
         assert.equal(done.outcome, 'RESTORED');
       }));
@@ -403,10 +433,12 @@ describe('case workflow on the dev server', function () {
           15_000,
           'deadline handled by the new worker',
         );
-        const wf = second.handle(account);
-        await wf.executeUpdate(claimUpdate, { args: [{ reviewer: 'r1' }] });
-        const done = await wf.executeUpdate(decisionUpdate, {
-          args: [{ reviewer: 'r1', decision: 'UPHOLD', rationale: 'ok', requestId: 'd1' }],
+        await second.act(account, claimUpdate, { reviewer: 'r1' });
+        const done = await second.act(account, decisionUpdate, {
+          reviewer: 'r1',
+          decision: 'UPHOLD',
+          rationale: 'ok',
+          requestId: 'd1',
         });
         assert.equal(done.outcome, 'UPHELD');
         const applied = done.timeline.filter((t) => t.type === 'RESTRICTION_APPLIED');

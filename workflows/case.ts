@@ -38,6 +38,7 @@ import {
   SA,
   verificationUpdate,
   type CarriedState,
+  type CaseAction,
   type CaseResult,
   type CaseView,
   type CaseWorkflowInput,
@@ -197,9 +198,10 @@ class CaseRun {
   }
 
   /** The synchronous validator: refuses with the machine's typed reason, before anything is recorded. */
-  validate(requestId: string | undefined, input: CaseInput): void {
+  validate(caseId: string, requestId: string | undefined, input: CaseInput): void {
+    if (!this.state || this.state.caseId !== caseId)
+      throw ApplicationFailure.create({ type: 'CASE_NOT_FOUND', message: "not this account's current case" });
     if (requestId !== undefined && this.seenRequests.includes(requestId)) return;
-    if (!this.state) throw ApplicationFailure.create({ type: 'CASE_NOT_FOUND', message: 'no open case' });
     const result = transition(this.state, input, Date.now());
     if (!result.ok)
       throw ApplicationFailure.create({ type: result.refusal.code, message: result.refusal.message });
@@ -388,12 +390,12 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
     validator: (u: RiskEventUpdate) => run.validateRiskEvent(u),
   });
   // Human actions: a validator refuses what the state does not allow; the handler applies it once per request.
-  const action = <U>(
+  const action = <U extends CaseAction>(
     def: UpdateDefinition<CaseView, [U]>,
     toInput: (u: U) => [string | undefined, CaseInput],
   ) =>
     setHandler(def, (u) => run.exclusive(() => run.onAction(...toInput(u))), {
-      validator: (u: U) => run.validate(...toInput(u)),
+      validator: (u: U) => run.validate(u.caseId, ...toInput(u)),
     });
   action(verificationUpdate, (u) => [
     u.requestId,

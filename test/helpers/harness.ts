@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { CaseService } from '../../api/case-service';
-import { caseViewQuery, caseWorkflowId, type CaseView } from '../../core/contracts';
+import type { UpdateDefinition } from '@temporalio/common';
+import { caseViewQuery, caseWorkflowId, type CaseAction, type CaseView } from '../../core/contracts';
 import type { LoadedPolicy } from '../../core/policy';
 import { parsePolicy } from '../../infra/policy-loader';
 import { createCaseWorker } from '../../worker/create';
@@ -21,6 +22,12 @@ export interface Harness extends TestDeps {
   worker: Worker;
   handle(accountId: string): WorkflowHandle;
   view(accountId: string): Promise<CaseView>;
+  /** Sends a human action to the account's current case, naming it as the API does. */
+  act<A extends CaseAction>(
+    accountId: string,
+    update: UpdateDefinition<CaseView, [A]>,
+    args: Omit<A, 'caseId'>,
+  ): Promise<CaseView>;
 }
 
 let connections: Promise<{ native: NativeConnection; client: Client }> | undefined;
@@ -56,6 +63,14 @@ export async function newHarness(
     cases: new CaseService({ client, scorer: t.deps.scorer, logger: quiet, taskQueue }),
     handle,
     view: async (accountId) => (await handle(accountId).query(caseViewQuery))!,
+    async act<A extends CaseAction>(
+      accountId: string,
+      update: UpdateDefinition<CaseView, [A]>,
+      args: Omit<A, 'caseId'>,
+    ) {
+      const { caseId } = (await handle(accountId).query(caseViewQuery))!;
+      return handle(accountId).executeUpdate(update, { args: [{ ...args, caseId } as A] });
+    },
   };
 }
 
