@@ -39,7 +39,7 @@ export default tseslint.config(
               message: 'Type imports only: it pulls in zod.',
             },
             { name: './events', allowTypeImports: true, message: 'Type imports only: it pulls in zod.' },
-            { name: '../activities/types', allowTypeImports: true, message: 'Type imports only.' },
+            { name: '../core/activity-contract', allowTypeImports: true, message: 'Type imports only.' },
           ],
         },
       ],

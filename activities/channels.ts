@@ -1,7 +1,7 @@
 import type { Logger } from '../infra/logger';
 import { signedPost } from './http';
 import type { RenderedMessage } from './templates';
-import type { BackendEvent, UserNotice } from './types';
+import type { BackendEvent, UserNotice } from '../core/activity-contract';
 
 /** A way to reach the account holder. `send` is idempotent by the notice's key where the receiver dedupes. */
 export interface NotificationChannel {

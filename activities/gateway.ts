@@ -1,6 +1,6 @@
 import type { Logger } from '../infra/logger';
 import { signedPost } from './http';
-import type { ApplyRestrictionCommand, RestrictionCommand } from './types';
+import type { ApplyRestrictionCommand, RestrictionCommand } from '../core/activity-contract';
 
 /** Where restrictions are carried out: the platform's account system. */
 export interface AccountGateway {

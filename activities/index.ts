@@ -2,7 +2,7 @@ import type { AccountGateway } from './gateway';
 import type { BackendNotifier, NotificationChannel } from './channels';
 import type { Scorer } from './scorer';
 import { renderNotice } from './templates';
-import type { CaseActivities } from './types';
+import type { CaseActivities } from '../core/activity-contract';
 
 export interface ActivityDeps {
   scorer: Scorer;
@@ -35,4 +35,4 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
   };
 }
 
-export type { CaseActivities } from './types';
+export type { CaseActivities } from '../core/activity-contract';

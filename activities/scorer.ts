@@ -1,7 +1,7 @@
 import type { RiskEvent } from '../core/events';
 import { caseTermsOf, type LoadedPolicy } from '../core/policy';
 import { scoreEvent, type SourceResult } from '../core/scoring';
-import type { ScoreResult } from './types';
+import type { ScoreResult } from '../core/activity-contract';
 
 type Fact = number | boolean | string;
 

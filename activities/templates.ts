@@ -1,7 +1,7 @@
 import type { NoticeTemplate } from '../core/case-machine';
 import type { Locale, Outcome, RestrictiveTier } from '../core/model';
 import { REASONS } from '../core/reasons';
-import type { UserNotice } from './types';
+import type { UserNotice } from '../core/activity-contract';
 
 export interface RenderedMessage {
   locale: Locale;

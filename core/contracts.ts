@@ -2,7 +2,7 @@
 // Side-effect free; imported by api/, worker/ and workflows/ (the API never imports workflow code).
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { BackendEvent, UserNotice } from '../activities/types';
+import type { BackendEvent, UserNotice } from './activity-contract';
 import type { CaseState, Deadlines, TimelineEntry } from './case-machine';
 import type { RiskEvent } from './events';
 import type {

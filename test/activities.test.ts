@@ -8,7 +8,7 @@ import { WebhookChannel, WebhookNotifier } from '../activities/channels';
 import { HttpAccountGateway, LedgerGateway } from '../activities/gateway';
 import { createScorer } from '../activities/scorer';
 import { renderNotice } from '../activities/templates';
-import type { BackendEvent, UserNotice } from '../activities/types';
+import type { BackendEvent, UserNotice } from '../core/activity-contract';
 import { REASON_CODES, LOCALES } from '../core/model';
 import { REASONS } from '../core/reasons';
 import { IDEMPOTENCY_HEADER, verifySignature } from '../infra/hmac';

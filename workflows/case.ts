@@ -14,7 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
-import type { CaseActivities } from '../activities/types';
+import type { CaseActivities } from '../core/activity-contract';
 import {
   isRestricted,
   nextTimer,

@@ -3,7 +3,7 @@ import type { BackendNotifier, NotificationChannel } from '../../activities/chan
 import { LedgerGateway } from '../../activities/gateway';
 import { createScorer, type DataSource } from '../../activities/scorer';
 import type { RenderedMessage } from '../../activities/templates';
-import type { BackendEvent, UserNotice } from '../../activities/types';
+import type { BackendEvent, UserNotice } from '../../core/activity-contract';
 import { createLogger } from '../../infra/logger';
 import { loadPolicy } from '../../infra/policy-loader';
 import type { LoadedPolicy } from '../../core/policy';

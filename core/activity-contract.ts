@@ -1,15 +1,7 @@
-// The activity interface as the workflow sees it. Type-only for workflows: implementations live beside it.
-import type { NoticeTemplate } from '../core/case-machine';
-import type { RiskEvent } from '../core/events';
-import type {
-  CaseStatus,
-  CaseTerms,
-  Decision,
-  Locale,
-  Outcome,
-  ReasonCode,
-  RestrictiveTier,
-} from '../core/model';
+// The activity interface as the workflow sees it (type-only there); implementations are in activities/.
+import type { NoticeTemplate } from './case-machine';
+import type { RiskEvent } from './events';
+import type { CaseStatus, CaseTerms, Decision, Locale, Outcome, ReasonCode, RestrictiveTier } from './model';
 
 export interface ScoreResult {
   decision: Decision;
