@@ -1,4 +1,4 @@
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { connectionOptions } from '../infra/temporal';
@@ -9,6 +9,8 @@ import { activityDepsFromConfig } from './deps';
 export async function runWorker(): Promise<void> {
   const logger = createLogger('worker');
   const config = parseConfig();
+  // The SDK's INFO lines (webpack's bundle report among them) drown the worker's own; keep its warnings.
+  Runtime.install({ logger: new DefaultLogger((process.env.SDK_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
   const connection = await NativeConnection.connect(connectionOptions(config));
   try {
     const worker = await createCaseWorker({
