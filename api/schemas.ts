@@ -45,8 +45,6 @@ export const InfoBody = z.strictObject({
   requestId: RequestIdSchema,
 });
 
-export const EmptyBody = z.strictObject({});
-
 export const CaseIdParams = z.strictObject({
   caseId: z
     .string()

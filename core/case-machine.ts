@@ -320,12 +320,6 @@ function riskEventDetails(eventId: string, eventType: string, d: Decision): Reco
   };
 }
 
-/** Whether the input is allowed now; the same check the workflow's update validators run. */
-export function check(state: CaseState, input: CaseInput, at: number): Refusal | null {
-  const result = transition(state, input, at);
-  return result.ok ? null : result.refusal;
-}
-
 export function transition(prev: CaseState, input: CaseInput, at: number): Transition {
   if (prev.outcome !== null) return refuse('CASE_CLOSED', `the case has ended (${prev.outcome})`);
   const step = new Step(prev, at);
@@ -569,8 +563,4 @@ export function recordEffect(
   entry: { type: TimelineType } & Record<string, unknown>,
 ): void {
   s.timeline.push({ at: iso(at), actor: SYSTEM, ...entry });
-}
-
-export function userActionable(s: CaseState): boolean {
-  return USER_WAITING.includes(s.status);
 }

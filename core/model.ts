@@ -34,10 +34,6 @@ export const NO_ACTION = 'NO_ACTION';
 
 export const REVIEW_STATUSES: readonly CaseStatus[] = ['IN_REVIEW', 'AWAITING_INFO', 'PENDING_APPROVAL'];
 
-export function isOutcome(status: CaseStatus): status is Outcome {
-  return (OUTCOMES as readonly string[]).includes(status);
-}
-
 export const REASON_CODES = [
   'CREDENTIAL_BRUTE_FORCE',
   'ACCOUNT_TAKEOVER_SUSPECTED',

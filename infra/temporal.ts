@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import type { TLSConfig } from '@temporalio/client';
 import type { Config } from './config';
 
 /** Connection options for an existing cluster or the local dev server: configuration only. */
@@ -17,9 +17,4 @@ export function connectionOptions(config: Config): { address: string; apiKey?: s
         }
       : undefined,
   };
-}
-
-export async function connectClient(config: Config): Promise<Client> {
-  const connection = await Connection.connect(connectionOptions(config));
-  return new Client({ connection, namespace: config.temporal.namespace });
 }
