@@ -49,7 +49,7 @@ async function throughput(
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const quiet = createLogger('bench', { level: 'error' });
-  const server = await startDevServer({ cli: ensureTemporalCli(), port: await freePort() });
+  const server = await startDevServer({ cli: await ensureTemporalCli(), port: await freePort() });
   const connection = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection });
   const run = randomUUID().slice(0, 8);

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
 
   let devServer: DevServer | undefined;
   if (!config.temporal.address) {
-    const cli = ensureTemporalCli();
+    const cli = await ensureTemporalCli();
     const temporalLog = logger.child('temporal');
     devServer = await startDevServer({
       cli,

@@ -2,7 +2,7 @@
 // $TEMPORAL_CLI, then `temporal` on PATH, then .tools/bin/temporal, then
 // `go install github.com/temporalio/cli/cmd/temporal@v1.5.1` (later tags have a replace directive that
 // `go install` rejects).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 
@@ -22,14 +22,18 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
-  const result = spawnSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
-  if (result.error) throw new Error(`${command} could not run: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${result.status}`);
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
+    child.once('error', (err) => reject(new Error(`${command} could not run: ${err.message}`)));
+    child.once('exit', (code) =>
+      code === 0 ? resolvePromise() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`)),
+    );
+  });
 }
 
 /** The path of a Temporal CLI binary, building one with `go install` when none is found. */
-export function ensureTemporalCli(): string {
+export async function ensureTemporalCli(): Promise<string> {
   const fromEnv = process.env.TEMPORAL_CLI;
   if (fromEnv) {
     if (!existsSync(fromEnv)) throw new Error(`TEMPORAL_CLI=${fromEnv} does not exist`);
@@ -48,7 +52,7 @@ export function ensureTemporalCli(): string {
     30_000,
   );
   try {
-    run('go', ['install', CLI_MODULE], {
+    await run('go', ['install', CLI_MODULE], {
       ...process.env,
       GOBIN: join(TOOLS_DIR, 'bin'),
       GOFLAGS: '-mod=mod',
@@ -61,10 +65,11 @@ export function ensureTemporalCli(): string {
 }
 
 if (require.main === module) {
-  try {
-    say(`Temporal CLI: ${ensureTemporalCli()}`);
-  } catch (err) {
-    say(`failed: ${(err as Error).message}`);
-    process.exit(1);
-  }
+  ensureTemporalCli().then(
+    (cli) => say(`Temporal CLI: ${cli}`),
+    (err: Error) => {
+      say(`failed: ${err.message}`);
+      process.exit(1);
+    },
+  );
 }

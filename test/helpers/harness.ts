@@ -133,7 +133,7 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
   mkdirSync(dir, { recursive: true });
   // The CLI writes the same proto-JSON as the Web UI's download, which the replayer reads.
   const { address } = await sharedDevServer();
-  const json = execFileSync(ensureTemporalCli(), [
+  const json = execFileSync(await ensureTemporalCli(), [
     'workflow',
     'show',
     '--address',

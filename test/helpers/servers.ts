@@ -8,7 +8,7 @@ let devServer: Promise<DevServer> | undefined;
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 export function sharedDevServer(): Promise<DevServer> {
-  devServer ??= (async () => startDevServer({ cli: ensureTemporalCli(), port: await freePort() }))();
+  devServer ??= (async () => startDevServer({ cli: await ensureTemporalCli(), port: await freePort() }))();
   return devServer;
 }
 
