@@ -1,4 +1,6 @@
 import type { RiskEvent } from '../core/events';
+import type { Config } from '../infra/config';
+import { loadPolicy } from '../infra/policy-loader';
 import { caseTermsOf, type LoadedPolicy } from '../core/policy';
 import { scoreEvent, type SourceResult } from '../core/scoring';
 import type { ScoreResult } from '../core/activity-contract';
@@ -29,6 +31,15 @@ export function createScorer(policy: LoadedPolicy, sources: DataSource[] = [], t
       return { decision: scoreEvent(policy, event, results), terms };
     },
   };
+}
+
+/** The scorer the worker and the API both use: the policy file and data sources from configuration. */
+export function scorerFromConfig(config: Config): Scorer {
+  return createScorer(
+    loadPolicy(config.policyFile),
+    config.dataSources.map((s) => httpDataSource(s.name, s.url)),
+    config.sourceTimeoutMs,
+  );
 }
 
 async function consult(source: DataSource, event: RiskEvent, timeoutMs: number): Promise<SourceResult> {

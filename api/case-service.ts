@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { Scorer } from '../activities/scorer';
+import { REFUSAL_CODES } from '../core/case-machine';
 import {
   CASE_WORKFLOW_TYPE,
   caseViewQuery,
@@ -27,21 +28,8 @@ import { REVIEW_STATUSES, type Actor } from '../core/model';
 import type { Logger } from '../infra/logger';
 import { Problem } from './problems';
 
-/** Refusals the workflow raises that mean "this case cannot do that now". */
-const CONFLICTS = new Set([
-  'CASE_CLOSED',
-  'NOT_AWAITING_VERIFICATION',
-  'VERIFICATION_NOT_ALLOWED',
-  'COOLING_OFF',
-  'APPEAL_NOT_ALLOWED',
-  'ALREADY_APPEALED',
-  'NOT_IN_REVIEW',
-  'CLAIMED_BY_OTHER',
-  'NOT_CLAIMED',
-  'NOT_PENDING_APPROVAL',
-  'SAME_REVIEWER',
-  'NOT_AWAITING_INFO',
-]);
+/** Every refusal of the case machine means "this case cannot do that now": a 409. */
+const CONFLICTS = new Set<string>(REFUSAL_CODES);
 
 export interface ReviewQueueItem {
   caseId: string;

@@ -1,9 +1,8 @@
 import type { Server } from 'node:http';
 import { Client, Connection, type ConnectionLike } from '@temporalio/client';
-import { createScorer, httpDataSource } from '../activities/scorer';
+import { scorerFromConfig } from '../activities/scorer';
 import { parseConfig, type Config } from '../infra/config';
 import { createLogger, type Logger } from '../infra/logger';
-import { loadPolicy } from '../infra/policy-loader';
 import { connectionOptions } from '../infra/temporal';
 import { buildApp } from './app';
 import { CaseService } from './case-service';
@@ -25,11 +24,7 @@ export async function startApi(
     connection: connection ?? ownConnection,
     namespace: config.temporal.namespace,
   });
-  const scorer = createScorer(
-    loadPolicy(config.policyFile),
-    config.dataSources.map((s) => httpDataSource(s.name, s.url)),
-    config.sourceTimeoutMs,
-  );
+  const scorer = scorerFromConfig(config);
   const cases = new CaseService({ client, scorer, logger, taskQueue: config.taskQueue });
   const app = buildApp({ cases, scorer, tokens: config.tokens, logger });
   const server = await new Promise<Server>((resolve, reject) => {

@@ -117,20 +117,23 @@ export type CaseInput =
   | { kind: 'INFO'; answer: string; evidence?: string[]; actor: Actor }
   | { kind: 'TIMER'; timer: TimerKind };
 
-export type RefusalCode =
-  | 'CASE_CLOSED'
-  | 'NOT_AWAITING_VERIFICATION'
-  | 'VERIFICATION_NOT_ALLOWED'
-  | 'COOLING_OFF'
-  | 'APPEAL_NOT_ALLOWED'
-  | 'ALREADY_APPEALED'
-  | 'NOT_IN_REVIEW'
-  | 'CLAIMED_BY_OTHER'
-  | 'NOT_CLAIMED'
-  | 'NOT_PENDING_APPROVAL'
-  | 'SAME_REVIEWER'
-  | 'NOT_AWAITING_INFO'
-  | 'NO_SUCH_TIMER';
+export const REFUSAL_CODES = [
+  'CASE_CLOSED',
+  'NOT_AWAITING_VERIFICATION',
+  'VERIFICATION_NOT_ALLOWED',
+  'COOLING_OFF',
+  'APPEAL_NOT_ALLOWED',
+  'ALREADY_APPEALED',
+  'NOT_IN_REVIEW',
+  'CLAIMED_BY_OTHER',
+  'NOT_CLAIMED',
+  'NOT_PENDING_APPROVAL',
+  'SAME_REVIEWER',
+  'NOT_AWAITING_INFO',
+  /** Internal: a timer fired for a deadline the case no longer has. Never reaches a caller. */
+  'NO_SUCH_TIMER',
+] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 export interface Refusal {
   code: RefusalCode;
@@ -242,12 +245,10 @@ function enterTier(step: Step, tier: RestrictiveTier, lockout: boolean): void {
   step.effect({ kind: 'NOTIFY_BACKEND', event: 'RESTRICTION_CHANGED' });
 }
 
+/** The case is (again) in review, with a fresh SLA from the case's terms. */
 function startReview(step: Step): void {
-  const s = step.state;
-  s.status = 'IN_REVIEW';
-  s.deadlines = { reviewDueAt: step.at + s.terms.tiers[s.tier].reviewSlaMs };
-  s.slaBreached = false;
-  step.log(SYSTEM, 'REVIEW_STARTED', { reviewDueAt: iso(s.deadlines.reviewDueAt!) });
+  backToReview(step);
+  step.log(SYSTEM, 'REVIEW_STARTED', { reviewDueAt: iso(step.state.deadlines.reviewDueAt!) });
   step.effect({ kind: 'NOTIFY_USER', template: 'IN_REVIEW' });
 }
 
@@ -381,9 +382,7 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
       if (input.approve) finish(step, 'CLOSED', reviewer);
       else {
         s.pendingClose = null;
-        s.status = 'IN_REVIEW';
-        s.deadlines = { reviewDueAt: at + s.terms.tiers[s.tier].reviewSlaMs };
-        s.slaBreached = false;
+        backToReview(step);
       }
       return step.done();
     }

@@ -1,12 +1,12 @@
 // `npm start`: a Temporal dev server (unless TEMPORAL_ADDRESS names a cluster), the worker and the API in one
 // process, with readable logs. Ctrl-C stops the API, drains the worker, then stops the server.
 import { join } from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { printTokens, startApi } from '../api/main';
 import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { connectionOptions } from '../infra/temporal';
-import { createCaseWorker } from '../worker/create';
+import { createCaseWorker, installSdkLogger } from '../worker/create';
 import { activityDepsFromConfig } from '../worker/deps';
 import { assertPortFree, startDevServer, type DevServer } from './dev-server';
 import { ensureTemporalCli } from './temporal-tools';
@@ -14,8 +14,7 @@ import { ensureTemporalCli } from './temporal-tools';
 async function main(): Promise<void> {
   const logger = createLogger('cordon');
   const config = parseConfig();
-  // The SDK's own INFO lines (webpack's bundle report among them) drown Cordon's; keep its warnings.
-  Runtime.install({ logger: new DefaultLogger((process.env.SDK_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+  installSdkLogger();
   await assertPortFree(config.port, 'API');
 
   let devServer: DevServer | undefined;

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { TASK_QUEUE } from '../core/contracts';
 
@@ -24,4 +24,9 @@ export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
       : // Keep zod and express out of the workflow sandbox even if an import slips in: nothing there needs them.
         { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { ignoreModules: ['zod', 'express'] } }),
   });
+}
+
+/** The SDK's INFO lines (webpack's bundle report among them) drown Cordon's own; keep its warnings. */
+export function installSdkLogger(): void {
+  Runtime.install({ logger: new DefaultLogger((process.env.SDK_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
 }

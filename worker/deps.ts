@@ -7,20 +7,17 @@ import {
   type NotificationChannel,
 } from '../activities/channels';
 import { HttpAccountGateway, LedgerGateway } from '../activities/gateway';
-import { createScorer, httpDataSource } from '../activities/scorer';
+import { scorerFromConfig } from '../activities/scorer';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
-import { loadPolicy } from '../infra/policy-loader';
 
 /** The real dependencies of the activities, chosen by configuration. */
 export function activityDepsFromConfig(config: Config, logger: Logger): ActivityDeps {
-  const policy = loadPolicy(config.policyFile);
-  const sources = config.dataSources.map((s) => httpDataSource(s.name, s.url));
   const channels: NotificationChannel[] = [new LogChannel(logger.child('notify'))];
   if (config.messagingUrl && config.webhook)
     channels.push(new WebhookChannel(config.messagingUrl, config.webhook.secret));
   return {
-    scorer: createScorer(policy, sources, config.sourceTimeoutMs),
+    scorer: scorerFromConfig(config),
     gateway: config.gateway
       ? new HttpAccountGateway(config.gateway.url, config.gateway.secret)
       : new LedgerGateway(logger.child('gateway')),

@@ -1,16 +1,15 @@
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { connectionOptions } from '../infra/temporal';
-import { createCaseWorker } from './create';
+import { createCaseWorker, installSdkLogger } from './create';
 import { activityDepsFromConfig } from './deps';
 
 /** Runs a case worker until SIGINT/SIGTERM; the worker drains in-flight tasks before it exits. */
 export async function runWorker(): Promise<void> {
   const logger = createLogger('worker');
   const config = parseConfig();
-  // The SDK's INFO lines (webpack's bundle report among them) drown the worker's own; keep its warnings.
-  Runtime.install({ logger: new DefaultLogger((process.env.SDK_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+  installSdkLogger();
   const connection = await NativeConnection.connect(connectionOptions(config));
   try {
     const worker = await createCaseWorker({

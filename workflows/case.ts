@@ -242,6 +242,7 @@ class CaseRun {
     for (const effect of fx) {
       const s = this.state!;
       const base = { caseId: s.caseId, accountId: s.accountId, idempotencyKey: this.nextKey() };
+      const reasonCodes = s.reasons.map((r) => r.code);
       try {
         switch (effect.kind) {
           case 'APPLY_RESTRICTION':
@@ -249,7 +250,7 @@ class CaseRun {
               ...base,
               tier: effect.tier,
               lockout: effect.lockout,
-              reasonCodes: s.reasons.map((r) => r.code),
+              reasonCodes,
             });
             recordEffect(this.state!, Date.now(), {
               type: 'RESTRICTION_APPLIED',
@@ -274,7 +275,7 @@ class CaseRun {
                 template: effect.template,
                 tier: s.tier,
                 status: s.status,
-                reasonCodes: s.reasons.map((r) => r.code),
+                reasonCodes,
                 deadline: userDeadlineOf(s),
               },
             });
@@ -288,7 +289,7 @@ class CaseRun {
                 status: s.status,
                 tier: s.tier,
                 restricted: isRestricted(s),
-                reasonCodes: s.reasons.map((r) => r.code),
+                reasonCodes,
                 outcome: s.outcome,
                 at: new Date().toISOString(),
               },
