@@ -2,13 +2,20 @@ import type { AccountGateway } from './gateway';
 import type { BackendNotifier, NotificationChannel } from './channels';
 import type { Scorer } from './scorer';
 import { renderNotice } from './templates';
-import type { CaseActivities } from '../core/activity-contract';
+import type { BackendEvent, CaseActivities, Delivery, UserNotice } from '../core/activity-contract';
+import type { Store } from '../infra/store';
 
 export interface ActivityDeps {
   scorer: Scorer;
   gateway: AccountGateway;
   channels: NotificationChannel[];
   backend: BackendNotifier;
+  /** Cordon's database: the outbox the dispatcher delivers from, and the archive of ended cases. */
+  store: Store;
+  /** How long an ended case stays readable in the archive. */
+  archiveKeepMs: number;
+  /** Called after messages were queued (the dispatcher in this process looks at once). */
+  onEnqueued?: () => void;
 }
 
 /** The case workflow's activities over injected dependencies (real ones in the worker, test doubles of I/O only). */
@@ -18,21 +25,32 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
     applyRestriction: (command) => deps.gateway.apply(command),
     liftRestriction: (command) => deps.gateway.lift(command),
     closeAccount: (command) => deps.gateway.close(command),
-    async notifyUser(notice) {
-      const message = renderNotice(notice);
-      const deliveries = [];
-      // Each channel gets the same key, so a retry after a partial failure re-sends only where it dedupes.
-      for (const channel of deps.channels) {
-        const { delivered } = await channel.send(notice, message);
-        deliveries.push({ channel: channel.name, delivered });
-      }
-      return deliveries;
+    // Used by cases begun before 0.2 only; later ones go through the outbox and the dispatcher.
+    notifyUser: (notice) => sendNotice(deps.channels, notice),
+    notifyBackend: (event) => sendBackendEvent(deps.backend, event),
+    async enqueueMessages(messages) {
+      await deps.store.enqueue(messages);
+      deps.onEnqueued?.();
     },
-    async notifyBackend(event) {
-      const { delivered } = await deps.backend.send(event);
-      return { channel: deps.backend.name, delivered };
-    },
+    archiveCase: ({ view, requests, events }) =>
+      deps.store.archiveCase(view, requests, events, deps.archiveKeepMs),
   };
+}
+
+export async function sendNotice(channels: NotificationChannel[], notice: UserNotice): Promise<Delivery[]> {
+  const message = renderNotice(notice);
+  const deliveries: Delivery[] = [];
+  // Each channel gets the same key, so a retry after a partial failure re-sends only where it dedupes.
+  for (const channel of channels) {
+    const { delivered } = await channel.send(notice, message);
+    deliveries.push({ channel: channel.name, delivered });
+  }
+  return deliveries;
+}
+
+export async function sendBackendEvent(backend: BackendNotifier, event: BackendEvent): Promise<Delivery> {
+  const { delivered } = await backend.send(event);
+  return { channel: backend.name, delivered };
 }
 
 export type { CaseActivities } from '../core/activity-contract';

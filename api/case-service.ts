@@ -24,12 +24,33 @@ import {
   type RiskEventResult,
 } from '../core/contracts';
 import type { RiskEvent } from '../core/events';
+import { updateIdOf, type RequestIdentity } from '../core/idempotency';
+import type { TimelineEntry } from '../core/case-machine';
+import type { Store, StoredMessage } from '../infra/store';
 import { REVIEW_STATUSES, type Actor } from '../core/model';
 import type { Logger } from '../infra/logger';
 import { Problem } from './problems';
 
-/** Every refusal of the case machine means "this case cannot do that now": a 409. */
-const CONFLICTS = new Set<string>(REFUSAL_CODES);
+/** Every refusal of the case machine means "this case cannot do that now": a 409. So does a reused key. */
+const CONFLICTS = new Set<string>([...REFUSAL_CODES, 'IDEMPOTENCY_KEY_REUSED']);
+
+const keyReused = () =>
+  new Problem(409, 'Idempotency key reused', 'this requestId was already used for a different request', {
+    code: 'IDEMPOTENCY_KEY_REUSED',
+  });
+
+/** A message's delivery as the case view shows it (no message text: only what and how it went). */
+export interface DeliveryView {
+  key: string;
+  kind: 'NOTIFY_USER' | 'NOTIFY_BACKEND';
+  what: string;
+  status: string;
+  attempts: number;
+  channels: string[];
+  lastError: string | null;
+}
+
+export type CaseDetails = CaseView & { deliveries: DeliveryView[] };
 
 export interface ReviewQueueItem {
   caseId: string;
@@ -52,12 +73,59 @@ export interface CaseServiceOptions {
   client: Client;
   scorer: Scorer;
   logger: Logger;
+  /** Cordon's database: event and request records, deliveries, archived cases, the change feed. */
+  store: Store;
+  /** How long an event ID gets its first answer back. */
+  eventIdWindowMs: number;
   taskQueue?: string;
+}
+
+/**
+ * Temporal admits a bounded number of in-flight updates per workflow (10 by default). A burst of events for
+ * one account (a takeover attempt is exactly that) queues here per account instead of being refused.
+ */
+class PerAccountLimit {
+  private readonly waiting = new Map<string, { active: number; queue: (() => void)[] }>();
+  constructor(private readonly max: number) {}
+  async run<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
+    let slot = this.waiting.get(accountId);
+    if (!slot) this.waiting.set(accountId, (slot = { active: 0, queue: [] }));
+    if (slot.active >= this.max) await new Promise<void>((resolve) => slot.queue.push(resolve));
+    else slot.active += 1;
+    try {
+      return await fn();
+    } finally {
+      const next = slot.queue.shift();
+      if (next) next();
+      else if (--slot.active === 0) this.waiting.delete(accountId);
+    }
+  }
+}
+
+/** Retries what Temporal refuses for load (in-flight update limit, rate limits): never lost, only later. */
+async function retryWhenBusy<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isResourceExhausted(err) || attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
+}
+
+function isResourceExhausted(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 8 /* RESOURCE_EXHAUSTED */) return true;
+    if (e instanceof Error && /in-flight updates|RESOURCE_EXHAUSTED/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 export class CaseService {
   private readonly client: Client;
   private readonly taskQueue: string;
+  private readonly perAccount = new PerAccountLimit(5);
 
   constructor(private readonly o: CaseServiceOptions) {
     this.client = o.client;
@@ -69,6 +137,9 @@ export class CaseService {
    * nothing to Temporal; anything else goes to the account's case workflow, whose decision is returned.
    */
   async reportEvent(event: RiskEvent, actor: Actor): Promise<RiskEventResult> {
+    // An event ID seen within the window gets its first answer, whichever case of the account it reached.
+    const first = await this.o.store.findEvent(event.accountId, event.eventId, this.o.eventIdWindowMs);
+    if (first) return { ...first, duplicate: true };
     const { decision } = await this.o.scorer.score(event);
     const workflowId = caseWorkflowId(event.accountId);
     // No update ID: the workflow remembers event IDs itself (across continue-as-new) and flags repeats.
@@ -76,14 +147,18 @@ export class CaseService {
     let result: RiskEventResult | undefined;
     if (decision.tier === 'NONE') {
       try {
-        result = await this.client.workflow
-          .getHandle(workflowId)
-          .executeUpdate(riskEventUpdate, updateOptions);
+        result = await this.perAccount.run(event.accountId, () =>
+          retryWhenBusy(() =>
+            this.client.workflow.getHandle(workflowId).executeUpdate(riskEventUpdate, updateOptions),
+          ),
+        );
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError) && refusalType(err) !== 'CASE_CLOSED') throw err;
       }
     } else {
-      result = await this.withStart(workflowId, event.accountId, updateOptions);
+      result = await this.perAccount.run(event.accountId, () =>
+        retryWhenBusy(() => this.withStart(workflowId, event.accountId, updateOptions)),
+      );
     }
     result ??= {
       eventId: event.eventId,
@@ -93,6 +168,7 @@ export class CaseService {
       decision,
       duplicate: false,
     };
+    await this.o.store.recordEvent(result);
     this.o.logger.info('decision', {
       eventId: event.eventId,
       accountId: event.accountId,
@@ -136,11 +212,14 @@ export class CaseService {
     }
   }
 
-  /** The view of one case: the account's current run if it is that case, else an earlier run found by its ID. */
-  async getCase(caseId: string): Promise<CaseView> {
+  /**
+   * The view of one case with its deliveries: the account's current run if it is that case, else the archive
+   * in Cordon's database, else an earlier run found by its ID.
+   */
+  async getCase(caseId: string): Promise<CaseDetails> {
     const found = await this.findCase(caseId);
     if (!found) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
-    return found.view;
+    return withDeliveries(found.view, await this.o.store.messagesOf(caseId));
   }
 
   private async findCase(caseId: string): Promise<{ view: CaseView; current: boolean } | null> {
@@ -148,6 +227,8 @@ export class CaseService {
     if (!parsed) return null;
     const latest = await this.queryView(this.client.workflow.getHandle(caseWorkflowId(parsed.accountId)));
     if (latest?.caseId === caseId) return { view: latest, current: true };
+    const archived = await this.o.store.archivedCase(caseId);
+    if (archived) return { view: archived.view, current: false };
     // An earlier case of the account: visibility knows its run by the CordonCaseId search attribute.
     for await (const wf of this.client.workflow.list({ query: `CordonCaseId = "${caseId}"` })) {
       const view = await this.queryView(this.client.workflow.getHandle(wf.workflowId, wf.runId));
@@ -174,15 +255,23 @@ export class CaseService {
     caseId: string,
     update: UpdateDefinition<CaseView, [A]>,
     args: Omit<A, 'caseId'>,
-    updateId?: string,
+    identity?: RequestIdentity,
   ): Promise<CaseView> {
     const parsed = parseCaseId(caseId);
     if (!parsed) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
+    // A repeat of an answered request gets its first answer; the same key with another body is a conflict.
+    const prior = identity ? await this.o.store.findRequest(identity.key) : null;
+    if (prior) {
+      if (prior.fingerprint !== identity!.fingerprint) throw keyReused();
+      return prior.response;
+    }
     const handle = this.client.workflow.getHandle(caseWorkflowId(parsed.accountId));
+    let view: CaseView | undefined;
     try {
-      return await handle.executeUpdate(update, {
+      view = await handle.executeUpdate(update, {
         args: [{ ...args, caseId } as A],
-        ...(updateId ? { updateId } : {}),
+        // Temporal answers a repeat of the same request on the same run with the first outcome.
+        ...(identity ? { updateId: updateIdOf(identity.key + identity.fingerprint) } : {}),
       });
     } catch (err) {
       const type = refusalType(err);
@@ -190,11 +279,28 @@ export class CaseService {
         throw new Problem(409, 'Action not allowed', messageOf(err), { code: type });
       if (!(err instanceof WorkflowNotFoundError) && type !== 'CASE_NOT_FOUND') throw err;
     }
-    const found = await this.findCase(caseId);
+    if (view) {
+      if (identity) await this.o.store.recordRequest(identity.key, caseId, identity.fingerprint, view);
+      return view;
+    }
+    // The case is not the account's current one: it ended (perhaps by this very request) or never existed.
+    const archived = await this.o.store.archivedCase(caseId);
+    const answered = identity && archived?.requests.find((r) => r.key === identity.key);
+    if (answered) {
+      if (answered.fingerprint !== identity.fingerprint) throw keyReused();
+      return archived!.view;
+    }
+    const found = archived ?? (await this.findCase(caseId));
     if (!found) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
     throw new Problem(409, 'Case closed', `the case has ended (${found.view.status})`, {
       code: 'CASE_CLOSED',
     });
+  }
+
+  /** Restriction changes and outcomes after a cursor, in order: the backend catches up after an outage. */
+  async changes(after: number, limit: number) {
+    const items = await this.o.store.changesAfter(after, limit);
+    return { items, next: items.length ? items[items.length - 1]!.cursor : String(after) };
   }
 
   async restriction(accountId: string): Promise<Restriction> {
@@ -232,6 +338,40 @@ export class CaseService {
     items.sort((a, b) => (a.reviewDueAt ?? '9999').localeCompare(b.reviewDueAt ?? '9999'));
     return items.slice(0, limit);
   }
+}
+
+/** Adds what Cordon's outbox knows: delivered and failed messages in the timeline, every message's status. */
+function withDeliveries(view: CaseView, messages: StoredMessage[]): CaseDetails {
+  const system = { kind: 'system' as const, id: 'cordon' };
+  const entries: TimelineEntry[] = [];
+  const deliveries = messages.map((m): DeliveryView => {
+    const user = m.message.kind === 'NOTIFY_USER';
+    const what = m.message.kind === 'NOTIFY_USER' ? m.message.notice.template : m.message.event.type;
+    const at = new Date(m.updatedAt).toISOString();
+    if (m.status === 'DELIVERED')
+      entries.push(
+        user
+          ? { at, actor: system, type: 'NOTIFIED', template: what, channels: m.channels }
+          : { at, actor: system, type: 'WEBHOOK_SENT', event: what, channels: m.channels },
+      );
+    if (m.status === 'FAILED')
+      entries.push({ at, actor: system, type: 'DELIVERY_FAILED', message: what, reason: m.lastError });
+    return {
+      key: m.idempotencyKey,
+      kind: m.message.kind,
+      what,
+      status: m.status,
+      attempts: m.attempts,
+      channels: m.channels,
+      lastError: m.lastError,
+    };
+  });
+  // A stable merge by time: the workflow's own entries keep their order.
+  const timeline = [...view.timeline, ...entries]
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.at.localeCompare(b.e.at) || a.i - b.i)
+    .map(({ e }) => e);
+  return { ...view, timeline, deliveries };
 }
 
 function refusalType(err: unknown): string | undefined {

@@ -57,6 +57,16 @@ export const ReviewQueueQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
+export const ChangesQuery = z.strictObject({
+  after: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('The `next` cursor of the previous page; 0 from the start'),
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+});
+
 export type VerificationBody = z.infer<typeof VerificationBody>;
 export type AppealBody = z.infer<typeof AppealBody>;
 export type DecisionBody = z.infer<typeof DecisionBody>;

@@ -1,5 +1,6 @@
 // The activity interface as the workflow sees it (type-only there); implementations are in activities/.
 import type { NoticeTemplate } from './case-machine';
+import type { CaseArchive, OutboxMessage } from './contracts';
 import type { RiskEvent } from './events';
 import type { CaseStatus, CaseTerms, Decision, Locale, Outcome, ReasonCode, RestrictiveTier } from './model';
 
@@ -60,4 +61,8 @@ export interface CaseActivities {
   closeAccount(command: RestrictionCommand): Promise<void>;
   notifyUser(notice: UserNotice): Promise<Delivery[]>;
   notifyBackend(event: BackendEvent): Promise<Delivery>;
+  /** Hands messages to Cordon's outbox (its database), where the dispatcher delivers them in order. */
+  enqueueMessages(messages: OutboxMessage[]): Promise<void>;
+  /** Keeps an ended case's final view, its answered requests and events in Cordon's database. */
+  archiveCase(archive: CaseArchive): Promise<void>;
 }

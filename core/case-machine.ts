@@ -24,6 +24,7 @@ export type TimelineType =
   | 'NOTIFIED'
   | 'WEBHOOK_SENT'
   | 'EFFECT_FAILED'
+  | 'DELIVERY_FAILED'
   | 'REMINDER_DUE'
   | 'VERIFICATION'
   | 'APPEAL'
@@ -104,6 +105,8 @@ export interface CaseState {
   slaBreached: boolean;
   missingSources: string[];
   outcome: Outcome | null;
+  /** Risk events that changed nothing (harmless or not more severe), counted rather than logged one by one. */
+  unchangedEvents?: { count: number; lastAt: string | null };
   timeline: TimelineEntry[];
 }
 
@@ -184,8 +187,12 @@ class Step {
 }
 
 function structuredCloneState(s: CaseState): CaseState {
-  // JSON-safe by construction (it is also the workflow's continue-as-new payload).
-  return JSON.parse(JSON.stringify(s)) as CaseState;
+  // JSON-safe by construction (it is also the workflow's continue-as-new payload). The timeline only ever
+  // grows by appending entries that are never changed afterwards, so a shallow copy of it is enough: a
+  // transition costs the same on the first day of a case and after thousands of entries.
+  const copy = JSON.parse(JSON.stringify({ ...s, timeline: [] })) as CaseState;
+  copy.timeline = s.timeline.slice();
+  return copy;
 }
 
 function mergeReasons(into: ReasonContribution[], add: ReasonContribution[]): ReasonContribution[] {
@@ -411,33 +418,38 @@ function backToReview(step: Step): void {
 function riskEvent(step: Step, input: Extract<CaseInput, { kind: 'RISK_EVENT' }>): Transition {
   const s = step.state;
   const d = input.decision;
-  step.log(input.actor, 'RISK_EVENT', riskEventDetails(input.eventId, input.eventType, d));
   for (const src of d.unavailableSources) if (!s.missingSources.includes(src)) s.missingSources.push(src);
-  if (d.tier === 'NONE') return step.done();
-
   const from = s.tier;
   const lockoutActive = s.deadlines.lockoutLiftsAt !== undefined;
   // A FREEZE for a real reason (not another lockout) makes a self-lifting lockout a real freeze.
   const hardensLockout = lockoutActive && d.tier === 'FREEZE' && !d.lockout;
   const rearmsLockout = s.status === 'MONITORING';
-  if (!isMoreSevere(d.tier, from) && !hardensLockout && !rearmsLockout) return step.done(); // never de-escalate
+  const tier = d.tier;
+  // Never de-escalate.
+  if (tier === 'NONE' || !(isMoreSevere(tier, from) || hardensLockout || rearmsLockout)) {
+    // Counted, not listed: a stream of harmless events must not grow what the case carries.
+    const prev = s.unchangedEvents ?? { count: 0, lastAt: null };
+    s.unchangedEvents = { count: prev.count + 1, lastAt: iso(step.at) };
+    return step.done();
+  }
+  step.log(input.actor, 'RISK_EVENT', riskEventDetails(input.eventId, input.eventType, d));
 
   s.reasons = mergeReasons(s.reasons, d.reasons);
   s.score = Math.max(s.score, d.score);
   s.verificationAllowed = s.verificationAllowed && d.verificationAllowed;
   if (rearmsLockout) {
-    s.tier = d.tier;
-    step.log(SYSTEM, 'ESCALATED', { from: 'NONE', to: d.tier, reasons: d.reasons.map((r) => r.code) });
-    enterTier(step, d.tier, d.lockout);
+    s.tier = tier;
+    step.log(SYSTEM, 'ESCALATED', { from: 'NONE', to: tier, reasons: d.reasons.map((r) => r.code) });
+    enterTier(step, tier, d.lockout);
     return step.done();
   }
-  step.log(SYSTEM, 'ESCALATED', { from, to: d.tier, reasons: d.reasons.map((r) => r.code) });
+  step.log(SYSTEM, 'ESCALATED', { from, to: tier, reasons: d.reasons.map((r) => r.code) });
   if (USER_WAITING.includes(s.status)) {
     // A lockout on top of an existing restriction is a plain freeze: lifting itself would drop the other one.
-    enterTier(step, d.tier, false);
+    enterTier(step, tier, false);
   } else {
     // Under review: the restriction tightens now, the review carries on with the new tier.
-    s.tier = d.tier;
+    s.tier = tier;
     step.effect(restrictionOf(s));
     step.effect({ kind: 'NOTIFY_USER', template: 'RESTRICTED' });
     step.effect({ kind: 'NOTIFY_BACKEND', event: 'RESTRICTION_CHANGED' });

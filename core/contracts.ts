@@ -2,6 +2,7 @@
 // Side-effect free; imported by api/, worker/ and workflows/ (the API never imports workflow code).
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { RequestIdentity } from './idempotency';
 import type { BackendEvent, UserNotice } from './activity-contract';
 import type { CaseState, Deadlines, TimelineEntry } from './case-machine';
 import type { RiskEvent } from './events';
@@ -49,10 +50,31 @@ export interface CaseWorkflowInput {
 
 export interface CarriedState {
   state: CaseState;
-  seenEvents: Record<string, RiskEventResult>;
-  seenRequests: string[];
+  /** Event ID → first answer, oldest first. Releases before 0.2 carried a plain object here. */
+  seenEvents: [string, RiskEventResult][] | Record<string, RiskEventResult>;
+  /** Request key → body fingerprint, oldest first. Releases before 0.2 carried bare request IDs. */
+  seenRequests: [string, string][] | string[];
   effectSeq: number;
   outbox: OutboxMessage[];
+}
+
+/** A human request an ended case had answered, kept in the archive so a late repeat gets its answer. */
+export type ArchivedRequest = RequestIdentity;
+
+/** What a case leaves in Cordon's database when it ends. */
+export interface CaseArchive {
+  view: CaseView;
+  requests: ArchivedRequest[];
+  events: RiskEventResult[];
+}
+
+/** Sizes of what the workflow carries, for tests and operators (no personal data). */
+export interface CaseStats {
+  carriedBytes: number;
+  timelineEntries: number;
+  seenEvents: number;
+  seenRequests: number;
+  historyLength: number;
 }
 
 /** A message waiting to be sent; built when the transition happened so it says what was true then. */
@@ -77,6 +99,8 @@ export interface RiskEventResult {
 /** Every human action names its case, so it can never land on a later case of the same account. */
 export interface CaseAction {
   caseId: string;
+  /** Who sent it (the token's principal): a request ID repeats only for the same principal. */
+  principal?: string;
 }
 
 export interface VerificationUpdate extends CaseAction {
@@ -104,7 +128,8 @@ export interface ApprovalUpdate extends CaseAction {
   reviewer: string;
   approve: boolean;
   rationale: string;
-  requestId: string;
+  /** Optional: without one, each approval is applied or refused on its own (never a silent no-op). */
+  requestId?: string;
 }
 export interface InfoUpdate extends CaseAction {
   answer: string;
@@ -137,6 +162,8 @@ export interface CaseView {
   openedAt: string;
   outcome: Outcome | null;
   locale: Locale;
+  /** Risk events that changed nothing, counted rather than listed. */
+  unchangedEvents: { count: number; lastAt: string | null };
   timeline: TimelineEntry[];
 }
 
@@ -148,6 +175,7 @@ export const decisionUpdate = defineUpdate<CaseView, [DecisionUpdate]>('decision
 export const approvalUpdate = defineUpdate<CaseView, [ApprovalUpdate]>('approval');
 export const infoUpdate = defineUpdate<CaseView, [InfoUpdate]>('info');
 export const caseViewQuery = defineQuery<CaseView | null>('caseView');
+export const caseStatsQuery = defineQuery<CaseStats>('caseStats');
 
 /** Custom search attributes for the Temporal Web UI and the review queue. No personal data. */
 export const SA = {

@@ -2,13 +2,16 @@
 // second, against a real Temporal dev server (tuned as `npm start` runs it), next to the bare Temporal floor
 // (start a workflow + one activity) measured in the same run on the same server. Prints figures; asserts nothing.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { startApi } from '../api/main';
 import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { createCaseWorker } from '../worker/create';
-import { activityDepsFromConfig } from '../worker/deps';
+import { startWorkerRuntime } from '../worker/deps';
 import { freePort, startDevServer } from './dev-server';
 import { ensureTemporalCli } from './temporal-tools';
 
@@ -74,13 +77,23 @@ async function main(): Promise<void> {
       TEMPORAL_ADDRESS: server.address,
       CORDON_TASK_QUEUE: `cordon-${run}`,
     });
+    const runtime = await startWorkerRuntime(
+      {
+        ...config,
+        database: {
+          ...config.database,
+          sqliteFile: join(mkdtempSync(join(tmpdir(), 'cordon-bench-')), 'db'),
+        },
+      },
+      quiet,
+    );
     const caseWorker = await createCaseWorker({
       connection,
       namespace: 'default',
       taskQueue: config.taskQueue,
-      deps: activityDepsFromConfig(config, quiet),
+      deps: runtime.deps,
     });
-    const api = await startApi(config, quiet, connection);
+    const api = await startApi(config, quiet, connection, runtime.store);
     const post = async (body: unknown) => {
       const res = await fetch(`${api.url}/v1/risk-events`, {
         method: 'POST',
@@ -135,6 +148,7 @@ async function main(): Promise<void> {
       }),
     ]);
     await api.close();
+    await runtime.close();
   } finally {
     await connection.close();
     await server.stop();

@@ -12,7 +12,7 @@ import type { BackendEvent, UserNotice } from '../core/activity-contract';
 import { REASON_CODES, LOCALES } from '../core/model';
 import { REASONS } from '../core/reasons';
 import { IDEMPOTENCY_HEADER, verifySignature } from '../infra/hmac';
-import { defaultPolicy, quiet } from './helpers/deps';
+import { defaultPolicy, quiet, tempStore } from './helpers/deps';
 
 const SECRET = 'test-secret-0123456789';
 
@@ -118,6 +118,8 @@ describe('activities', () => {
       gateway: new LedgerGateway(quiet),
       channels: [new WebhookChannel(`${receiver.url}/messages`, SECRET)],
       backend: new WebhookNotifier(`${receiver.url}/hooks`, SECRET),
+      store: await tempStore(),
+      archiveKeepMs: 1,
     });
     const first = await activities.notifyUser(notice);
     const retry = await activities.notifyUser(notice);

@@ -1,25 +1,58 @@
-// Determinism: histories recorded from real runs (test/histories, written by `npm run record-histories`)
-// must replay cleanly against the current workflow code. A change that would break running cases fails here.
+// Safe deploys: the histories every release recorded (test/histories/<release>/, written by `npm run
+// record-histories`, never deleted) must replay cleanly against the current workflow code. A change that
+// would break a case opened under an earlier release fails here, and so fails CI.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { workflowBundle } from './helpers/servers';
 
 const HISTORIES = join(__dirname, 'histories');
 
-describe('replay of recorded histories', function () {
-  this.timeout(120_000);
-  const files = existsSync(HISTORIES) ? readdirSync(HISTORIES).filter((f) => f.endsWith('.json')) : [];
+function recorded(): { release: string; file: string; path: string }[] {
+  if (!existsSync(HISTORIES)) return [];
+  return readdirSync(HISTORIES, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) =>
+      readdirSync(join(HISTORIES, d.name))
+        .filter((f) => f.endsWith('.json'))
+        .map((file) => ({ release: d.name, file, path: join(HISTORIES, d.name, file) })),
+    );
+}
 
-  it('has recorded histories to replay', () => {
-    assert.ok(files.length >= 3, `found ${files.length}`);
+const load = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
+
+describe("replay of every release's recorded histories", function () {
+  this.timeout(180_000);
+  const histories = recorded();
+  const releases = [...new Set(histories.map((h) => h.release))];
+
+  it('has histories from more than one release', () => {
+    assert.ok(histories.length >= 3, `found ${histories.length}`);
+    assert.ok(releases.includes('0.1.0'), 'the histories of release 0.1.0 are kept');
   });
 
-  for (const file of files) {
-    it(`replays ${file} deterministically`, async () => {
-      const history: unknown = JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'));
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
+  for (const h of histories) {
+    it(`replays ${h.release}/${h.file} deterministically`, async () => {
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(h.path), h.file);
     });
   }
+
+  it('refuses a deliberately incompatible workflow change (what CI would catch)', async () => {
+    const incompatible = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./fixtures/incompatible-workflow'),
+      ignoreModules: ['zod', 'express'],
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+    });
+    let failures = 0;
+    for (const h of histories) {
+      try {
+        await Worker.runReplayHistory({ workflowBundle: incompatible }, load(h.path), h.file);
+      } catch (err) {
+        assert.equal((err as Error).name, 'DeterminismViolationError', h.file);
+        failures += 1;
+      }
+    }
+    assert.equal(failures, histories.length, 'every recorded history refuses the incompatible change');
+  });
 });

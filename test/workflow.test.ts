@@ -360,8 +360,13 @@ describe('case workflow on the dev server', function () {
         assert.equal(after.status.name, 'RUNNING');
         const view = await h.view(account);
         assert.equal(view.caseId, first.caseId, 'the case ID survives continue-as-new');
-        assert.equal(view.timeline.filter((t) => t.type === 'RISK_EVENT').length, 7);
-        const dup = await h.cases.reportEvent(opening, backend);
+        // The six harmless events are counted, not listed: what the case carries does not grow with them.
+        assert.equal(view.timeline.filter((t) => t.type === 'RISK_EVENT').length, 1);
+        assert.equal(view.unchangedEvents.count, 6);
+        // Straight to the workflow (the API would answer from Cordon's database first).
+        const dup = await h
+          .handle(account)
+          .executeUpdate(riskEventUpdate, { args: [{ event: opening, actor: backend }] });
         assert.equal(dup.duplicate, true, 'event IDs seen before continue-as-new are still known');
         const done = await h.act(account, verificationUpdate, {
           method: 'OTP',

@@ -10,9 +10,11 @@ import { HttpAccountGateway, LedgerGateway } from '../activities/gateway';
 import { scorerFromConfig } from '../activities/scorer';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
+import { openStore, type Store } from '../infra/store';
+import { startDispatcher, type Dispatcher } from '../activities/dispatcher';
 
 /** The real dependencies of the activities, chosen by configuration. */
-export function activityDepsFromConfig(config: Config, logger: Logger): ActivityDeps {
+export function activityDepsFromConfig(config: Config, logger: Logger, store: Store): ActivityDeps {
   const channels: NotificationChannel[] = [new LogChannel(logger.child('notify'))];
   if (config.messagingUrl && config.webhook)
     channels.push(new WebhookChannel(config.messagingUrl, config.webhook.secret));
@@ -25,5 +27,38 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
     backend: config.webhook
       ? new WebhookNotifier(config.webhook.url, config.webhook.secret)
       : new LogNotifier(logger.child('webhook')),
+    store,
+    archiveKeepMs: config.database.archiveKeepMs,
+  };
+}
+
+export interface WorkerRuntime {
+  deps: ActivityDeps;
+  store: Store;
+  dispatcher: Dispatcher;
+  /** Stops the dispatcher and closes the database (after the worker has stopped). */
+  close(): Promise<void>;
+}
+
+/** Cordon's database, the activities' dependencies over it, and the dispatcher that delivers its outbox. */
+export async function startWorkerRuntime(config: Config, logger: Logger): Promise<WorkerRuntime> {
+  const store = await openStore(config.database);
+  const deps = activityDepsFromConfig(config, logger, store);
+  const dispatcher = startDispatcher({
+    store,
+    channels: deps.channels,
+    backend: deps.backend,
+    logger: logger.child('dispatcher'),
+    giveUpAfterMs: config.database.deliveryGiveUpMs,
+  });
+  deps.onEnqueued = () => dispatcher.kick();
+  return {
+    deps,
+    store,
+    dispatcher,
+    async close() {
+      await dispatcher.stop();
+      await store.db.close();
+    },
   };
 }

@@ -3,7 +3,7 @@ import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { connectionOptions } from '../infra/temporal';
 import { createCaseWorker, installSdkLogger } from './create';
-import { activityDepsFromConfig } from './deps';
+import { startWorkerRuntime } from './deps';
 
 /** Runs a case worker until SIGINT/SIGTERM; the worker drains in-flight tasks before it exits. */
 export async function runWorker(): Promise<void> {
@@ -11,12 +11,13 @@ export async function runWorker(): Promise<void> {
   const config = parseConfig();
   installSdkLogger();
   const connection = await NativeConnection.connect(connectionOptions(config));
+  const runtime = await startWorkerRuntime(config, logger);
   try {
     const worker = await createCaseWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.taskQueue,
-      deps: activityDepsFromConfig(config, logger),
+      deps: runtime.deps,
     });
     logger.info('worker started', {
       taskQueue: worker.options.taskQueue,
@@ -25,6 +26,7 @@ export async function runWorker(): Promise<void> {
     await worker.run(); // the SDK shuts the worker down gracefully on SIGINT/SIGTERM
     logger.info('worker stopped');
   } finally {
+    await runtime.close();
     await connection.close();
   }
 }

@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -29,6 +30,7 @@ import {
 import {
   appealUpdate,
   approvalUpdate,
+  caseStatsQuery,
   caseViewQuery,
   claimUpdate,
   decisionUpdate,
@@ -40,16 +42,37 @@ import {
   type CarriedState,
   type CaseAction,
   type CaseResult,
+  type CaseStats,
   type CaseView,
   type CaseWorkflowInput,
   type OutboxMessage,
   type RiskEventResult,
   type RiskEventUpdate,
 } from '../core/contracts';
+import {
+  appealInput,
+  approvalInput,
+  decisionInput,
+  identityOf,
+  infoInput,
+  verificationInput,
+} from '../core/actions';
+import type { RequestIdentity } from '../core/idempotency';
 
 const DEFAULT_HISTORY_LIMIT = 5_000;
-const SEEN_EVENTS_KEPT = 500;
-const SEEN_REQUESTS_KEPT = 500;
+// Recent IDs only: Cordon's database remembers event IDs and requests for their whole window; these cover a
+// retry that reaches the workflow before that record was written.
+const SEEN_EVENTS_KEPT = 128;
+const SEEN_REQUESTS_KEPT = 128;
+
+/**
+ * Patches (see "Safe deploys" in the README): each names a change to what the workflow records in its
+ * history. Old histories replay without the marker and keep the old path until they continue as new.
+ */
+export const PATCHES = {
+  /** 0.2: messages go to Cordon's database outbox instead of being sent by the workflow; the case is archived. */
+  outboxInDatabase: 'cordon-0.2-outbox-in-database',
+} as const;
 
 // Scoring is a local activity: it runs in the worker that handles the update, saving a server round trip on
 // the path the API waits for. Data-source lookups inside have their own timeouts.
@@ -62,12 +85,24 @@ const effects = proxyActivities<CaseActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5m' },
 });
+// Cordon's own database, next to the worker: a local activity, retried until it answers.
+const records = proxyLocalActivities<CaseActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
+/** Maps are immune to caller-supplied keys such as `__proto__` or `constructor`; payloads carry entries. */
+function entriesOf<T>(carried: [string, T][] | Record<string, T> | undefined): [string, T][] {
+  if (!carried) return [];
+  return Array.isArray(carried) ? carried : Object.entries(carried);
+}
 
 /** The running case: its state, idempotency memory, the outbox of messages, and a lock for handlers. */
 class CaseRun {
   state: CaseState | null;
-  seenEvents: Record<string, RiskEventResult>;
-  seenRequests: string[];
+  readonly seenEvents: Map<string, RiskEventResult>;
+  /** Request key → fingerprint of the body that was applied. */
+  readonly seenRequests: Map<string, string>;
   effectSeq: number;
   outbox: OutboxMessage[];
   /** Bumped on every change so the main loop re-plans its timer. */
@@ -78,11 +113,15 @@ class CaseRun {
 
   constructor(
     readonly accountId: string,
+    /** Messages go to the database outbox (0.2 and later) rather than out from the workflow. */
+    readonly outboxInDatabase: boolean,
     carried?: CarriedState,
   ) {
     this.state = carried?.state ?? null;
-    this.seenEvents = carried?.seenEvents ?? {};
-    this.seenRequests = carried?.seenRequests ?? [];
+    this.seenEvents = new Map(entriesOf(carried?.seenEvents));
+    const requests = carried?.seenRequests ?? [];
+    // Bare request IDs from before 0.2 match no key of today's form; they are kept only as history.
+    this.seenRequests = new Map(requests.map((r): [string, string] => (typeof r === 'string' ? [r, ''] : r)));
     this.effectSeq = carried?.effectSeq ?? 0;
     this.outbox = carried?.outbox ?? [];
   }
@@ -139,12 +178,23 @@ class CaseRun {
       openedAt: new Date(s.openedAt).toISOString(),
       outcome: s.outcome,
       locale: s.locale,
+      unchangedEvents: s.unchangedEvents ?? { count: 0, lastAt: null },
       timeline: s.timeline,
     };
   }
 
+  stats(): CaseStats {
+    return {
+      carriedBytes: this.state ? JSON.stringify(this.carried()).length : 0,
+      timelineEntries: this.state?.timeline.length ?? 0,
+      seenEvents: this.seenEvents.size,
+      seenRequests: this.seenRequests.size,
+      historyLength: workflowInfo().historyLength,
+    };
+  }
+
   async onRiskEvent({ event, actor }: RiskEventUpdate): Promise<RiskEventResult> {
-    const seen = this.seenEvents[event.eventId];
+    const seen = this.seenEvents.get(event.eventId);
     if (seen) return { ...seen, duplicate: true };
     this.handledAnyEvent = true;
     const { decision, terms } = await scoring.scoreRiskEvent(event);
@@ -185,23 +235,35 @@ class CaseRun {
     return result;
   }
 
-  /** A human action: applied once per request ID; a repeat returns the current view and changes nothing. */
-  async onAction(requestId: string | undefined, input: CaseInput): Promise<CaseView> {
-    if (requestId === undefined || !this.seenRequests.includes(requestId)) {
+  /**
+   * A human action, applied once per request identity. A repeat (same key, same body) changes nothing and
+   * answers the current view; the same key with another body is refused.
+   */
+  async onAction(identity: RequestIdentity | undefined, input: CaseInput): Promise<CaseView> {
+    if (!(identity && this.isRepeat(identity))) {
       await this.carryOut(this.apply(input, Date.now()));
-      if (requestId !== undefined) {
-        this.seenRequests.push(requestId);
-        if (this.seenRequests.length > SEEN_REQUESTS_KEPT) this.seenRequests.shift();
-      }
+      if (identity) this.remember(this.seenRequests, identity.key, identity.fingerprint, SEEN_REQUESTS_KEPT);
     }
     return this.view()!;
   }
 
+  /** True for a repeat of an applied request; throws when the key was used for another body. */
+  private isRepeat(identity: RequestIdentity): boolean {
+    const applied = this.seenRequests.get(identity.key);
+    if (applied === undefined) return false;
+    if (applied !== identity.fingerprint)
+      throw ApplicationFailure.create({
+        type: 'IDEMPOTENCY_KEY_REUSED',
+        message: 'this requestId was already used for a different request',
+      });
+    return true;
+  }
+
   /** The synchronous validator: refuses with the machine's typed reason, before anything is recorded. */
-  validate(caseId: string, requestId: string | undefined, input: CaseInput): void {
+  validate(caseId: string, identity: RequestIdentity | undefined, input: CaseInput): void {
     if (!this.state || this.state.caseId !== caseId)
       throw ApplicationFailure.create({ type: 'CASE_NOT_FOUND', message: "not this account's current case" });
-    if (requestId !== undefined && this.seenRequests.includes(requestId)) return;
+    if (identity && this.isRepeat(identity)) return;
     const result = transition(this.state, input, Date.now());
     if (!result.ok)
       throw ApplicationFailure.create({ type: result.refusal.code, message: result.refusal.message });
@@ -210,7 +272,7 @@ class CaseRun {
   validateRiskEvent({ event }: RiskEventUpdate): void {
     if (event.accountId !== this.accountId)
       throw ApplicationFailure.create({ type: 'WRONG_ACCOUNT', message: 'event is for another account' });
-    if (this.seenEvents[event.eventId]) return;
+    if (this.seenEvents.has(event.eventId)) return;
     if (this.state?.outcome)
       throw ApplicationFailure.create({ type: 'CASE_CLOSED', message: 'the case is ending; retry shortly' });
   }
@@ -305,10 +367,21 @@ class CaseRun {
     }
   }
 
-  /** Sends queued messages one by one for as long as the workflow runs. */
+  /**
+   * Hands queued messages to the database outbox, whose dispatcher delivers them: a receiver that is down
+   * never holds the case (or the account's next case) up. Runs for as long as the workflow runs.
+   */
   async drainOutbox(): Promise<never> {
     for (;;) {
       await condition(() => this.outbox.length > 0);
+      if (this.outboxInDatabase) {
+        const batch = this.outbox.slice();
+        await records.enqueueMessages(batch);
+        this.outbox.splice(0, batch.length);
+        this.version += 1;
+        continue;
+      }
+      // Before 0.2: the workflow sent each message itself (kept for cases recorded by that release).
       const message = this.outbox[0]!;
       try {
         if (message.kind === 'NOTIFY_USER') {
@@ -343,17 +416,28 @@ class CaseRun {
   carried(): CarriedState {
     return {
       state: this.state!,
-      seenEvents: this.seenEvents,
-      seenRequests: this.seenRequests,
+      seenEvents: [...this.seenEvents],
+      seenRequests: [...this.seenRequests],
       effectSeq: this.effectSeq,
       outbox: this.outbox,
     };
   }
 
-  private remember<T>(map: Record<string, T>, key: string, value: T, keep: number): void {
-    map[key] = value;
-    const keys = Object.keys(map);
-    if (keys.length > keep) delete map[keys[0]!];
+  /** Leaves the ended case readable in Cordon's database, with the answers a late retry must get. */
+  async archive(): Promise<void> {
+    const view = this.view();
+    if (!view) return;
+    await records.archiveCase({
+      view,
+      requests: [...this.seenRequests].map(([key, fingerprint]) => ({ key, fingerprint })),
+      events: [...this.seenEvents.values()],
+    });
+  }
+
+  private remember<T>(map: Map<string, T>, key: string, value: T, keep: number): void {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > keep) map.delete(map.keys().next().value!);
   }
 
   /** Keeps the Web UI's custom search attributes current; upserts only when something changed. */
@@ -383,7 +467,8 @@ function userDeadlineOf(s: CaseState): string | undefined {
 }
 
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult> {
-  const run = new CaseRun(input.accountId, input.carried);
+  // Decided once per run: a run begun by an older release keeps its path until it continues as new.
+  const run = new CaseRun(input.accountId, patched(PATCHES.outboxInDatabase), input.carried);
   const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
 
   // Every handler is registered before the first await, so updates that came with the start are seen.
@@ -393,33 +478,20 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
   // Human actions: a validator refuses what the state does not allow; the handler applies it once per request.
   const action = <U extends CaseAction>(
     def: UpdateDefinition<CaseView, [U]>,
-    toInput: (u: U) => [string | undefined, CaseInput],
+    toInput: (u: U) => [RequestIdentity | undefined, CaseInput],
   ) =>
     setHandler(def, (u) => run.exclusive(() => run.onAction(...toInput(u))), {
       validator: (u: U) => run.validate(u.caseId, ...toInput(u)),
     });
-  action(verificationUpdate, (u) => [
-    u.requestId,
-    { kind: 'VERIFICATION', method: u.method, passed: u.passed, actor: u.actor },
-  ]);
-  action(appealUpdate, (u) => [
-    u.requestId,
-    { kind: 'APPEAL', statement: u.statement, evidence: u.evidence, actor: u.actor },
-  ]);
+  // The identity of each request is computed as the API computes it (core/actions).
+  action(verificationUpdate, (u) => [identityOf('verification', u), verificationInput(u)]);
+  action(appealUpdate, (u) => [identityOf('appeal', u), appealInput(u)]);
   action(claimUpdate, (u) => [undefined, { kind: 'CLAIM', reviewer: u.reviewer }]);
-  action(decisionUpdate, (u) => [
-    u.requestId,
-    { kind: 'DECISION', reviewer: u.reviewer, decision: u.decision, rationale: u.rationale },
-  ]);
-  action(approvalUpdate, (u) => [
-    u.requestId,
-    { kind: 'APPROVAL', reviewer: u.reviewer, approve: u.approve, rationale: u.rationale },
-  ]);
-  action(infoUpdate, (u) => [
-    u.requestId,
-    { kind: 'INFO', answer: u.answer, evidence: u.evidence, actor: u.actor },
-  ]);
+  action(decisionUpdate, (u) => [identityOf('decision', u), decisionInput(u)]);
+  action(approvalUpdate, (u) => [identityOf('approval', u), approvalInput(u)]);
+  action(infoUpdate, (u) => [identityOf('info', u), infoInput(u)]);
   setHandler(caseViewQuery, () => run.view());
+  setHandler(caseStatsQuery, () => run.stats());
 
   void run.drainOutbox();
   run.syncSearchAttributes();
@@ -450,6 +522,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
   }
 
   await condition(() => run.idle && allHandlersFinished());
+  if (run.outboxInDatabase) await run.archive();
   return {
     caseId: run.state?.caseId ?? null,
     accountId: input.accountId,

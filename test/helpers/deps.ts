@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ActivityDeps } from '../../activities';
+import { openStore, type Store } from '../../infra/store';
 import type { BackendNotifier, NotificationChannel } from '../../activities/channels';
 import { LedgerGateway } from '../../activities/gateway';
 import { createScorer, type DataSource } from '../../activities/scorer';
@@ -33,25 +37,37 @@ export class RecordingNotifier implements BackendNotifier {
   }
 }
 
+/** A fresh SQLite database of Cordon's own, in the temp folder. */
+export function tempStore(): Promise<Store> {
+  return openStore({ sqliteFile: join(tmpdir(), `cordon-test-${randomUUID()}.sqlite`) });
+}
+
 export interface TestDeps {
   deps: ActivityDeps;
+  store: Store;
   gateway: LedgerGateway;
   channel: RecordingChannel;
   backend: RecordingNotifier;
 }
 
 /** The real activities with the built-in gateway; only the outside world (user, backend) is a recorder. */
-export function testDeps(options: { policy?: LoadedPolicy; sources?: DataSource[] } = {}): TestDeps {
+export async function testDeps(
+  options: { policy?: LoadedPolicy; sources?: DataSource[]; store?: Store } = {},
+): Promise<TestDeps> {
   const gateway = new LedgerGateway(quiet);
   const channel = new RecordingChannel();
   const backend = new RecordingNotifier();
+  const store = options.store ?? (await tempStore());
   return {
     deps: {
       scorer: createScorer(options.policy ?? defaultPolicy(), options.sources ?? [], 200),
       gateway,
       channels: [channel],
       backend,
+      store,
+      archiveKeepMs: 365 * 24 * 3600_000,
     },
+    store,
     gateway,
     channel,
     backend,

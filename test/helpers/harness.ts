@@ -11,12 +11,16 @@ import { caseViewQuery, caseWorkflowId, type CaseAction, type CaseView } from '.
 import type { LoadedPolicy } from '../../core/policy';
 import { parsePolicy } from '../../infra/policy-loader';
 import { createCaseWorker } from '../../worker/create';
+import { startDispatcher, type Dispatcher } from '../../activities/dispatcher';
+import type { Store } from '../../infra/store';
 import { defaultPolicy, quiet, testDeps, type TestDeps } from './deps';
 import { ensureTemporalCli } from '../../scripts/temporal-tools';
 import { sharedDevServer, workflowBundle } from './servers';
 
 export interface Harness extends TestDeps {
   taskQueue: string;
+  /** Delivers the outbox to the recording channel and notifier, as a worker process's dispatcher does. */
+  dispatcher: Dispatcher;
   client: Client;
   cases: CaseService;
   worker: Worker;
@@ -30,6 +34,9 @@ export interface Harness extends TestDeps {
   ): Promise<CaseView>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const RELEASE: string = (require('../../package.json') as { version: string }).version;
+
 let connections: Promise<{ native: NativeConnection; client: Client }> | undefined;
 
 export function sharedConnections(): Promise<{ native: NativeConnection; client: Client }> {
@@ -41,12 +48,24 @@ export function sharedConnections(): Promise<{ native: NativeConnection; client:
   return connections;
 }
 
+const dispatchers = new Set<Dispatcher>();
+
 export async function newHarness(
-  options: { policy?: LoadedPolicy; taskQueue?: string } = {},
+  options: { policy?: LoadedPolicy; taskQueue?: string; store?: Store } = {},
 ): Promise<Harness> {
   const { native, client } = await sharedConnections();
-  const t = testDeps({ policy: options.policy });
+  const t = await testDeps({ policy: options.policy, store: options.store });
   const taskQueue = options.taskQueue ?? `tq-${randomUUID()}`;
+  const dispatcher = startDispatcher({
+    store: t.store,
+    channels: t.deps.channels,
+    backend: t.deps.backend,
+    logger: quiet,
+    pollMs: 100,
+    maxBackoffMs: 500,
+  });
+  t.deps.onEnqueued = () => dispatcher.kick();
+  dispatchers.add(dispatcher);
   const worker = await createCaseWorker({
     connection: native,
     namespace: 'default',
@@ -58,9 +77,17 @@ export async function newHarness(
   return {
     ...t,
     taskQueue,
+    dispatcher,
     client,
     worker,
-    cases: new CaseService({ client, scorer: t.deps.scorer, logger: quiet, taskQueue }),
+    cases: new CaseService({
+      client,
+      scorer: t.deps.scorer,
+      logger: quiet,
+      store: t.store,
+      eventIdWindowMs: 7 * 24 * 3600_000,
+      taskQueue,
+    }),
     handle,
     view: async (accountId) => (await handle(accountId).query(caseViewQuery))!,
     async act<A extends CaseAction>(
@@ -75,6 +102,8 @@ export async function newHarness(
 }
 
 export async function closeSharedConnections(): Promise<void> {
+  await Promise.all([...dispatchers].map((d) => d.stop()));
+  dispatchers.clear();
   if (connections) await (await connections).native.close();
   connections = undefined;
 }
@@ -85,7 +114,12 @@ export async function withHarness<T>(
   options: { policy?: LoadedPolicy } = {},
 ): Promise<T> {
   const h = await newHarness(options);
-  return h.worker.runUntil(fn(h));
+  try {
+    return await h.worker.runUntil(fn(h));
+  } finally {
+    await h.dispatcher.stop();
+    dispatchers.delete(h.dispatcher);
+  }
 }
 
 /** Polls until the check passes (it throws or returns false until then). */
@@ -129,7 +163,8 @@ export function shortPolicy(): LoadedPolicy {
 /** With RECORD_HISTORIES set (npm run record-histories), keeps the case's history for the replay test. */
 export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
-  const dir = join(__dirname, '..', 'histories');
+  // Each release keeps its own folder: the histories it wrote must replay under every later release.
+  const dir = join(__dirname, '..', 'histories', RELEASE);
   mkdirSync(dir, { recursive: true });
   // The CLI writes the same proto-JSON as the Web UI's download, which the replayer reads.
   const { address } = await sharedDevServer();

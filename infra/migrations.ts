@@ -1,0 +1,59 @@
+// The schema of Cordon's own database, as numbered migrations applied in order. Never edit a released
+// migration: add the next one. Every statement is idempotent (IF NOT EXISTS) so concurrent starts are safe.
+type Dialect = 'sqlite' | 'postgres';
+
+export interface Migration {
+  version: number;
+  up(dialect: Dialect): string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    up: (d) => [
+      // Answers to risk events by event ID, so a retried event gets its first answer across cases.
+      `CREATE TABLE IF NOT EXISTS event_ids (
+        account_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        result TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, event_id))`,
+      'CREATE INDEX IF NOT EXISTS event_ids_created ON event_ids (created_at)',
+      // Human actions by (case, action, principal, requestId): the body's fingerprint and the first answer.
+      `CREATE TABLE IF NOT EXISTS request_records (
+        request_key TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        response TEXT NOT NULL,
+        created_at BIGINT NOT NULL)`,
+      // Messages owed to users and the backend, delivered in order per account; also the backend's change feed.
+      `CREATE TABLE IF NOT EXISTS messages (
+        seq ${d === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT'},
+        idempotency_key TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        leased_until BIGINT,
+        last_error TEXT,
+        channels TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL)`,
+      'CREATE INDEX IF NOT EXISTS messages_pending ON messages (status, account_id, seq)',
+      'CREATE INDEX IF NOT EXISTS messages_case ON messages (case_id, seq)',
+      'CREATE INDEX IF NOT EXISTS messages_kind ON messages (kind, seq)',
+      // Every ended case's final view and timeline, readable long after Temporal's retention.
+      `CREATE TABLE IF NOT EXISTS case_archive (
+        case_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        ended_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        view TEXT NOT NULL,
+        requests TEXT NOT NULL)`,
+      'CREATE INDEX IF NOT EXISTS case_archive_expires ON case_archive (expires_at)',
+    ],
+  },
+];

@@ -1,0 +1,271 @@
+// Cordon's durable records outside Temporal: event and request idempotency, the message outbox with its
+// delivery status (also the backend's change feed), and the archive of ended cases.
+import type { BackendEvent, UserNotice } from '../core/activity-contract';
+import type { ArchivedRequest, CaseView, OutboxMessage, RiskEventResult } from '../core/contracts';
+import { openDatabase, type Database } from './database';
+
+export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
+
+export interface StoredMessage {
+  seq: number;
+  idempotencyKey: string;
+  accountId: string;
+  caseId: string;
+  message: OutboxMessage;
+  status: DeliveryStatus;
+  attempts: number;
+  lastError: string | null;
+  channels: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Change {
+  cursor: string;
+  type: BackendEvent['type'];
+  event: BackendEvent;
+}
+
+interface MessageRow {
+  seq: number;
+  idempotency_key: string;
+  account_id: string;
+  case_id: string;
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  last_error: string | null;
+  channels: string | null;
+  created_at: number;
+  updated_at: number;
+  [k: string]: unknown;
+}
+
+function toMessage(r: MessageRow): StoredMessage {
+  return {
+    seq: r.seq,
+    idempotencyKey: r.idempotency_key,
+    accountId: r.account_id,
+    caseId: r.case_id,
+    message: JSON.parse(r.payload) as OutboxMessage,
+    status: r.status,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    channels: r.channels ? (JSON.parse(r.channels) as string[]) : [],
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function keyOf(m: OutboxMessage): string {
+  return m.kind === 'NOTIFY_USER' ? m.notice.idempotencyKey : m.event.idempotencyKey;
+}
+
+function refsOf(m: OutboxMessage): { accountId: string; caseId: string } {
+  const p: UserNotice | BackendEvent = m.kind === 'NOTIFY_USER' ? m.notice : m.event;
+  return { accountId: p.accountId, caseId: p.caseId };
+}
+
+export class Store {
+  constructor(
+    readonly db: Database,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  private insertIgnore(table: string, columns: string[]): string {
+    const marks = columns.map(() => '?').join(', ');
+    return this.db.dialect === 'postgres'
+      ? `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${marks}) ON CONFLICT DO NOTHING`
+      : `INSERT OR IGNORE INTO ${table} (${columns.join(', ')}) VALUES (${marks})`;
+  }
+
+  // --- risk events ---------------------------------------------------------------------------------------
+
+  async recordEvent(result: RiskEventResult): Promise<void> {
+    await this.db.run(this.insertIgnore('event_ids', ['account_id', 'event_id', 'result', 'created_at']), [
+      result.accountId,
+      result.eventId,
+      JSON.stringify({ ...result, duplicate: false }),
+      this.clock(),
+    ]);
+  }
+
+  /** The first answer to this event ID if it was seen within the window. */
+  async findEvent(accountId: string, eventId: string, windowMs: number): Promise<RiskEventResult | null> {
+    const rows = await this.db.query<{ result: string }>(
+      'SELECT result FROM event_ids WHERE account_id = ? AND event_id = ? AND created_at >= ?',
+      [accountId, eventId, this.clock() - windowMs],
+    );
+    return rows[0] ? (JSON.parse(rows[0].result) as RiskEventResult) : null;
+  }
+
+  // --- human actions -------------------------------------------------------------------------------------
+
+  async findRequest(requestKey: string): Promise<{ fingerprint: string; response: CaseView } | null> {
+    const rows = await this.db.query<{ fingerprint: string; response: string }>(
+      'SELECT fingerprint, response FROM request_records WHERE request_key = ?',
+      [requestKey],
+    );
+    const r = rows[0];
+    return r ? { fingerprint: r.fingerprint, response: JSON.parse(r.response) as CaseView } : null;
+  }
+
+  async recordRequest(requestKey: string, caseId: string, fingerprint: string, response: CaseView) {
+    await this.db.run(
+      this.insertIgnore('request_records', [
+        'request_key',
+        'case_id',
+        'fingerprint',
+        'response',
+        'created_at',
+      ]),
+      [requestKey, caseId, fingerprint, JSON.stringify(response), this.clock()],
+    );
+  }
+
+  // --- outbox --------------------------------------------------------------------------------------------
+
+  /** Queues messages in the order given; a message already queued (same idempotency key) is left alone. */
+  async enqueue(messages: OutboxMessage[]): Promise<void> {
+    const now = this.clock();
+    for (const m of messages) {
+      const { accountId, caseId } = refsOf(m);
+      await this.db.run(
+        this.insertIgnore('messages', [
+          'idempotency_key',
+          'account_id',
+          'case_id',
+          'kind',
+          'payload',
+          'status',
+          'next_attempt_at',
+          'created_at',
+          'updated_at',
+        ]),
+        [keyOf(m), accountId, caseId, m.kind, JSON.stringify(m), 'PENDING', now, now, now],
+      );
+    }
+  }
+
+  /**
+   * Leases the next deliverable message of each account (the oldest pending one, if it is due and not leased
+   * by another dispatcher): messages of one account go out in order, accounts do not wait for each other.
+   */
+  async leaseDue(limit: number, leaseMs: number): Promise<StoredMessage[]> {
+    const now = this.clock();
+    const heads = await this.db.query<MessageRow>(
+      `SELECT m.* FROM messages m
+       WHERE m.status = 'PENDING'
+         AND m.seq = (SELECT MIN(seq) FROM messages p WHERE p.account_id = m.account_id AND p.status = 'PENDING')
+         AND m.next_attempt_at <= ? AND (m.leased_until IS NULL OR m.leased_until < ?)
+       ORDER BY m.seq LIMIT ?`,
+      [now, now, limit],
+    );
+    const leased: StoredMessage[] = [];
+    for (const r of heads) {
+      const won = await this.db.run(
+        `UPDATE messages SET leased_until = ? WHERE seq = ? AND status = 'PENDING'
+         AND (leased_until IS NULL OR leased_until < ?)`,
+        [now + leaseMs, r.seq, now],
+      );
+      if (won === 1) leased.push(toMessage(r));
+    }
+    return leased;
+  }
+
+  async markDelivered(seq: number, channels: string[]): Promise<void> {
+    await this.db.run(
+      `UPDATE messages SET status = 'DELIVERED', attempts = attempts + 1, leased_until = NULL, channels = ?,
+       last_error = NULL, updated_at = ? WHERE seq = ?`,
+      [JSON.stringify(channels), this.clock(), seq],
+    );
+  }
+
+  async markRetry(seq: number, error: string, nextAttemptAt: number): Promise<void> {
+    await this.db.run(
+      `UPDATE messages SET attempts = attempts + 1, leased_until = NULL, last_error = ?, next_attempt_at = ?,
+       updated_at = ? WHERE seq = ?`,
+      [error, nextAttemptAt, this.clock(), seq],
+    );
+  }
+
+  async markFailed(seq: number, error: string): Promise<void> {
+    await this.db.run(
+      `UPDATE messages SET status = 'FAILED', attempts = attempts + 1, leased_until = NULL, last_error = ?,
+       updated_at = ? WHERE seq = ?`,
+      [error, this.clock(), seq],
+    );
+  }
+
+  async messagesOf(caseId: string): Promise<StoredMessage[]> {
+    const rows = await this.db.query<MessageRow>('SELECT * FROM messages WHERE case_id = ? ORDER BY seq', [
+      caseId,
+    ]);
+    return rows.map(toMessage);
+  }
+
+  async pendingCount(): Promise<number> {
+    const rows = await this.db.query<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM messages WHERE status = 'PENDING'",
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Restriction changes and outcomes after a cursor, in the order they happened. On PostgreSQL a sequence
+   * number can commit after a higher one, so rows younger than a second are left for the next call.
+   */
+  async changesAfter(cursor: number, limit: number): Promise<Change[]> {
+    const settled = this.db.dialect === 'postgres' ? this.clock() - 1_000 : Number.MAX_SAFE_INTEGER;
+    const rows = await this.db.query<MessageRow>(
+      `SELECT * FROM messages WHERE kind = 'NOTIFY_BACKEND' AND seq > ? AND created_at <= ? ORDER BY seq LIMIT ?`,
+      [cursor, settled, limit],
+    );
+    return rows.map((r) => {
+      const m = toMessage(r);
+      const event = (m.message as Extract<OutboxMessage, { kind: 'NOTIFY_BACKEND' }>).event;
+      return { cursor: String(r.seq), type: event.type, event };
+    });
+  }
+
+  // --- archive of ended cases ----------------------------------------------------------------------------
+
+  async archiveCase(view: CaseView, requests: ArchivedRequest[], events: RiskEventResult[], keepMs: number) {
+    const now = this.clock();
+    await this.db.run(
+      this.insertIgnore('case_archive', [
+        'case_id',
+        'account_id',
+        'ended_at',
+        'expires_at',
+        'view',
+        'requests',
+      ]),
+      [view.caseId, view.accountId, now, now + keepMs, JSON.stringify(view), JSON.stringify(requests)],
+    );
+    for (const e of events) await this.recordEvent(e);
+  }
+
+  async archivedCase(caseId: string): Promise<{ view: CaseView; requests: ArchivedRequest[] } | null> {
+    const rows = await this.db.query<{ view: string; requests: string }>(
+      'SELECT view, requests FROM case_archive WHERE case_id = ? AND expires_at > ?',
+      [caseId, this.clock()],
+    );
+    const r = rows[0];
+    return r
+      ? { view: JSON.parse(r.view) as CaseView, requests: JSON.parse(r.requests) as ArchivedRequest[] }
+      : null;
+  }
+
+  /** Drops what has outlived its keeping period. */
+  async purge(eventWindowMs: number): Promise<void> {
+    const now = this.clock();
+    await this.db.run('DELETE FROM case_archive WHERE expires_at <= ?', [now]);
+    await this.db.run('DELETE FROM event_ids WHERE created_at < ?', [now - eventWindowMs]);
+  }
+}
+
+/** Opens Cordon's database as configured (PostgreSQL by URL, else the SQLite file in the data folder). */
+export async function openStore(config: { url?: string; sqliteFile: string }): Promise<Store> {
+  return new Store(await openDatabase(config));
+}
