@@ -1,5 +1,5 @@
 // The express app: one route table drives routing, authentication, validation and the OpenAPI document.
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Scorer } from '../activities/scorer';
 import {
@@ -13,18 +13,22 @@ import {
 } from '../core/contracts';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Actor } from '../core/model';
+import { identityOf, type ActionUpdates } from '../core/actions';
 import { REASONS } from '../core/reasons';
-import type { Principal, Role } from '../infra/config';
+import type { Principal, Role, TokenTable } from '../infra/config';
 import type { Logger } from '../infra/logger';
+import { createAuthenticator, requireRole } from './auth';
 import type { CaseService } from './case-service';
+import { allowedMethods, errorHandler, methodNotAllowed, noRoute } from './errors';
 import { buildOpenApi } from './openapi';
-import { fieldErrors, Problem, sendProblem } from './problems';
+import { fieldErrors, Problem } from './problems';
 import * as S from './schemas';
 
 export interface AppDeps {
   cases: CaseService;
   scorer: Scorer;
-  tokens: Record<string, Principal>;
+  /** Bearer token → principal (a Map: only configured tokens are ever looked up). */
+  tokens: TokenTable;
   logger: Logger;
 }
 
@@ -83,13 +87,13 @@ function explained(view: CaseView) {
 export function routes(d: AppDeps): RouteSpec[] {
   /** An action the backend reports on the user's behalf, applied once per requestId. */
   const userAction = <
+    N extends 'verification' | 'appeal' | 'info',
     B extends z.ZodType<{ requestId: string }>,
-    U extends z.infer<B> & { actor: Actor; caseId: string },
   >(
-    name: string,
+    name: N,
     summary: string,
     body: B,
-    update: UpdateDefinition<CaseView, [U]>,
+    update: UpdateDefinition<CaseView, [ActionUpdates[N]]>,
   ) =>
     route({
       method: 'post',
@@ -98,15 +102,14 @@ export function routes(d: AppDeps): RouteSpec[] {
       roles: BACKEND,
       params: S.CaseIdParams,
       body,
-      handle: async ({ params, body }) =>
-        explained(
-          await d.cases.act(
-            params.caseId,
-            update,
-            { ...body, actor: userActor(params.caseId) } as Omit<U, 'caseId'>,
-            `${name}-${body.requestId}`,
-          ),
-        ),
+      handle: async ({ params, body, principal }) => {
+        const args = { ...body, actor: userActor(params.caseId), principal: principal.id } as Omit<
+          ActionUpdates[N],
+          'caseId'
+        >;
+        const identity = identityOf(name, { ...args, caseId: params.caseId } as ActionUpdates[N]);
+        return explained(await d.cases.act(params.caseId, update, args, identity));
+      },
     });
 
   return [
@@ -181,15 +184,11 @@ export function routes(d: AppDeps): RouteSpec[] {
       roles: REVIEWERS,
       params: S.CaseIdParams,
       body: S.DecisionBody,
-      handle: async ({ params, body, principal }) =>
-        explained(
-          await d.cases.act(
-            params.caseId,
-            decisionUpdate,
-            { ...body, reviewer: principal.id },
-            `decision-${body.requestId}`,
-          ),
-        ),
+      handle: async ({ params, body, principal }) => {
+        const args = { ...body, reviewer: principal.id, principal: principal.id };
+        const identity = identityOf('decision', { ...args, caseId: params.caseId });
+        return explained(await d.cases.act(params.caseId, decisionUpdate, args, identity));
+      },
     }),
     route({
       method: 'post',
@@ -199,27 +198,22 @@ export function routes(d: AppDeps): RouteSpec[] {
       params: S.CaseIdParams,
       body: S.ApprovalBody,
       handle: async ({ params, body, principal }) => {
-        const requestId = body.requestId ?? `approval-${principal.id}`;
-        return explained(
-          await d.cases.act(
-            params.caseId,
-            approvalUpdate,
-            { ...body, requestId, reviewer: principal.id },
-            `approval-${requestId}`,
-          ),
-        );
+        // Without a requestId each approval is applied or refused on its own: never a silent no-op.
+        const args = { ...body, reviewer: principal.id, principal: principal.id };
+        const identity = identityOf('approval', { ...args, caseId: params.caseId });
+        return explained(await d.cases.act(params.caseId, approvalUpdate, args, identity));
       },
     }),
+    route({
+      method: 'get',
+      path: '/v1/changes',
+      summary:
+        'Restriction changes and case outcomes after a cursor, oldest first: the backend catches up after an outage',
+      roles: BACKEND,
+      query: S.ChangesQuery,
+      handle: ({ query }) => d.cases.changes(query.after, query.limit),
+    }),
   ];
-}
-
-function authenticate(req: Request, tokens: Record<string, Principal>): Principal {
-  const header = req.get('authorization') ?? '';
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  const principal = match ? tokens[match[1]!] : undefined;
-  if (!principal)
-    throw new Problem(401, 'Unauthorized', 'a valid bearer token is required', { code: 'UNAUTHORIZED' });
-  return principal;
 }
 
 function parsePart<T extends z.ZodType>(
@@ -237,25 +231,31 @@ function parsePart<T extends z.ZodType>(
   return parsed.data;
 }
 
+/** JSON bodies (application/json, application/*+json), up to 64 KiB; parsed only after authorization. */
+const JSON_TYPES = ['application/json', 'application/*+json'];
+const parseJson = express.json({ limit: '64kb', type: JSON_TYPES });
+
 export function buildApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '64kb', type: ['application/json', 'application/*+json'] }));
+  const authenticate = createAuthenticator(d.tokens);
   const table = routes(d);
   const openapi = buildOpenApi(table);
   app.get('/openapi.json', (_req, res) => void res.json(openapi));
 
+  // Per route: who (401), may they (403), then the body (413, 400), its type (415) and its shape (400).
   for (const r of table) {
-    app[r.method](r.path, async (req: Request, res: Response) => {
-      const principal =
-        r.roles === 'public'
-          ? ({ role: 'admin', id: 'anonymous' } as Principal)
-          : authenticate(req, d.tokens);
-      if (r.roles !== 'public' && !r.roles.includes(principal.role))
-        throw new Problem(403, 'Forbidden', `this action needs one of the roles: ${r.roles.join(', ')}`, {
-          code: 'FORBIDDEN',
-        });
-      if (r.method === 'post' && r.body && !req.is(['application/json', 'application/*+json']))
+    const authorize = (req: Request, res: Response, next: () => void) => {
+      if (r.roles === 'public') res.locals.principal = { role: 'admin', id: 'anonymous' } satisfies Principal;
+      else {
+        const principal = authenticate(req);
+        requireRole(principal, r.roles);
+        res.locals.principal = principal;
+      }
+      next();
+    };
+    app[r.method](r.path, authorize, ...(r.body ? [parseJson] : []), async (req: Request, res: Response) => {
+      if (r.body && !req.is(JSON_TYPES))
         throw new Problem(415, 'Unsupported media type', 'send the body as application/json', {
           code: 'UNSUPPORTED_MEDIA_TYPE',
         });
@@ -263,42 +263,16 @@ export function buildApp(d: AppDeps): express.Express {
         params: parsePart(r.params, req.params, 'params'),
         query: parsePart(r.query, req.query, 'query'),
         body: parsePart(r.body, req.body, 'body'),
-        principal,
+        principal: res.locals.principal as Principal,
       };
       res.json(await r.handle(input));
     });
   }
 
-  app.use((req: Request) => {
-    throw new Problem(404, 'Not found', `no route ${req.method} ${req.path}`, { code: 'NO_ROUTE' });
-  });
-
-  // The one error handler: problems as they are, parser errors as 4xx, anything else a logged 500.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof Problem) return sendProblem(res, err);
-    const e = err as { type?: string; status?: number; message?: string };
-    if (e.type === 'entity.parse.failed')
-      return sendProblem(
-        res,
-        new Problem(400, 'Malformed JSON', 'the body is not valid JSON', { code: 'MALFORMED_JSON' }),
-      );
-    if (e.type === 'entity.too.large')
-      return sendProblem(
-        res,
-        new Problem(413, 'Body too large', 'the body exceeds 64 KiB', { code: 'BODY_TOO_LARGE' }),
-      );
-    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
-      return sendProblem(res, new Problem(e.status, 'Bad request', e.message));
-    d.logger.error('request failed', {
-      method: req.method,
-      path: (req.route as { path?: string } | undefined)?.path ?? 'unknown',
-      error: (err as Error).name,
-      message: (err as Error).message,
-    });
-    return sendProblem(
-      res,
-      new Problem(500, 'Internal error', 'the request could not be completed; it is safe to retry'),
-    );
-  });
+  // A known path with another method: 405 with Allow (OPTIONS: 204 with Allow). Any other path: 404.
+  for (const [path, allow] of allowedMethods([...table, { method: 'get', path: '/openapi.json' }]))
+    app.all(path, methodNotAllowed(allow));
+  app.use(noRoute);
+  app.use(errorHandler(d.logger));
   return app;
 }

@@ -3,6 +3,7 @@ import { Client, Connection, type ConnectionLike } from '@temporalio/client';
 import { scorerFromConfig } from '../activities/scorer';
 import { parseConfig, type Config } from '../infra/config';
 import { createLogger, type Logger } from '../infra/logger';
+import { openStore, type Store } from '../infra/store';
 import { connectionOptions } from '../infra/temporal';
 import { buildApp } from './app';
 import { CaseService } from './case-service';
@@ -18,14 +19,23 @@ export async function startApi(
   config: Config,
   logger: Logger,
   connection?: ConnectionLike,
+  sharedStore?: Store,
 ): Promise<RunningApi> {
+  const store = sharedStore ?? (await openStore(config.database));
   const ownConnection = connection ? undefined : await Connection.connect(connectionOptions(config));
   const client = new Client({
     connection: connection ?? ownConnection,
     namespace: config.temporal.namespace,
   });
   const scorer = scorerFromConfig(config);
-  const cases = new CaseService({ client, scorer, logger, taskQueue: config.taskQueue });
+  const cases = new CaseService({
+    client,
+    scorer,
+    logger,
+    store,
+    eventIdWindowMs: config.database.eventIdWindowMs,
+    taskQueue: config.taskQueue,
+  });
   const app = buildApp({ cases, scorer, tokens: config.tokens, logger });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0');
@@ -49,14 +59,14 @@ export async function startApi(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await ownConnection?.close();
+      if (!sharedStore) await store.db.close();
     },
   };
 }
 
 export function printTokens(config: Config, logger: Logger): void {
   if (config.mode !== 'development') return;
-  for (const [token, p] of Object.entries(config.tokens))
-    logger.info('development token', { token, role: p.role, id: p.id });
+  for (const [token, p] of config.tokens) logger.info('development token', { token, role: p.role, id: p.id });
 }
 
 if (require.main === module) {

@@ -1,27 +1,37 @@
 import { z } from 'zod';
 import type { RouteSpec } from './app';
 
-const PROBLEM = {
-  description: 'A problem (RFC 9457)',
-  content: {
-    'application/problem+json': {
-      schema: {
-        type: 'object',
-        properties: {
-          type: { type: 'string' },
-          title: { type: 'string' },
-          status: { type: 'integer' },
-          detail: { type: 'string' },
-          code: { type: 'string' },
-          errors: {
-            type: 'array',
-            items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
-          },
+const PROBLEM_CONTENT = {
+  'application/problem+json': {
+    schema: {
+      type: 'object',
+      properties: {
+        type: { type: 'string' },
+        title: { type: 'string' },
+        status: { type: 'integer' },
+        detail: { type: 'string' },
+        code: { type: 'string' },
+        errors: {
+          type: 'array',
+          items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
         },
       },
     },
   },
 };
+
+/** A problem response (RFC 9457) with what it means, and the headers that come with it. */
+const problem = (description: string, headers?: Record<string, string>) => ({
+  description,
+  ...(headers
+    ? {
+        headers: Object.fromEntries(
+          Object.entries(headers).map(([name, d]) => [name, { description: d, schema: { type: 'string' } }]),
+        ),
+      }
+    : {}),
+  content: PROBLEM_CONTENT,
+});
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
@@ -30,6 +40,49 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
     unrepresentable: 'any',
   });
   return rest;
+}
+
+/** Every status a route can answer: what the route table says it takes, and what the app around it adds. */
+function responses(r: RouteSpec): Record<string, unknown> {
+  const caseRoute = r.path.includes(':caseId');
+  return {
+    200: { description: 'OK', content: { 'application/json': {} } },
+    ...(r.body || r.params || r.query
+      ? {
+          400: problem(
+            `Invalid ${[r.params && 'path', r.query && 'query', r.body && 'body'].filter(Boolean).join(', ')}` +
+              ` (VALIDATION_FAILED, with field paths${r.body ? '; MALFORMED_JSON for a body that is not JSON' : ''})`,
+          ),
+        }
+      : {}),
+    ...(r.roles === 'public'
+      ? {}
+      : {
+          401: problem('No valid bearer token (UNAUTHORIZED)', { 'WWW-Authenticate': 'Bearer' }),
+          403: problem(`The token's role may not do this (FORBIDDEN); allowed: ${r.roles.join(', ')}`),
+        }),
+    ...(caseRoute ? { 404: problem('No such case (CASE_NOT_FOUND)') } : {}),
+    405: problem('Another method on this path (METHOD_NOT_ALLOWED)', {
+      Allow: 'The methods this path answers',
+    }),
+    ...(caseRoute && r.method === 'post'
+      ? {
+          409: problem(
+            "The case's state does not allow this action now, or the case has ended (CASE_CLOSED)",
+          ),
+        }
+      : {}),
+    ...(r.body
+      ? {
+          413: problem('The body exceeds 64 KiB (BODY_TOO_LARGE)'),
+          415: problem('The body is not application/json (UNSUPPORTED_MEDIA_TYPE)'),
+        }
+      : {}),
+    500: problem('The request could not be completed; it is safe to retry'),
+    503: problem('Temporal cannot be reached (TEMPORAL_UNAVAILABLE); retry after Retry-After seconds', {
+      'Retry-After': 'Seconds to wait before retrying',
+    }),
+  };
 }
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
@@ -60,13 +113,7 @@ export function buildOpenApi(routes: RouteSpec[]): Record<string, unknown> {
       ...(r.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } }
         : {}),
-      responses: {
-        200: { description: 'OK', content: { 'application/json': {} } },
-        ...(r.body || r.params || r.query ? { 400: PROBLEM } : {}),
-        ...(r.roles === 'public' ? {} : { 401: PROBLEM, 403: PROBLEM }),
-        ...(r.path.includes(':caseId') ? { 404: PROBLEM } : {}),
-        ...(r.path.includes(':caseId') && r.method === 'post' ? { 409: PROBLEM } : {}),
-      },
+      responses: responses(r),
     };
   }
   return {

@@ -7,7 +7,12 @@ export class Problem extends Error {
     readonly status: number,
     readonly title: string,
     readonly detail?: string,
-    readonly extra: { code?: string; errors?: FieldError[] } = {},
+    readonly extra: {
+      code?: string;
+      errors?: FieldError[];
+      /** Response headers that go with the problem: Allow for a 405, Retry-After for a 503... */
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(detail ?? title);
   }
@@ -27,6 +32,7 @@ export function fieldErrors(where: string, error: z.ZodError): FieldError[] {
 }
 
 export function sendProblem(res: Response, p: Problem): void {
+  if (p.extra.headers) res.set(p.extra.headers);
   res
     .status(p.status)
     .type('application/problem+json')

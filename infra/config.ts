@@ -12,13 +12,21 @@ export interface Principal {
   id: string;
 }
 
+/**
+ * Bearer token → principal. A Map, never a plain object: a token such as `constructor` or `__proto__` must not
+ * find anything on Object.prototype.
+ */
+export type TokenTable = ReadonlyMap<string, Principal>;
+
 /** Development tokens: printed at start-up, refused in production. */
-export const DEV_TOKENS: Record<string, Principal> = {
-  'dev-backend': { role: 'backend', id: 'backend' },
-  'dev-reviewer-1': { role: 'reviewer', id: 'reviewer-1' },
-  'dev-reviewer-2': { role: 'reviewer', id: 'reviewer-2' },
-  'dev-senior': { role: 'senior', id: 'senior' },
-};
+export const DEV_TOKENS: TokenTable = new Map<string, Principal>([
+  ['dev-backend', { role: 'backend', id: 'backend' }],
+  ['dev-reviewer-1', { role: 'reviewer', id: 'reviewer-1' }],
+  ['dev-reviewer-2', { role: 'reviewer', id: 'reviewer-2' }],
+  ['dev-senior', { role: 'senior', id: 'senior' }],
+]);
+
+const DAY_MS = 24 * 3_600_000;
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -32,7 +40,7 @@ const Tokens = z
   .string()
   .optional()
   .transform((text, ctx) => {
-    const tokens: Record<string, Principal> = {};
+    const tokens = new Map<string, Principal>();
     for (const entry of (text ?? '')
       .split(',')
       .map((e) => e.trim())
@@ -46,7 +54,7 @@ const Tokens = z
         });
         return z.NEVER;
       }
-      tokens[match[1]!] = { role, id: match[3]! };
+      tokens.set(match[1]!, { role, id: match[3]! });
     }
     return tokens;
   });
@@ -90,6 +98,26 @@ const EnvSchema = z.object({
   CORDON_MESSAGING_URL: z.url().optional(),
   CORDON_DATA_SOURCES: DataSources,
   CORDON_SOURCE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
+  /** postgres://… puts Cordon's own records in PostgreSQL; unset, an SQLite file in the data folder. */
+  CORDON_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional(),
+  /** How long an ended case stays readable in Cordon's database (years by default, for audits). */
+  CORDON_ARCHIVE_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(36_500)
+    .default(7 * 365),
+  /** How long a risk event ID gets its first answer back (at least the documented 7 days). */
+  CORDON_EVENT_ID_DAYS: z.coerce.number().int().min(7).max(3_650).default(30),
+  /** Undelivered messages are marked FAILED after this many hours. */
+  CORDON_DELIVERY_GIVE_UP_HOURS: z.coerce
+    .number()
+    .min(0.001)
+    .max(24 * 365)
+    .default(72),
 });
 
 export type Config = ReturnType<typeof parseConfig>;
@@ -102,8 +130,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   const e = parsed.data;
   const production = e.CORDON_MODE === 'production';
-  if (production && Object.keys(e.CORDON_TOKENS).length === 0)
+  if (production && e.CORDON_TOKENS.size === 0)
     throw new Error('invalid configuration: production mode needs CORDON_TOKENS (token=role:id,...)');
+  const tokens: TokenTable = production ? e.CORDON_TOKENS : new Map([...DEV_TOKENS, ...e.CORDON_TOKENS]);
   const secretFor = (url: string | undefined, secret: string | undefined, name: string) => {
     if (url && !secret)
       throw new Error(`invalid configuration: ${name}_URL needs ${name}_SECRET to sign requests`);
@@ -114,7 +143,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     dataDir: resolve(e.CORDON_DATA_DIR),
     policyFile: resolve(e.CORDON_POLICY_FILE),
-    tokens: production ? e.CORDON_TOKENS : { ...DEV_TOKENS, ...e.CORDON_TOKENS },
+    tokens,
     temporal: {
       /** Unset: `npm start` runs a local dev server on TEMPORAL_PORT. */
       address: e.TEMPORAL_ADDRESS,
@@ -134,6 +163,13 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     /** User messages go to the backend's messaging endpoint, signed with the webhook secret. */
     messagingUrl: e.CORDON_MESSAGING_URL,
     dataSources: e.CORDON_DATA_SOURCES,
+    database: {
+      url: e.CORDON_DATABASE_URL,
+      sqliteFile: resolve(e.CORDON_DATA_DIR, 'cordon.sqlite'),
+      archiveKeepMs: e.CORDON_ARCHIVE_DAYS * DAY_MS,
+      eventIdWindowMs: e.CORDON_EVENT_ID_DAYS * DAY_MS,
+      deliveryGiveUpMs: e.CORDON_DELIVERY_GIVE_UP_HOURS * 3_600_000,
+    },
     sourceTimeoutMs: e.CORDON_SOURCE_TIMEOUT_MS,
   };
 }

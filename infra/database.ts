@@ -21,6 +21,8 @@ export interface Database {
   /** Runs a write; answers how many rows it changed. */
   run(sql: string, params?: Param[]): Promise<number>;
   close(): Promise<void>;
+  /** Runs fn alone among every process sharing the database (migrations). */
+  exclusively<T>(fn: (db: Database) => Promise<T>): Promise<T>;
 }
 
 class SqliteDatabase implements Database {
@@ -40,6 +42,10 @@ class SqliteDatabase implements Database {
   async close(): Promise<void> {
     this.client.close();
   }
+  async exclusively<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+    // SQLite serialises writers itself (with the busy timeout) and every migration statement is idempotent.
+    return fn(this);
+  }
 }
 
 class PostgresDatabase implements Database {
@@ -57,6 +63,31 @@ class PostgresDatabase implements Database {
   }
   async close(): Promise<void> {
     await this.pool.end();
+  }
+  async exclusively<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+    // Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog: an advisory lock on
+    // one connection makes the processes take turns.
+    const client = await this.pool.connect();
+    const numbered = (sql: string) => this.numbered(sql);
+    const one: Database = {
+      dialect: 'postgres',
+      query: async <T extends Row>(sql: string, params: Param[] = []) =>
+        (await client.query(numbered(sql), params)).rows as T[],
+      run: async (sql: string, params: Param[] = []) =>
+        (await client.query(numbered(sql), params)).rowCount ?? 0,
+      close: async () => undefined,
+      exclusively: (inner) => inner(one),
+    };
+    try {
+      await client.query('SELECT pg_advisory_lock(7426661)');
+      try {
+        return await fn(one);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(7426661)');
+      }
+    } finally {
+      client.release();
+    }
   }
 }
 
@@ -82,7 +113,7 @@ export async function openDatabase(o: DatabaseOptions): Promise<Database> {
     await client.execute('PRAGMA synchronous = NORMAL');
     db = new SqliteDatabase(client);
   }
-  await migrate(db);
+  await db.exclusively(migrate);
   return db;
 }
 

@@ -36,7 +36,7 @@ describe('HTTP API', function () {
       TEMPORAL_ADDRESS: server.address,
       CORDON_TASK_QUEUE: h.taskQueue,
     });
-    api = await startApi(config, quiet);
+    api = await startApi(config, quiet, undefined, h.store);
   });
 
   after(async () => {
@@ -216,7 +216,9 @@ describe('HTTP API', function () {
     assert.equal(harmless.body.caseId, opened.body.caseId);
     assert.equal(harmless.body.status, 'LIMITED');
     const view = await get(`/v1/cases/${opened.body.caseId}`, 'backend');
-    assert.equal(view.body.timeline.filter((t: { type: string }) => t.type === 'RISK_EVENT').length, 2);
+    // Counted, not listed: harmless events do not grow the case's timeline.
+    assert.equal(view.body.timeline.filter((t: { type: string }) => t.type === 'RISK_EVENT').length, 1);
+    assert.equal(view.body.unchangedEvents.count, 1);
   });
 
   it('escalates an open case and never de-escalates it', async () => {

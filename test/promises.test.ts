@@ -14,9 +14,11 @@ import {
   claimUpdate,
   decisionUpdate,
   verificationUpdate,
+  type CaseAction,
   type CaseView,
 } from '../core/contracts';
 import type { Actor } from '../core/model';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Problem } from '../api/problems';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { eventually, withHarness, type Harness } from './helpers/harness';
@@ -82,7 +84,7 @@ function actAs<N extends 'verification' | 'appeal' | 'decision' | 'approval'>(
     appeal: appealUpdate,
     decision: decisionUpdate,
     approval: approvalUpdate,
-  }[name];
+  }[name] as UpdateDefinition<CaseView, [CaseAction]>;
   const full = { ...args, caseId } as never;
   return h.cases.act(caseId, update, args, identityOf(name, full));
 }

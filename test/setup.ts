@@ -1,5 +1,6 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { closeSharedConnections } from './helpers/harness';
+import { stopSharedPostgres } from './helpers/postgres';
 import { stopSharedServers } from './helpers/servers';
 
 // The SDK's INFO lines would bury mocha's report; warnings still show.
@@ -10,5 +11,6 @@ export const mochaHooks = {
     this.timeout(30_000);
     await closeSharedConnections();
     await stopSharedServers();
+    await stopSharedPostgres();
   },
 };

@@ -143,14 +143,15 @@ describe('configuration', () => {
       CORDON_MODE: 'production',
       CORDON_TOKENS: 'svc-token-0123456789abcdef=backend:payments-backend',
     });
-    assert.deepEqual(config.tokens, {
-      'svc-token-0123456789abcdef': { role: 'backend', id: 'payments-backend' },
-    });
+    assert.deepEqual(
+      config.tokens,
+      new Map([['svc-token-0123456789abcdef', { role: 'backend', id: 'payments-backend' }]]),
+    );
   });
 
   it('development mode has the four development tokens', () => {
     assert.deepEqual(
-      Object.entries(parseConfig({}).tokens).map(([t, p]) => `${t}=${p.role}:${p.id}`),
+      [...parseConfig({}).tokens].map(([t, p]) => `${t}=${p.role}:${p.id}`),
       [
         'dev-backend=backend:backend',
         'dev-reviewer-1=reviewer:reviewer-1',

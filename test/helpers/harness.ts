@@ -111,7 +111,7 @@ export async function closeSharedConnections(): Promise<void> {
 /** Runs fn with a fresh worker that stops afterwards. */
 export async function withHarness<T>(
   fn: (h: Harness) => Promise<T>,
-  options: { policy?: LoadedPolicy } = {},
+  options: { policy?: LoadedPolicy; store?: Store } = {},
 ): Promise<T> {
   const h = await newHarness(options);
   try {

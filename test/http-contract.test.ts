@@ -1,0 +1,292 @@
+// The HTTP contract around the routes, over real HTTP: 503 when Temporal is out of reach, 405 with Allow for
+// another method on a known path, and an OpenAPI document that lists every status a route can answer.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { routes, type AppDeps } from '../api/app';
+import { temporalUnavailable } from '../api/errors';
+import { startApi, type RunningApi } from '../api/main';
+import { parseConfig } from '../infra/config';
+import type { Logger } from '../infra/logger';
+import { freePort, startDevServer } from '../scripts/dev-server';
+import { ensureTemporalCli } from '../scripts/temporal-tools';
+import { riskEvent, uniqueAccount } from './helpers/events';
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: any;
+}
+
+/** A logger that keeps every line, to check what reaches the logs. */
+function recordingLogger(lines: string[]): Logger {
+  const write = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    void lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
+  const logger: Logger = {
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    child: () => logger,
+  };
+  return logger;
+}
+
+/** The route table as "METHOD /path", read from the app itself (the handlers are never called). */
+const table = routes({} as AppDeps);
+
+describe('HTTP contract', function () {
+  this.timeout(60_000);
+  const logs: string[] = [];
+  let dataDir: string;
+  let deadAddress: string;
+  let connection: Connection;
+  let api: RunningApi;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'cordon-contract-'));
+    // Nothing listens there, and no retries: every call to Temporal fails at once with UNAVAILABLE.
+    deadAddress = `127.0.0.1:${await freePort()}`;
+    connection = Connection.lazy({ address: deadAddress, interceptors: [] });
+    api = await startApi(
+      parseConfig({ PORT: '0', CORDON_DATA_DIR: dataDir }),
+      recordingLogger(logs),
+      connection,
+    );
+  });
+
+  after(async () => {
+    await api?.close();
+    await connection?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function call(
+    method: string,
+    path: string,
+    options: { token?: string; body?: unknown; headers?: Record<string, string>; base?: string } = {},
+  ): Promise<Reply> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${options.base ?? api.url}${path}`, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, body };
+  }
+
+  function assertProblem(r: Reply, status: number, code: string): void {
+    assert.equal(r.status, status, r.text);
+    assert.match(r.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.equal(r.body.status, status);
+    assert.equal(r.body.code, code);
+    assert.ok(r.body.title);
+  }
+
+  describe('503 when Temporal is out of reach', () => {
+    const account = uniqueAccount('private-person');
+    const caseId = `${account}.0123456789ab`;
+    const requests: [string, string, string, unknown?][] = [
+      ['GET', `/v1/cases/${caseId}`, 'dev-backend'],
+      ['GET', `/v1/accounts/${account}/restriction`, 'dev-backend'],
+      ['GET', '/v1/review-queue', 'dev-reviewer-1'],
+      ['POST', '/v1/risk-events', 'dev-backend', riskEvent(account, 'IDENTITY_CHECK', { matched: false })],
+      ['POST', `/v1/cases/${caseId}/appeal`, 'dev-backend', { statement: 'it was me', requestId: 'a-1' }],
+      ['POST', `/v1/cases/${caseId}/claim`, 'dev-reviewer-1'],
+    ];
+    for (const [method, path, token, body] of requests)
+      it(`${method} ${path.replace(account, '{account}')} answers 503 TEMPORAL_UNAVAILABLE with Retry-After`, async () => {
+        const r = await call(method, path, { token, body });
+        assertProblem(r, 503, 'TEMPORAL_UNAVAILABLE');
+        assert.match(r.headers.get('retry-after') ?? '', /^[1-9]\d*$/, 'Retry-After in seconds');
+        assert.doesNotMatch(r.text, new RegExp(`${account}|${deadAddress}|ECONNREFUSED`), 'no personal data');
+      });
+
+    it('logs a warning that names neither the account nor the address', () => {
+      const warnings = logs.filter((l) => l.includes('Temporal unavailable'));
+      assert.ok(warnings.length >= requests.length, logs.join('\n'));
+      for (const line of warnings) assert.doesNotMatch(line, new RegExp(`${account}|${deadAddress}`), line);
+    });
+
+    it('what needs no Temporal still answers', async () => {
+      assert.equal((await call('GET', '/healthz')).status, 200);
+      const simulated = await call('POST', '/v1/simulate', {
+        token: 'dev-backend',
+        body: riskEvent(account, 'IDENTITY_CHECK', { matched: false }),
+      });
+      assert.equal(simulated.status, 200, simulated.text);
+      assert.equal(simulated.body.decision.tier, 'FREEZE');
+    });
+
+    it('and when the dev server of a running API stops (a worker connection, as npm start shares)', async function () {
+      this.timeout(120_000);
+      const server = await startDevServer({ cli: await ensureTemporalCli(), port: await freePort() });
+      let native: NativeConnection | undefined;
+      let ownApi: RunningApi | undefined;
+      const ownDir = mkdtempSync(join(tmpdir(), 'cordon-contract-'));
+      try {
+        native = await NativeConnection.connect({ address: server.address });
+        ownApi = await startApi(
+          parseConfig({ PORT: '0', CORDON_DATA_DIR: ownDir }),
+          recordingLogger([]),
+          native,
+        );
+        const path = `/v1/accounts/${account}/restriction`;
+        assert.equal((await call('GET', path, { token: 'dev-backend', base: ownApi.url })).status, 200);
+        await server.stop();
+        const r = await call('GET', path, { token: 'dev-backend', base: ownApi.url });
+        assertProblem(r, 503, 'TEMPORAL_UNAVAILABLE');
+        assert.match(r.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+      } finally {
+        await ownApi?.close();
+        await native?.close();
+        await server.stop();
+        rmSync(ownDir, { recursive: true, force: true });
+      }
+    });
+
+    it("the Temporal client's error where nothing listens is the one the API recognises", async () => {
+      // The same detection the API uses, on the client directly: a ServiceError caused by a gRPC UNAVAILABLE.
+      const client = new Client({ connection });
+      const err = await client.workflow
+        .getHandle('nowhere')
+        .query('view')
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      assert.equal(temporalUnavailable(err), 'UNAVAILABLE');
+      assert.equal(temporalUnavailable(new Error('something else')), undefined);
+    });
+  });
+
+  describe('405 with Allow for another method on a known path', () => {
+    it('GET /v1/risk-events is a 405 that allows POST, before any authentication', async () => {
+      const r = await call('GET', '/v1/risk-events');
+      assertProblem(r, 405, 'METHOD_NOT_ALLOWED');
+      assert.equal(r.headers.get('allow'), 'POST');
+    });
+
+    it('every path of the route table refuses the methods it does not answer', async () => {
+      const byPath = new Map<string, Set<string>>();
+      for (const r of table) {
+        if (!byPath.has(r.path)) byPath.set(r.path, new Set());
+        byPath.get(r.path)!.add(r.method.toUpperCase());
+      }
+      for (const [pattern, methods] of byPath) {
+        const path = pattern
+          .replace(':caseId', `${uniqueAccount()}.0123456789ab`)
+          .replace(':accountId', uniqueAccount());
+        const allow = ['GET', 'HEAD', 'POST'].filter(
+          (m) => methods.has(m) || (m === 'HEAD' && methods.has('GET')),
+        );
+        for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !methods.has(m))) {
+          const r = await call(method, path, { token: 'dev-backend' });
+          assertProblem(r, 405, 'METHOD_NOT_ALLOWED');
+          assert.equal(r.headers.get('allow'), allow.join(', '), `${method} ${pattern}`);
+        }
+      }
+    });
+
+    it('the OpenAPI document and the health check refuse POST too', async () => {
+      for (const path of ['/openapi.json', '/healthz']) {
+        const r = await call('POST', path, { body: {} });
+        assertProblem(r, 405, 'METHOD_NOT_ALLOWED');
+        assert.equal(r.headers.get('allow'), 'GET, HEAD');
+      }
+      assert.equal((await call('HEAD', '/healthz')).status, 200);
+    });
+
+    it('a CORS preflight (OPTIONS) is not refused', async () => {
+      const r = await call('OPTIONS', '/v1/risk-events', {
+        headers: {
+          origin: 'https://backoffice.example',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      });
+      assert.equal(r.status, 204);
+      assert.equal(r.headers.get('allow'), 'POST');
+    });
+
+    it('an unknown path is still a 404', async () => {
+      assertProblem(await call('GET', '/v1/nowhere', { token: 'dev-backend' }), 404, 'NO_ROUTE');
+      assertProblem(await call('DELETE', '/v1/risk-events/extra', { token: 'dev-backend' }), 404, 'NO_ROUTE');
+    });
+  });
+
+  describe('the OpenAPI document lists every status', () => {
+    let doc: any;
+    before(async () => {
+      doc = (await call('GET', '/openapi.json')).body;
+    });
+    const operation = (method: string, path: string) =>
+      doc.paths[path.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
+    const statuses = (method: string, path: string) =>
+      Object.keys(operation(method, path)?.responses ?? {})
+        .map(Number)
+        .sort((a, b) => a - b);
+
+    it('for the routes, exactly', () => {
+      const body = [200, 400, 401, 403, 405, 413, 415, 500, 503];
+      const caseAction = [200, 400, 401, 403, 404, 405, 409, 413, 415, 500, 503];
+      const expected: Record<string, number[]> = {
+        'GET /healthz': [200, 405, 500, 503],
+        'POST /v1/risk-events': body,
+        'POST /v1/simulate': body,
+        'GET /v1/accounts/:accountId/restriction': [200, 400, 401, 403, 405, 500, 503],
+        'GET /v1/cases/:caseId': [200, 400, 401, 403, 404, 405, 500, 503],
+        'POST /v1/cases/:caseId/verification': caseAction,
+        'POST /v1/cases/:caseId/appeal': caseAction,
+        'POST /v1/cases/:caseId/info': caseAction,
+        'GET /v1/review-queue': [200, 400, 401, 403, 405, 500, 503],
+        'POST /v1/cases/:caseId/claim': [200, 400, 401, 403, 404, 405, 409, 500, 503],
+        'POST /v1/cases/:caseId/decision': caseAction,
+        'POST /v1/cases/:caseId/approval': caseAction,
+      };
+      for (const [key, list] of Object.entries(expected)) {
+        const [method, path] = key.split(' ') as [string, string];
+        assert.deepEqual(statuses(method, path), list, key);
+      }
+    });
+
+    it('for every route of the table, by what it takes', () => {
+      for (const r of table) {
+        const want = new Set([200, 405, 500, 503]);
+        if (r.params || r.query || r.body) want.add(400);
+        if (r.roles !== 'public') [401, 403].forEach((s) => want.add(s));
+        if (r.body) [413, 415].forEach((s) => want.add(s));
+        const got = statuses(r.method, r.path);
+        for (const s of want) assert.ok(got.includes(s), `${r.method} ${r.path} lists ${s}: ${got.join()}`);
+      }
+    });
+
+    it('as problems, with the headers that come with them', () => {
+      for (const r of table) {
+        const responses = operation(r.method, r.path).responses;
+        for (const [status, response] of Object.entries<any>(responses)) {
+          if (status === '200') continue;
+          const schema = response.content?.['application/problem+json']?.schema;
+          assert.ok(schema?.properties?.code, `${r.method} ${r.path} ${status} is a problem`);
+          assert.ok(response.description, `${r.method} ${r.path} ${status} has a description`);
+        }
+        assert.ok(responses[405].headers.Allow, 'a 405 documents Allow');
+        assert.ok(responses[503].headers['Retry-After'], 'a 503 documents Retry-After');
+        if (r.roles !== 'public') assert.ok(responses[401].headers['WWW-Authenticate']);
+      }
+    });
+  });
+});
