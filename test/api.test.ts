@@ -571,6 +571,98 @@ describe('HTTP API', function () {
     );
   });
 
+  describe('the promises over HTTP (issue 6)', () => {
+    it('an event whose ID is a prototype name restricts the account (was a 500)', async () => {
+      const account = uniqueAccount();
+      const r = await post(
+        '/v1/risk-events',
+        'backend',
+        riskEvent(account, 'IDENTITY_CHECK', { matched: false, field: 'name' }, 'constructor'),
+      );
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.duplicate, false);
+      const restriction = await get(`/v1/accounts/${account}/restriction`, 'backend');
+      assert.equal(restriction.body.restricted, true);
+    });
+
+    it('a requestId is per action and principal: reused for another body it is a 409, repeated it answers the first answer', async () => {
+      const account = uniqueAccount();
+      const { body } = await post(
+        '/v1/risk-events',
+        'backend',
+        riskEvent(account, 'IDENTITY_CHECK', { matched: false, field: 'name' }),
+      );
+      const caseId: string = body.caseId;
+      const appeal = (statement: string) =>
+        post(`/v1/cases/${caseId}/appeal`, 'backend', { statement, requestId: 'same-id' });
+      const first = await appeal('it was me on holiday');
+      assert.equal(first.status, 200);
+      assertProblem(await appeal('something else'), 409, 'IDEMPOTENCY_KEY_REUSED');
+      const again = await appeal('it was me on holiday');
+      assert.deepEqual(again.body, first.body, 'the first answer again');
+      // The same requestId on another action is another request: applied, not silently ignored.
+      assert.equal((await post(`/v1/cases/${caseId}/claim`, 'r1')).status, 200);
+      const decided = await post(`/v1/cases/${caseId}/decision`, 'r1', {
+        decision: 'UNLOCK',
+        rationale: 'travel confirmed',
+        requestId: 'same-id',
+      });
+      assert.equal(decided.status, 200);
+      assert.equal(decided.body.outcome, 'RESTORED');
+      const repeat = await post(`/v1/cases/${caseId}/decision`, 'r1', {
+        decision: 'UNLOCK',
+        rationale: 'travel confirmed',
+        requestId: 'same-id',
+      });
+      assert.equal(repeat.status, 200, 'a true repeat of the action that ended the case');
+      assert.equal(repeat.body.outcome, 'RESTORED');
+      const other = await post(`/v1/cases/${caseId}/decision`, 'r1', {
+        decision: 'UPHOLD',
+        rationale: 'travel confirmed',
+        requestId: 'same-id',
+      });
+      assertProblem(other, 409, 'IDEMPOTENCY_KEY_REUSED');
+    });
+
+    it('GET /v1/changes lets the backend catch up, in order, page by page', async () => {
+      const account = uniqueAccount();
+      const { body } = await post(
+        '/v1/risk-events',
+        'backend',
+        riskEvent(account, 'LOGIN', { newDevice: true, geoDistanceKm: 2000, minutesSinceLastLogin: 30 }),
+      );
+      await post(`/v1/cases/${body.caseId}/verification`, 'backend', {
+        method: 'OTP',
+        passed: true,
+        requestId: 'v-1',
+      });
+      const all = await eventually(async () => {
+        const items: { cursor: string; type: string; event: { caseId: string } }[] = [];
+        for (let after = '0'; ;) {
+          const page = await get(`/v1/changes?after=${after}&limit=2`, 'backend');
+          assert.equal(page.status, 200);
+          items.push(...page.body.items);
+          if (page.body.items.length < 2) break;
+          after = page.body.next;
+        }
+        const mine = items.filter((i) => i.event.caseId === body.caseId);
+        return mine.length === 2 && items;
+      });
+      const cursors = all.map((i) => Number(i.cursor));
+      assert.deepEqual(
+        cursors,
+        [...cursors].sort((a, b) => a - b),
+        'in order',
+      );
+      assert.deepEqual(
+        all.filter((i) => i.event.caseId === body.caseId).map((i) => i.type),
+        ['restriction.changed', 'case.outcome'],
+      );
+      assertProblem(await get('/v1/changes?after=-1', 'backend'), 400, 'VALIDATION_FAILED');
+      assertProblem(await get('/v1/changes', 'r1'), 403, 'FORBIDDEN');
+    });
+  });
+
   it('serves an OpenAPI document generated from the schemas, and a health check', async () => {
     const doc = (await get('/openapi.json', null)).body;
     assert.equal(doc.openapi, '3.1.0');
