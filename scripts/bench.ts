@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { startApi } from '../api/main';
+import { caseStatsQuery, caseWorkflowId } from '../core/contracts';
 import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { createCaseWorker } from '../worker/create';
@@ -17,6 +18,8 @@ import { ensureTemporalCli } from './temporal-tools';
 
 const N = Number(process.env.BENCH_N ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+/** Harmless events sent into one open case, to show that what it carries and its latency stay flat. */
+const HARMLESS_INTO_CASE = Number(process.env.BENCH_HARMLESS ?? 2_000);
 
 function stats(ms: number[]): string {
   const s = [...ms].sort((a, b) => a - b);
@@ -129,6 +132,28 @@ async function main(): Promise<void> {
       const floorRate = await throughput(N * 2, CONCURRENCY, floorOp);
       const cordonRate = await throughput(N * 2, CONCURRENCY, freeze);
       const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      // One open case under a stream of harmless events: latency early and late, and what the case carries.
+      const busy = `busy-${run}`;
+      await post({
+        eventId: `b-${run}`,
+        accountId: busy,
+        type: 'IDENTITY_CHECK',
+        occurredAt: new Date().toISOString(),
+        attributes: { matched: false },
+      });
+      const intoCase = (i: number) =>
+        post({
+          eventId: `bh-${run}-${i}`,
+          accountId: busy,
+          type: 'LOGIN',
+          occurredAt: new Date().toISOString(),
+          attributes: { newDevice: false },
+        });
+      const early = await sequential(30, (i) => intoCase(-1 - i));
+      process.stderr.write(`sending ${HARMLESS_INTO_CASE} harmless events into one open case...\n`);
+      await throughput(HARMLESS_INTO_CASE, 5, intoCase);
+      const late = await sequential(30, (i) => intoCase(-100 - i));
+      const caseStats = await client.workflow.getHandle(caseWorkflowId(busy)).query(caseStatsQuery);
       const lines = [
         `Temporal dev server ${server.address} (tuned), ${N} sequential, ${N * 2} at concurrency ${CONCURRENCY}`,
         `floor   start workflow + 1 activity, until result : ${stats(floorLatency)}`,
@@ -136,6 +161,9 @@ async function main(): Promise<void> {
         `cordon  POST harmless event (NONE, no workflow)     : ${stats(noneLatency)}`,
         `floor   sustained                                  : ${floorRate.toFixed(1)} workflows/s`,
         `cordon  sustained restricting events               : ${cordonRate.toFixed(1)} events/s   ratio ${(cordonRate / floorRate).toFixed(2)}× floor`,
+        `cordon  harmless event into an open case, first 30  : ${stats(early)}`,
+        `cordon  the same after ${HARMLESS_INTO_CASE} more                 : ${stats(late)}   ratio p50 ${(p50(late) / p50(early)).toFixed(2)}×`,
+        `cordon  that case carries ${caseStats.carriedBytes} bytes, ${caseStats.timelineEntries} timeline entries, ${caseStats.seenEvents} remembered event IDs`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     };

@@ -7,7 +7,7 @@ import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { connectionOptions } from '../infra/temporal';
 import { createCaseWorker, installSdkLogger } from '../worker/create';
-import { activityDepsFromConfig } from '../worker/deps';
+import { startWorkerRuntime } from '../worker/deps';
 import { assertPortFree, startDevServer, type DevServer } from './dev-server';
 import { ensureTemporalCli } from './temporal-tools';
 
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       dbFile: join(config.dataDir, 'temporal.sqlite'),
       namespace: config.temporal.namespace,
       onLog: (line) => temporalLog.info(line.slice(0, 500)),
+      onNotice: (message, fields) => logger.warn(message, fields),
     });
     logger.info('Temporal dev server ready', {
       address: devServer.address,
@@ -42,15 +43,16 @@ async function main(): Promise<void> {
   }
 
   const connection = await NativeConnection.connect(connectionOptions(config));
+  const runtime = await startWorkerRuntime(config, logger.child('worker'));
   const worker = await createCaseWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
-    deps: activityDepsFromConfig(config, logger.child('worker')),
+    deps: runtime.deps,
   });
   const workerDone = worker.run();
-  // The API's client shares the worker's connection.
-  const api = await startApi(config, logger.child('api'), connection);
+  // The API shares the worker's Temporal connection and Cordon's database.
+  const api = await startApi(config, logger.child('api'), connection, runtime.store);
   logger.info('Cordon is up', {
     api: api.url,
     openapi: `${api.url}/openapi.json`,
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     await workerDone.catch((err) =>
       logger.error('worker ended with an error', { error: (err as Error).message }),
     );
+    await runtime.close();
     await connection.close();
     await devServer?.stop();
     logger.info('stopped');
