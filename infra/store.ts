@@ -262,6 +262,7 @@ export class Store {
     const now = this.clock();
     await this.db.run('DELETE FROM case_archive WHERE expires_at <= ?', [now]);
     await this.db.run('DELETE FROM event_ids WHERE created_at < ?', [now - eventWindowMs]);
+    await this.db.run('DELETE FROM request_records WHERE created_at < ?', [now - eventWindowMs]);
   }
 }
 

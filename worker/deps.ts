@@ -52,11 +52,19 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
     giveUpAfterMs: config.database.deliveryGiveUpMs,
   });
   deps.onEnqueued = () => dispatcher.kick();
+  // Archived cases and event IDs past their keeping period go, hourly (any worker may do it: idempotent).
+  const purge = () =>
+    store
+      .purge(config.database.eventIdWindowMs)
+      .catch((err: unknown) => logger.warn('purge failed', { error: (err as Error).message }));
+  const purger = setInterval(() => void purge(), 3_600_000);
+  purger.unref();
   return {
     deps,
     store,
     dispatcher,
     async close() {
+      clearInterval(purger);
       await dispatcher.stop();
       await store.db.close();
     },
