@@ -13,9 +13,11 @@ export interface SourceResult {
 
 /** Event attributes plus data-source signals, as "source.<name>.<signal>" and "source.<name>.available". */
 function factsOf(event: RiskEvent, sources: SourceResult[]): Record<string, Fact | undefined> {
-  const facts: Record<string, Fact | undefined> = {
-    ...(event.attributes as Record<string, Fact | undefined>),
-  };
+  // No prototype: a field named like an Object method is just a missing fact.
+  const facts: Record<string, Fact | undefined> = Object.assign(
+    Object.create(null) as Record<string, Fact | undefined>,
+    event.attributes,
+  );
   for (const s of sources) {
     facts[`source.${s.source}.available`] = s.available;
     for (const [name, value] of Object.entries(s.signals)) facts[`source.${s.source}.${name}`] = value;
