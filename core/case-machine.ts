@@ -427,6 +427,19 @@ function riskEvent(step: Step, input: Extract<CaseInput, { kind: 'RISK_EVENT' }>
   const tier = d.tier;
   // Never de-escalate.
   if (tier === 'NONE' || !(isMoreSevere(tier, from) || hardensLockout || rearmsLockout)) {
+    // Not more severe, but it may still teach the case something: a new reason, or that verification can no
+    // longer resolve it (a regulatory hold joining a freeze). Then it is recorded and kept.
+    const known = new Set(s.reasons.map((r) => r.code));
+    const teaches =
+      tier !== 'NONE' &&
+      (d.reasons.some((r) => !known.has(r.code)) || (s.verificationAllowed && !d.verificationAllowed));
+    if (teaches) {
+      step.log(input.actor, 'RISK_EVENT', riskEventDetails(input.eventId, input.eventType, d));
+      s.reasons = mergeReasons(s.reasons, d.reasons);
+      s.score = Math.max(s.score, d.score);
+      s.verificationAllowed = s.verificationAllowed && d.verificationAllowed;
+      return step.done();
+    }
     // Counted, not listed: a stream of harmless events must not grow what the case carries.
     const prev = s.unchangedEvents ?? { count: 0, lastAt: null };
     s.unchangedEvents = { count: prev.count + 1, lastAt: iso(step.at) };
