@@ -94,8 +94,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         res,
         new Problem(413, 'Body too large', 'the body exceeds 64 KiB', { code: 'BODY_TOO_LARGE' }),
       );
+    // Other client errors the framework raises (a path segment that is not valid percent-encoding...). The
+    // framework's message may echo the request, so it is not passed on.
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
-      return sendProblem(res, new Problem(e.status, 'Bad request', e.message));
+      return sendProblem(
+        res,
+        new Problem(e.status, 'Bad request', 'the request could not be read', { code: 'BAD_REQUEST' }),
+      );
     const route = (req.route as { path?: string } | undefined)?.path ?? 'unknown';
     const unavailable = temporalUnavailable(err);
     if (unavailable) {
