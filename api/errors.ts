@@ -99,7 +99,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
       return sendProblem(
         res,
-        new Problem(e.status, 'Bad request', 'the request could not be read', { code: 'BAD_REQUEST' }),
+        e.status === 415
+          ? new Problem(415, 'Unsupported media type', 'send the body as UTF-8 application/json', {
+              code: 'UNSUPPORTED_MEDIA_TYPE',
+            })
+          : new Problem(e.status, 'Bad request', 'the request could not be read', { code: 'BAD_REQUEST' }),
       );
     const route = (req.route as { path?: string } | undefined)?.path ?? 'unknown';
     const unavailable = temporalUnavailable(err);
