@@ -340,11 +340,13 @@ describe('case workflow on the dev server', function () {
           taskQueue: h.taskQueue,
           args: [{ accountId: account, historyLimit: 30 }],
         });
-        const opening = riskEvent(account, 'LOGIN', {
-          newDevice: true,
-          geoDistanceKm: 2000,
-          minutesSinceLastLogin: 30,
-        });
+        // An event ID that names an Object property must survive continue-as-new as an ordinary ID.
+        const opening = riskEvent(
+          account,
+          'LOGIN',
+          { newDevice: true, geoDistanceKm: 2000, minutesSinceLastLogin: 30 },
+          '__proto__',
+        );
         const first = await h.cases.reportEvent(opening, backend);
         const firstRun = (await h.handle(account).describe()).runId;
         for (let i = 0; i < 6; i++)
