@@ -2,34 +2,17 @@
 // the dev server it detached is stopped by its watchdog, and whatever still runs of the same data folder is
 // found through the pid file there and stopped by the next start. Linux only (it reads /proc).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertPortFree, freePort } from '../scripts/dev-server';
-import { ROOT } from '../scripts/temporal-tools';
+import { startCordon, type Started } from './helpers/cordon-process';
 import { riskEvent, uniqueAccount } from './helpers/events';
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
 
 const started: Started[] = [];
 
-/** scripts/start.ts in one Node process, so that killing it is killing Cordon (no npm or tsx in between). */
 function start(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, LOG_FORMAT: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const s = { child, output: () => output, exited };
+  const s = startCordon(env);
   started.push(s);
   return s;
 }

@@ -1,35 +1,17 @@
 // `npm start` as a user runs it: its own dev server on a SQLite file, Web UI, worker and API; Ctrl-C stops
 // everything; a second start finds the first one's cases; a busy port is a clear error.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../infra/config';
 import { freePort } from '../scripts/dev-server';
-import { ROOT } from '../scripts/temporal-tools';
+import { startCordon, type Started } from './helpers/cordon-process';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { sharedDevServer } from './helpers/servers';
 
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(env: Record<string, string>): Started {
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/start.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, LOG_FORMAT: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, output: () => output, exited };
-}
+const start = startCordon;
 
 async function waitFor(s: Started, text: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
