@@ -1,8 +1,20 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { TASK_QUEUE } from '../core/contracts';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+/** Keep zod and express out of the workflow sandbox even if an import slips in: nothing there needs them. */
+const IGNORED_MODULES = ['zod', 'express'];
 
 export interface CaseWorkerOptions {
   connection: NativeConnection;
@@ -21,9 +33,39 @@ export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
     activities: createActivities(o.deps),
     ...(o.workflowBundle
       ? { workflowBundle: o.workflowBundle }
-      : // Keep zod and express out of the workflow sandbox even if an import slips in: nothing there needs them.
-        { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { ignoreModules: ['zod', 'express'] } }),
+      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { ignoreModules: IGNORED_MODULES } }),
   });
+}
+
+/**
+ * Bundles the workflows once and writes the code to a file, for CORDON_WORKFLOW_BUNDLE: a worker started with
+ * it skips webpack (the chaos run, which SIGKILLs its worker again and again, has it back in about 2 s on
+ * 2 cores, most of that loading Node modules).
+ */
+export async function writeWorkflowBundle(file: string, workflowsPath = WORKFLOWS_PATH): Promise<string> {
+  const noop = () => undefined;
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    ignoreModules: IGNORED_MODULES,
+    logger: { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop },
+  });
+  const path = resolve(file);
+  writeFileSync(path, code);
+  return path;
+}
+
+/**
+ * CORDON_WORKFLOW_BUNDLE=<file>: a bundle prebuilt by writeWorkflowBundle (it must come from the same workflow
+ * code, or replay would break). Unset: the worker bundles the workflows at start-up.
+ */
+export function workflowBundleFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): WorkerOptions['workflowBundle'] | undefined {
+  const file = env.CORDON_WORKFLOW_BUNDLE;
+  if (!file) return undefined;
+  const codePath = resolve(file);
+  if (!existsSync(codePath)) throw new Error(`CORDON_WORKFLOW_BUNDLE: no such file ${codePath}`);
+  return { codePath };
 }
 
 /** The SDK's INFO lines (webpack's bundle report among them) drown Cordon's own; keep its warnings. */

@@ -2,13 +2,14 @@ import { NativeConnection } from '@temporalio/worker';
 import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { connectionOptions } from '../infra/temporal';
-import { createCaseWorker, installSdkLogger } from './create';
+import { createCaseWorker, installSdkLogger, workflowBundleFromEnv } from './create';
 import { startWorkerRuntime } from './deps';
 
 /** Runs a case worker until SIGINT/SIGTERM; the worker drains in-flight tasks before it exits. */
 export async function runWorker(): Promise<void> {
   const logger = createLogger('worker');
   const config = parseConfig();
+  const workflowBundle = workflowBundleFromEnv();
   installSdkLogger();
   const connection = await NativeConnection.connect(connectionOptions(config));
   const runtime = await startWorkerRuntime(config, logger);
@@ -18,10 +19,12 @@ export async function runWorker(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.taskQueue,
       deps: runtime.deps,
+      workflowBundle,
     });
     logger.info('worker started', {
       taskQueue: worker.options.taskQueue,
       namespace: config.temporal.namespace,
+      prebuiltBundle: workflowBundle !== undefined,
     });
     await worker.run(); // the SDK shuts the worker down gracefully on SIGINT/SIGTERM
     logger.info('worker stopped');
