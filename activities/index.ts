@@ -14,6 +14,8 @@ export interface ActivityDeps {
   store: Store;
   /** How long an ended case stays readable in the archive. */
   archiveKeepMs: number;
+  /** How long an event ID gets its first answer back. */
+  eventIdWindowMs: number;
   /** Called after messages were queued (the dispatcher in this process looks at once). */
   onEnqueued?: () => void;
 }
@@ -21,7 +23,13 @@ export interface ActivityDeps {
 /** The case workflow's activities over injected dependencies (real ones in the worker, test doubles of I/O only). */
 export function createActivities(deps: ActivityDeps): CaseActivities {
   return {
-    scoreRiskEvent: (event) => deps.scorer.score(event),
+    async scoreRiskEvent(event, lookupFirstAnswer) {
+      const first = lookupFirstAnswer
+        ? await deps.store.findEvent(event.accountId, event.eventId, deps.eventIdWindowMs)
+        : null;
+      if (first) return { ...(await deps.scorer.score(event)), firstAnswer: first };
+      return deps.scorer.score(event);
+    },
     applyRestriction: (command) => deps.gateway.apply(command),
     liftRestriction: (command) => deps.gateway.lift(command),
     closeAccount: (command) => deps.gateway.close(command),

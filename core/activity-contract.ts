@@ -1,6 +1,6 @@
 // The activity interface as the workflow sees it (type-only there); implementations are in activities/.
 import type { NoticeTemplate } from './case-machine';
-import type { CaseArchive, OutboxMessage } from './contracts';
+import type { CaseArchive, OutboxMessage, RiskEventResult } from './contracts';
 import type { RiskEvent } from './events';
 import type { CaseStatus, CaseTerms, Decision, Locale, Outcome, ReasonCode, RestrictiveTier } from './model';
 
@@ -8,6 +8,8 @@ export interface ScoreResult {
   decision: Decision;
   /** The policy's terms, fixed into the case if this event opens one. */
   terms: CaseTerms;
+  /** When asked: the first answer Cordon's database holds for this event ID (then nothing is to be done). */
+  firstAnswer?: RiskEventResult;
 }
 
 export interface RestrictionCommand {
@@ -55,7 +57,7 @@ export interface Delivery {
 }
 
 export interface CaseActivities {
-  scoreRiskEvent(event: RiskEvent): Promise<ScoreResult>;
+  scoreRiskEvent(event: RiskEvent, lookupFirstAnswer?: boolean): Promise<ScoreResult>;
   applyRestriction(command: ApplyRestrictionCommand): Promise<void>;
   liftRestriction(command: RestrictionCommand): Promise<void>;
   closeAccount(command: RestrictionCommand): Promise<void>;

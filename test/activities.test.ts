@@ -120,6 +120,7 @@ describe('activities', () => {
       backend: new WebhookNotifier(`${receiver.url}/hooks`, SECRET),
       store: await tempStore(),
       archiveKeepMs: 1,
+      eventIdWindowMs: 1,
     });
     const first = await activities.notifyUser(notice);
     const retry = await activities.notifyUser(notice);

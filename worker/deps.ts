@@ -29,6 +29,7 @@ export function activityDepsFromConfig(config: Config, logger: Logger, store: St
       : new LogNotifier(logger.child('webhook')),
     store,
     archiveKeepMs: config.database.archiveKeepMs,
+    eventIdWindowMs: config.database.eventIdWindowMs,
   };
 }
 

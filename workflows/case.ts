@@ -85,8 +85,10 @@ const effects = proxyActivities<CaseActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5m' },
 });
-// Cordon's own database, next to the worker: a local activity, retried until it answers.
-const records = proxyLocalActivities<CaseActivities>({
+// Writes to Cordon's own database are ordinary activities, retried until they succeed: they are scheduled only
+// once the workflow task that decided them is committed. (A local activity would write first; a task lost with
+// its worker could then be redone differently and the row would say what never happened.)
+const records = proxyActivities<CaseActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '10s' },
 });
@@ -197,7 +199,14 @@ class CaseRun {
     const seen = this.seenEvents.get(event.eventId);
     if (seen) return { ...seen, duplicate: true };
     this.handledAnyEvent = true;
-    const { decision, terms } = await scoring.scoreRiskEvent(event);
+    // A fresh run asks Cordon's database too: an earlier case of the account may have answered this event ID
+    // and ended between the API's own check and this update.
+    const fresh = this.state === null;
+    const { decision, terms, firstAnswer } = await scoring.scoreRiskEvent(event, fresh);
+    if (firstAnswer) {
+      this.remember(this.seenEvents, event.eventId, firstAnswer, SEEN_EVENTS_KEPT);
+      return { ...firstAnswer, duplicate: true };
+    }
     const now = Date.now();
     let fx: Effect[] = [];
     if (this.state === null) {
@@ -277,9 +286,11 @@ class CaseRun {
       throw ApplicationFailure.create({ type: 'CASE_CLOSED', message: 'the case is ending; retry shortly' });
   }
 
-  async fireTimer(kind: TimerKind): Promise<void> {
+  async fireTimer(kind: TimerKind, dueAt: number): Promise<void> {
     if (!this.state) return;
-    const result = transition(this.state, { kind: 'TIMER', timer: kind }, Date.now());
+    // A timer that fired is due: its activation's clock may read a little earlier than the deadline the timer
+    // was computed for (seen under worker kills), and a refusal would re-arm it and break replay.
+    const result = transition(this.state, { kind: 'TIMER', timer: kind }, Math.max(Date.now(), dueAt));
     if (!result.ok) return; // the state moved on while the timer fired: nothing is due any more
     this.state = result.state;
     await this.carryOut(result.effects);
@@ -377,8 +388,9 @@ class CaseRun {
       if (this.outboxInDatabase) {
         const batch = this.outbox.slice();
         await records.enqueueMessages(batch);
+        // No version bump: the timer plan does not depend on the outbox, and re-planning would only add timer
+        // cancellations to the history. Waits on `idle` see the change on their own.
         this.outbox.splice(0, batch.length);
-        this.version += 1;
         continue;
       }
       // Before 0.2: the workflow sent each message itself (kept for cases recorded by that release).
@@ -518,7 +530,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
       continue;
     }
     const changed = await condition(() => run.version !== seen, Math.max(due.at - Date.now(), 1));
-    if (!changed) await run.exclusive(() => run.fireTimer(due.kind));
+    if (!changed) await run.exclusive(() => run.fireTimer(due.kind, due.at));
   }
 
   await condition(() => run.idle && allHandlersFinished());

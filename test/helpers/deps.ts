@@ -66,6 +66,7 @@ export async function testDeps(
       backend,
       store,
       archiveKeepMs: 365 * 24 * 3600_000,
+      eventIdWindowMs: 7 * 24 * 3600_000,
     },
     store,
     gateway,
