@@ -89,6 +89,17 @@ function actAs<N extends 'verification' | 'appeal' | 'decision' | 'approval'>(
   return h.cases.act(caseId, update, args, identityOf(name, full));
 }
 
+/** The account holder's action through the backend, as the API sends it. */
+const asUser = (account: string, args: Record<string, unknown>) => ({
+  ...args,
+  actor: user(account),
+  principal: 'backend',
+});
+const appealOf = (h: Harness, account: string, caseId: string, requestId: string) =>
+  actAs(h, 'appeal', caseId, asUser(account, { statement: 'it was me', requestId }));
+const passVerification = (h: Harness, account: string, caseId: string, requestId = 'v') =>
+  actAs(h, 'verification', caseId, asUser(account, { method: 'OTP', passed: true, requestId }));
+
 describe('the three promises (issue 6 defects)', function () {
   this.timeout(60_000);
 
@@ -113,12 +124,7 @@ describe('the three promises (issue 6 defects)', function () {
       withHarness(async (h) => {
         const account = uniqueAccount();
         const { caseId } = await h.cases.reportEvent(freeze(account), backend);
-        await actAs(h, 'appeal', caseId!, {
-          statement: 'it was me',
-          requestId: 'r-1',
-          actor: user(account),
-          principal: 'backend',
-        });
+        await appealOf(h, account, caseId!, 'r-1');
         await h.cases.act(caseId!, claimUpdate, { reviewer: 'reviewer-1' });
         const decided = await actAs(h, 'decision', caseId!, {
           decision: 'UNLOCK',
@@ -133,12 +139,7 @@ describe('the three promises (issue 6 defects)', function () {
       withHarness(async (h) => {
         const account = uniqueAccount();
         const { caseId } = await h.cases.reportEvent(fraud(account), backend);
-        await actAs(h, 'appeal', caseId!, {
-          statement: 'not me',
-          requestId: 'a-1',
-          actor: user(account),
-          principal: 'backend',
-        });
+        await appealOf(h, account, caseId!, 'a-1');
         await h.cases.act(caseId!, claimUpdate, { reviewer: 'reviewer-1' });
         const close = (requestId: string) =>
           actAs(h, 'decision', caseId!, {
@@ -161,13 +162,7 @@ describe('the three promises (issue 6 defects)', function () {
         const account = uniqueAccount();
         const { caseId } = await h.cases.reportEvent(stepUp(account), backend);
         const verify = (passed: boolean) =>
-          actAs(h, 'verification', caseId!, {
-            method: 'OTP',
-            passed,
-            requestId: 'v-1',
-            actor: user(account),
-            principal: 'backend',
-          });
+          actAs(h, 'verification', caseId!, asUser(account, { method: 'OTP', passed, requestId: 'v-1' }));
         const first = await verify(true);
         assert.equal(first.outcome, 'RESTORED');
         const other = await rejection(verify(false));
@@ -190,13 +185,7 @@ describe('the three promises (issue 6 defects)', function () {
         const account = uniqueAccount();
         channel.down = true;
         const { caseId } = await h.cases.reportEvent(stepUp(account), backend);
-        const restored = await actAs(h, 'verification', caseId!, {
-          method: 'OTP',
-          passed: true,
-          requestId: 'v-1',
-          actor: user(account),
-          principal: 'backend',
-        });
+        const restored = await passVerification(h, account, caseId!);
         assert.equal(restored.outcome, 'RESTORED');
         const started = Date.now();
         const next = await h.cases.reportEvent(freeze(account), backend);
@@ -223,13 +212,7 @@ describe('the three promises (issue 6 defects)', function () {
         const account = uniqueAccount();
         channel.refuse = true;
         const { caseId } = await h.cases.reportEvent(stepUp(account), backend);
-        await actAs(h, 'verification', caseId!, {
-          method: 'OTP',
-          passed: true,
-          requestId: 'v',
-          actor: user(account),
-          principal: 'backend',
-        });
+        await passVerification(h, account, caseId!);
         const view = await eventually(
           async () => {
             const v = await h.cases.getCase(caseId!);
@@ -252,13 +235,7 @@ describe('the three promises (issue 6 defects)', function () {
       withHarness(async (h) => {
         const account = uniqueAccount();
         const { caseId } = await h.cases.reportEvent(stepUp(account), backend);
-        await actAs(h, 'verification', caseId!, {
-          method: 'OTP',
-          passed: true,
-          requestId: 'v',
-          actor: user(account),
-          principal: 'backend',
-        });
+        await passVerification(h, account, caseId!);
         const page = await eventually(
           async () => {
             const p = await h.cases.changes(0, 100);
@@ -285,13 +262,7 @@ describe('the three promises (issue 6 defects)', function () {
         const account = uniqueAccount();
         const event = stepUp(account);
         const first = await h.cases.reportEvent(event, backend);
-        await actAs(h, 'verification', first.caseId!, {
-          method: 'OTP',
-          passed: true,
-          requestId: 'v',
-          actor: user(account),
-          principal: 'backend',
-        });
+        await passVerification(h, account, first.caseId!);
         const retry = await h.cases.reportEvent(event, backend);
         assert.equal(retry.duplicate, true);
         assert.equal(retry.caseId, first.caseId);

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertPortFree, freePort } from '../scripts/dev-server';
-import { startCordon, type Started } from './helpers/cordon-process';
+import { startCordon, stopCordon, type Started } from './helpers/cordon-process';
 import { riskEvent, uniqueAccount } from './helpers/events';
 
 const started: Started[] = [];
@@ -78,13 +78,7 @@ function alive(pid: number): boolean {
   }
 }
 
-async function stop(s: Started): Promise<number | null> {
-  s.child.kill('SIGINT');
-  const timer = setTimeout(() => s.child.kill('SIGKILL'), 30_000);
-  const code = await s.exited;
-  clearTimeout(timer);
-  return code;
-}
+const stop = stopCordon;
 
 async function report(api: string): Promise<Response> {
   return fetch(`${api}/v1/risk-events`, {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../infra/config';
 import { freePort } from '../scripts/dev-server';
-import { startCordon, type Started } from './helpers/cordon-process';
+import { startCordon, stopCordon, type Started } from './helpers/cordon-process';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { sharedDevServer } from './helpers/servers';
 
@@ -22,13 +22,7 @@ async function waitFor(s: Started, text: string, timeoutMs: number): Promise<voi
   }
 }
 
-async function stop(s: Started): Promise<number | null> {
-  s.child.kill('SIGINT');
-  const timer = setTimeout(() => s.child.kill('SIGKILL'), 30_000);
-  const code = await s.exited;
-  clearTimeout(timer);
-  return code;
-}
+const stop = stopCordon;
 
 describe('npm start', function () {
   this.timeout(180_000);

@@ -21,3 +21,12 @@ export function startCordon(env: Record<string, string>): Started {
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return { child, output: () => output, exited };
 }
+
+/** Ctrl-C, as a person stops it; SIGKILL if it has not stopped in 30 s. Answers its exit code. */
+export async function stopCordon(s: Started): Promise<number | null> {
+  s.child.kill('SIGINT');
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), 30_000);
+  const code = await s.exited;
+  clearTimeout(timer);
+  return code;
+}
