@@ -19,6 +19,7 @@ import type { Principal, Role, TokenTable } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { createAuthenticator, requireRole } from './auth';
 import type { CaseService } from './case-service';
+import { sdkMetricsText, type Metrics } from '../infra/metrics';
 import { allowedMethods, errorHandler, methodNotAllowed, noRoute } from './errors';
 import { buildOpenApi } from './openapi';
 import { fieldErrors, Problem } from './problems';
@@ -30,6 +31,9 @@ export interface AppDeps {
   /** Bearer token → principal (a Map: only configured tokens are ever looked up). */
   tokens: TokenTable;
   logger: Logger;
+  /** Prometheus metrics served at /metrics; with the SDK exporter's address, its figures are appended. */
+  metrics?: Metrics;
+  sdkMetricsAddress?: string;
 }
 
 type Method = 'get' | 'post';
@@ -242,6 +246,13 @@ export function buildApp(d: AppDeps): express.Express {
   const table = routes(d);
   const openapi = buildOpenApi(table);
   app.get('/openapi.json', (_req, res) => void res.json(openapi));
+  const metrics = d.metrics;
+  // For Prometheus scrapers: no token, no personal data (labels are codes and statuses only).
+  if (metrics)
+    app.get('/metrics', async (_req, res) => {
+      const text = (await metrics.registry.metrics()) + (await sdkMetricsText(d.sdkMetricsAddress));
+      res.type(metrics.registry.contentType).send(text);
+    });
 
   // Per route: who (401), may they (403), then the body (413, 400), its type (415) and its shape (400).
   for (const r of table) {
@@ -270,7 +281,11 @@ export function buildApp(d: AppDeps): express.Express {
   }
 
   // A known path with another method: 405 with Allow (OPTIONS: 204 with Allow). Any other path: 404.
-  for (const [path, allow] of allowedMethods([...table, { method: 'get', path: '/openapi.json' }]))
+  for (const [path, allow] of allowedMethods([
+    ...table,
+    { method: 'get', path: '/openapi.json' },
+    ...(metrics ? [{ method: 'get' as const, path: '/metrics' }] : []),
+  ]))
     app.all(path, methodNotAllowed(allow));
   app.use(noRoute);
   app.use(errorHandler(d.logger));

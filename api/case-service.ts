@@ -27,6 +27,8 @@ import type { RiskEvent } from '../core/events';
 import { updateIdOf, type RequestIdentity } from '../core/idempotency';
 import type { TimelineEntry } from '../core/case-machine';
 import type { Store, StoredMessage } from '../infra/store';
+import type { GaugeSources, Metrics } from '../infra/metrics';
+import type { CaseStatus } from '../core/model';
 import { REVIEW_STATUSES, type Actor } from '../core/model';
 import type { Logger } from '../infra/logger';
 import { Problem } from './problems';
@@ -78,6 +80,7 @@ export interface CaseServiceOptions {
   /** How long an event ID gets its first answer back. */
   eventIdWindowMs: number;
   taskQueue?: string;
+  metrics?: Metrics;
 }
 
 /**
@@ -137,6 +140,17 @@ export class CaseService {
    * nothing to Temporal; anything else goes to the account's case workflow, whose decision is returned.
    */
   async reportEvent(event: RiskEvent, actor: Actor): Promise<RiskEventResult> {
+    const started = performance.now();
+    const result = await this.decideEvent(event, actor);
+    this.o.metrics?.eventReported(
+      result.decision.tier,
+      result.duplicate,
+      (performance.now() - started) / 1000,
+    );
+    return result;
+  }
+
+  private async decideEvent(event: RiskEvent, actor: Actor): Promise<RiskEventResult> {
     // An event ID seen within the window gets its first answer, whichever case of the account it reached.
     const first = await this.o.store.findEvent(event.accountId, event.eventId, this.o.eventIdWindowMs);
     if (first) return { ...first, duplicate: true };
@@ -257,13 +271,33 @@ export class CaseService {
     args: Omit<A, 'caseId'>,
     identity?: RequestIdentity,
   ): Promise<CaseView> {
+    const metrics = this.o.metrics;
+    try {
+      const { view, repeat } = await this.applyAction(caseId, update, args, identity);
+      if (!metrics) return view;
+      metrics.actionAnswered(update.name, repeat ? 'repeat' : 'applied');
+      if (update.name === 'decision' && !repeat)
+        metrics.decisionApplied(String((args as { decision?: string }).decision));
+      return view;
+    } catch (err) {
+      if (err instanceof Problem) metrics?.actionAnswered(update.name, err.extra.code ?? String(err.status));
+      throw err;
+    }
+  }
+
+  private async applyAction<A extends CaseAction>(
+    caseId: string,
+    update: UpdateDefinition<CaseView, [A]>,
+    args: Omit<A, 'caseId'>,
+    identity?: RequestIdentity,
+  ): Promise<{ view: CaseView; repeat: boolean }> {
     const parsed = parseCaseId(caseId);
     if (!parsed) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
     // A repeat of an answered request gets its first answer; the same key with another body is a conflict.
     const prior = identity ? await this.o.store.findRequest(identity.key) : null;
     if (prior) {
       if (prior.fingerprint !== identity!.fingerprint) throw keyReused();
-      return prior.response;
+      return { view: prior.response, repeat: true };
     }
     const handle = this.client.workflow.getHandle(caseWorkflowId(parsed.accountId));
     let view: CaseView | undefined;
@@ -281,14 +315,14 @@ export class CaseService {
     }
     if (view) {
       if (identity) await this.o.store.recordRequest(identity.key, caseId, identity.fingerprint, view);
-      return view;
+      return { view, repeat: false };
     }
     // The case is not the account's current one: it ended (perhaps by this very request) or never existed.
     const archived = await this.o.store.archivedCase(caseId);
     const answered = identity && archived?.requests.find((r) => r.key === identity.key);
     if (answered) {
       if (answered.fingerprint !== identity.fingerprint) throw keyReused();
-      return archived!.view;
+      return { view: archived!.view, repeat: true };
     }
     const found = archived ?? (await this.findCase(caseId));
     if (!found) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
@@ -372,6 +406,23 @@ function withDeliveries(view: CaseView, messages: StoredMessage[]): CaseDetails 
     .sort((a, b) => a.e.at.localeCompare(b.e.at) || a.i - b.i)
     .map(({ e }) => e);
   return { ...view, timeline, deliveries };
+}
+
+/** What the metrics' gauges read at scrape time: visibility for open cases, the database for messages. */
+export function gaugeSourcesOf(client: Client, store: Store): GaugeSources {
+  const running = `WorkflowType = "${CASE_WORKFLOW_TYPE}" AND ExecutionStatus = "Running"`;
+  const inReview = `CordonStatus IN (${REVIEW_STATUSES.map((s) => `"${s}"`).join(', ')})`;
+  return {
+    openCases: async (status: CaseStatus) =>
+      (await client.workflow.count(`${running} AND CordonStatus = "${status}"`)).count,
+    reviewBreached: async () =>
+      (
+        await client.workflow.count(
+          `${running} AND ${inReview} AND CordonReviewDueAt < "${new Date().toISOString()}"`,
+        )
+      ).count,
+    messagesByStatus: () => store.messageCounts(),
+  };
 }
 
 function refusalType(err: unknown): string | undefined {

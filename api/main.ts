@@ -6,7 +6,8 @@ import { createLogger, type Logger } from '../infra/logger';
 import { openStore, type Store } from '../infra/store';
 import { connectionOptions } from '../infra/temporal';
 import { buildApp } from './app';
-import { CaseService } from './case-service';
+import { CaseService, gaugeSourcesOf } from './case-service';
+import { createMetrics } from '../infra/metrics';
 
 export interface RunningApi {
   server: Server;
@@ -28,15 +29,24 @@ export async function startApi(
     namespace: config.temporal.namespace,
   });
   const scorer = scorerFromConfig(config);
+  const metrics = createMetrics(gaugeSourcesOf(client, store));
   const cases = new CaseService({
     client,
     scorer,
     logger,
     store,
+    metrics,
     eventIdWindowMs: config.database.eventIdWindowMs,
     taskQueue: config.taskQueue,
   });
-  const app = buildApp({ cases, scorer, tokens: config.tokens, logger });
+  const app = buildApp({
+    cases,
+    scorer,
+    tokens: config.tokens,
+    logger,
+    metrics,
+    sdkMetricsAddress: config.sdkMetricsAddress,
+  });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0');
     s.once('listening', () => resolve(s));

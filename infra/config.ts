@@ -113,6 +113,8 @@ const EnvSchema = z.object({
   /** How long a risk event ID gets its first answer back (at least the documented 7 days). */
   CORDON_EVENT_ID_DAYS: z.coerce.number().int().min(7).max(3_650).default(30),
   /** Undelivered messages are marked FAILED after this many hours. */
+  /** The Temporal SDK's Prometheus exporter, on 127.0.0.1 at this port (off when unset). */
+  CORDON_SDK_METRICS_PORT: port.optional(),
   CORDON_DELIVERY_GIVE_UP_HOURS: z.coerce
     .number()
     .min(0.001)
@@ -163,6 +165,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     /** User messages go to the backend's messaging endpoint, signed with the webhook secret. */
     messagingUrl: e.CORDON_MESSAGING_URL,
     dataSources: e.CORDON_DATA_SOURCES,
+    sdkMetricsAddress:
+      e.CORDON_SDK_METRICS_PORT === undefined ? undefined : `127.0.0.1:${e.CORDON_SDK_METRICS_PORT}`,
     database: {
       url: e.CORDON_DATABASE_URL,
       sqliteFile: resolve(e.CORDON_DATA_DIR, 'cordon.sqlite'),

@@ -204,6 +204,13 @@ export class Store {
     return rows.map(toMessage);
   }
 
+  async messageCounts(): Promise<{ kind: string; status: string; count: number }[]> {
+    const rows = await this.db.query<{ kind: string; status: string; n: number }>(
+      'SELECT kind, status, COUNT(*) AS n FROM messages GROUP BY kind, status ORDER BY kind, status',
+    );
+    return rows.map((r) => ({ kind: r.kind, status: r.status, count: Number(r.n) }));
+  }
+
   async pendingCount(): Promise<number> {
     const rows = await this.db.query<{ n: number }>(
       "SELECT COUNT(*) AS n FROM messages WHERE status = 'PENDING'",

@@ -14,7 +14,7 @@ import { ensureTemporalCli } from './temporal-tools';
 async function main(): Promise<void> {
   const logger = createLogger('cordon');
   const config = parseConfig();
-  installSdkLogger();
+  installSdkLogger(config.sdkMetricsAddress);
   await assertPortFree(config.port, 'API');
 
   let devServer: DevServer | undefined;

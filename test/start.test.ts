@@ -35,6 +35,7 @@ describe('npm start', function () {
       PORT: String(await freePort()),
       TEMPORAL_PORT: String(await freePort()),
       TEMPORAL_UI_PORT: String(await freePort()),
+      CORDON_SDK_METRICS_PORT: String(await freePort()),
     };
     const env = { ...ports, CORDON_DATA_DIR: dataDir };
     const api = `http://127.0.0.1:${ports.PORT}`;
@@ -56,6 +57,10 @@ describe('npm start', function () {
     });
     const { caseId } = (await reported.json()) as { caseId: string };
     assert.equal(reported.status, 200);
+    // One /metrics: Cordon's figures and the Temporal SDK's own (its exporter, appended).
+    const metrics = await (await fetch(`${api}/metrics`)).text();
+    assert.match(metrics, /^cordon_risk_events_total\{tier="FREEZE",duplicate="false"\} 1$/m);
+    assert.match(metrics, /^temporal_\w+/m, 'the SDK metrics are there');
     assert.equal(await stop(first), 0, first.output());
     assert.match(first.output(), /stopped/);
 

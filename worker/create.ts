@@ -68,7 +68,16 @@ export function workflowBundleFromEnv(
   return { codePath };
 }
 
-/** The SDK's INFO lines (webpack's bundle report among them) drown Cordon's own; keep its warnings. */
-export function installSdkLogger(): void {
-  Runtime.install({ logger: new DefaultLogger((process.env.SDK_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+/**
+ * The SDK's INFO lines (webpack's bundle report among them) drown Cordon's own; keep its warnings. With an
+ * address, the SDK's own metrics (workflow and activity task latencies, slots, polls...) are served there in
+ * Prometheus format.
+ */
+export function installSdkLogger(sdkMetricsAddress?: string): void {
+  Runtime.install({
+    logger: new DefaultLogger((process.env.SDK_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN'),
+    ...(sdkMetricsAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } }
+      : {}),
+  });
 }

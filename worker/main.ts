@@ -10,7 +10,7 @@ export async function runWorker(): Promise<void> {
   const logger = createLogger('worker');
   const config = parseConfig();
   const workflowBundle = workflowBundleFromEnv();
-  installSdkLogger();
+  installSdkLogger(config.sdkMetricsAddress);
   const connection = await NativeConnection.connect(connectionOptions(config));
   const runtime = await startWorkerRuntime(config, logger);
   try {

@@ -1,0 +1,128 @@
+// Prometheus metrics over real HTTP: counters move with what the API answered, gauges read visibility and
+// Cordon's database at scrape time.
+import assert from 'node:assert/strict';
+import { startApi, type RunningApi } from '../api/main';
+import { parseConfig } from '../infra/config';
+import { quiet } from './helpers/deps';
+import { riskEvent, uniqueAccount } from './helpers/events';
+import { eventually, newHarness, type Harness } from './helpers/harness';
+import { sharedDevServer } from './helpers/servers';
+
+/** The value of one sample (`name{labels}`), 0 when absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = (m[2] ?? '').split(',').filter(Boolean);
+    if (wanted.every((w) => have.includes(w)) && have.length === wanted.length) return Number(m[3]);
+  }
+  return 0;
+}
+
+describe('metrics at /metrics', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  let api: RunningApi;
+  let workerDone: Promise<void>;
+
+  before(async function () {
+    this.timeout(300_000);
+    const server = await sharedDevServer();
+    h = await newHarness();
+    workerDone = h.worker.run();
+    api = await startApi(
+      parseConfig({ PORT: '0', TEMPORAL_ADDRESS: server.address, CORDON_TASK_QUEUE: h.taskQueue }),
+      quiet,
+      undefined,
+      h.store,
+    );
+  });
+
+  after(async () => {
+    await api?.close();
+    h?.worker.shutdown();
+    await workerDone;
+  });
+
+  const scrape = async () => {
+    const res = await fetch(`${api.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    return res.text();
+  };
+  const call = async (method: string, path: string, token: string, body?: unknown) => {
+    const res = await fetch(`${api.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('counts events by tier, time to restrict, actions by result and decisions; gauges read the truth', async () => {
+    const before = await scrape();
+    const account = uniqueAccount();
+    const freeze = riskEvent(account, 'IDENTITY_CHECK', { matched: false, field: 'name' });
+    const opened = await call('POST', '/v1/risk-events', 'dev-backend', freeze);
+    assert.equal(opened.status, 200);
+    await call('POST', '/v1/risk-events', 'dev-backend', freeze);
+    await call(
+      'POST',
+      '/v1/risk-events',
+      'dev-backend',
+      riskEvent(uniqueAccount(), 'LOGIN', { newDevice: false }),
+    );
+    const caseId = opened.body.caseId as string;
+    assert.equal(
+      (await call('POST', `/v1/cases/${caseId}/appeal`, 'dev-backend', { statement: 'me', requestId: 'a' }))
+        .status,
+      200,
+    );
+    await call('POST', `/v1/cases/${caseId}/appeal`, 'dev-backend', { statement: 'me', requestId: 'a' });
+    assert.equal((await call('POST', `/v1/cases/${caseId}/claim`, 'dev-reviewer-1')).status, 200);
+    assert.equal((await call('POST', `/v1/cases/${caseId}/claim`, 'dev-reviewer-2')).status, 409);
+
+    const inReview = await eventually(
+      async () => {
+        const t = await scrape();
+        return sample(t, 'cordon_open_cases', { status: 'IN_REVIEW' }) >= 1 && t;
+      },
+      15_000,
+      'the open case in the gauge',
+    );
+    assert.ok(sample(inReview, 'cordon_review_queue_depth') >= 1);
+
+    const decided = await call('POST', `/v1/cases/${caseId}/decision`, 'dev-reviewer-1', {
+      decision: 'UNLOCK',
+      rationale: 'fine',
+      requestId: 'd',
+    });
+    assert.equal(decided.status, 200);
+
+    const after = await eventually(
+      async () => {
+        const t = await scrape();
+        return sample(t, 'cordon_messages', { kind: 'NOTIFY_USER', status: 'DELIVERED' }) >= 3 && t;
+      },
+      15_000,
+      'delivered messages in the gauge',
+    );
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sample(after, name, labels) - sample(before, name, labels);
+    assert.equal(delta('cordon_risk_events_total', { tier: 'FREEZE', duplicate: 'false' }), 1);
+    assert.equal(delta('cordon_risk_events_total', { tier: 'FREEZE', duplicate: 'true' }), 1);
+    assert.equal(delta('cordon_risk_events_total', { tier: 'NONE', duplicate: 'false' }), 1);
+    assert.equal(delta('cordon_time_to_restrict_seconds_count'), 1);
+    assert.equal(delta('cordon_actions_total', { action: 'appeal', result: 'applied' }), 1);
+    assert.equal(delta('cordon_actions_total', { action: 'appeal', result: 'repeat' }), 1);
+    assert.equal(delta('cordon_actions_total', { action: 'claim', result: 'CLAIMED_BY_OTHER' }), 1);
+    assert.equal(delta('cordon_decisions_total', { decision: 'UNLOCK' }), 1);
+    assert.equal(sample(after, 'cordon_messages', { kind: 'NOTIFY_USER', status: 'FAILED' }), 0);
+    assert.doesNotMatch(after, new RegExp(account), 'no account in any label');
+  });
+});
