@@ -29,7 +29,7 @@ import type { TimelineEntry } from '../core/case-machine';
 import type { Store, StoredMessage } from '../infra/store';
 import type { GaugeSources, Metrics } from '../infra/metrics';
 import type { CaseStatus } from '../core/model';
-import { REVIEW_STATUSES, type Actor } from '../core/model';
+import { REVIEW_STATUSES, type Actor, type Decision } from '../core/model';
 import type { Logger } from '../infra/logger';
 import { Problem } from './problems';
 
@@ -171,7 +171,7 @@ export class CaseService {
       }
     } else {
       result = await this.perAccount.run(event.accountId, () =>
-        retryWhenBusy(() => this.withStart(workflowId, event.accountId, updateOptions)),
+        retryWhenBusy(() => this.withStart(workflowId, event.accountId, decision, updateOptions)),
       );
     }
     result ??= {
@@ -203,6 +203,7 @@ export class CaseService {
   private async withStart(
     workflowId: string,
     accountId: string,
+    decision: Decision,
     updateOptions: { args: [{ event: RiskEvent; actor: Actor }] },
   ): Promise<RiskEventResult> {
     // A case that has reached its outcome refuses new events while it finishes; the next event starts a new case.
@@ -213,6 +214,8 @@ export class CaseService {
         args: [{ accountId } satisfies CaseWorkflowInput],
         workflowIdConflictPolicy: 'USE_EXISTING',
         typedSearchAttributes: [{ key: SA.accountId, value: accountId }],
+        // What the Web UI shows first: which account, and why the case opened (codes only).
+        staticSummary: `Cordon case · account ${accountId} · ${decision.tier} · ${decision.reasons[0]?.code ?? 'no reason'}`,
       });
       try {
         return await this.client.workflow.executeUpdateWithStart(riskEventUpdate, {

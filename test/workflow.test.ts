@@ -379,6 +379,35 @@ describe('case workflow on the dev server', function () {
         assert.equal(done.outcome, 'RESTORED');
       }));
 
+    it('tells an operator in the Web UI what the case is, what it waits for and what it did', () =>
+      withHarness(async (h) => {
+        const account = uniqueAccount();
+        await h.cases.reportEvent(
+          riskEvent(account, 'IDENTITY_CHECK', { matched: false, field: 'name' }),
+          backend,
+        );
+        const handle = h.handle(account);
+        const described = await handle.describe();
+        assert.equal(
+          await described.staticSummary(),
+          `Cordon case · account ${account} · FREEZE · IDENTITY_MISMATCH`,
+        );
+        const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+        assert.match(metadata.currentDetails ?? '', /\*\*AWAITING_USER\*\* · tier FREEZE/);
+        assert.match(metadata.currentDetails ?? '', /next: REMINDER at \d{4}-/);
+        const summaryOf = (p: { data?: Uint8Array | null } | null | undefined) =>
+          p?.data ? (JSON.parse(Buffer.from(p.data).toString()) as string) : undefined;
+        const { events } = await handle.fetchHistory();
+        const timers = events!
+          .filter((e) => e.timerStartedEventAttributes)
+          .map((e) => summaryOf(e.userMetadata?.summary));
+        assert.match(timers[0] ?? '', /^REMINDER at \d{4}-/, 'the timer is named');
+        const activities = events!
+          .filter((e) => e.activityTaskScheduledEventAttributes)
+          .map((e) => summaryOf(e.userMetadata?.summary));
+        assert.ok(activities.includes('apply FREEZE'), JSON.stringify(activities));
+      }));
+
     it('a first event that restricts nothing opens no case and the workflow ends', () =>
       withHarness(async (h) => {
         const account = uniqueAccount();

@@ -10,11 +10,12 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
+import type { ActivityOptions, SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
 import type { CaseActivities } from '../core/activity-contract';
 import {
   isRestricted,
@@ -81,10 +82,11 @@ const scoring = proxyLocalActivities<CaseActivities>({
   retry: { initialInterval: '200ms', maximumInterval: '10s', maximumAttempts: 10 },
 });
 // Restrictions and messages must happen eventually: retried durably until they succeed or fail for good.
-const effects = proxyActivities<CaseActivities>({
+const EFFECT_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5m' },
-});
+};
+const effects = proxyActivities<CaseActivities>(EFFECT_OPTIONS);
 // Writes to Cordon's own database are ordinary activities, retried until they succeed: they are scheduled only
 // once the workflow task that decided them is committed. (A local activity would write first; a task lost with
 // its worker could then be redone differently and the row would say what never happened.)
@@ -319,12 +321,10 @@ class CaseRun {
       try {
         switch (effect.kind) {
           case 'APPLY_RESTRICTION':
-            await effects.applyRestriction({
-              ...base,
-              tier: effect.tier,
-              lockout: effect.lockout,
-              reasonCodes,
-            });
+            await effects.applyRestriction.executeWithOptions(
+              { ...EFFECT_OPTIONS, summary: `apply ${effect.tier}${effect.lockout ? ' (lockout)' : ''}` },
+              [{ ...base, tier: effect.tier, lockout: effect.lockout, reasonCodes }],
+            );
             recordEffect(this.state!, Date.now(), {
               type: 'RESTRICTION_APPLIED',
               tier: effect.tier,
@@ -332,11 +332,17 @@ class CaseRun {
             });
             break;
           case 'LIFT_RESTRICTION':
-            await effects.liftRestriction(base);
+            await effects.liftRestriction.executeWithOptions(
+              { ...EFFECT_OPTIONS, summary: 'lift the restriction' },
+              [base],
+            );
             recordEffect(this.state!, Date.now(), { type: 'RESTRICTION_LIFTED' });
             break;
           case 'CLOSE_ACCOUNT':
-            await effects.closeAccount(base);
+            await effects.closeAccount.executeWithOptions(
+              { ...EFFECT_OPTIONS, summary: 'close the account' },
+              [base],
+            );
             recordEffect(this.state!, Date.now(), { type: 'ACCOUNT_CLOSED' });
             break;
           case 'NOTIFY_USER':
@@ -469,7 +475,19 @@ class CaseRun {
     if (fingerprint === this.lastSearchAttributes) return;
     this.lastSearchAttributes = fingerprint;
     upsertSearchAttributes(pairs);
+    setCurrentDetails(currentDetailsOf(s));
   }
+}
+
+/** What the Web UI shows as the case's current details (Temporal markdown; codes and IDs, no personal data). */
+function currentDetailsOf(s: CaseState): string {
+  const next = nextTimer(s);
+  return [
+    `**${s.status}** · tier ${s.tier}${s.outcome ? ` · outcome ${s.outcome}` : ''}`,
+    `reasons: ${s.reasons.map((r) => r.code).join(', ') || 'none'}`,
+    `assignee: ${s.assignee ?? 'none'}${s.slaBreached ? ' · **review SLA breached**' : ''}`,
+    next ? `next: ${next.kind} at ${new Date(next.at).toISOString()}` : 'next: nothing scheduled',
+  ].join('\n\n');
 }
 
 function userDeadlineOf(s: CaseState): string | undefined {
@@ -529,7 +547,10 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
       await condition(() => run.version !== seen);
       continue;
     }
-    const changed = await condition(() => run.version !== seen, Math.max(due.at - Date.now(), 1));
+    // A named timer: the Web UI shows what the case waits for.
+    const changed = await condition(() => run.version !== seen, Math.max(due.at - Date.now(), 1), {
+      summary: `${due.kind} at ${new Date(due.at).toISOString()}`,
+    });
     if (!changed) await run.exclusive(() => run.fireTimer(due.kind, due.at));
   }
 
