@@ -1,5 +1,6 @@
 // The express app: one route table drives routing, authentication, validation and the OpenAPI document.
-import express, { type Request, type Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Scorer } from '../activities/scorer';
 import {
@@ -16,7 +17,7 @@ import type { Actor } from '../core/model';
 import { identityOf, type ActionUpdates } from '../core/actions';
 import { REASONS } from '../core/reasons';
 import type { Principal, Role, TokenTable } from '../infra/config';
-import type { Logger } from '../infra/logger';
+import { logContext, type Logger } from '../infra/logger';
 import { createAuthenticator, requireRole } from './auth';
 import type { CaseService } from './case-service';
 import { sdkMetricsText, type Metrics } from '../infra/metrics';
@@ -242,6 +243,24 @@ const parseJson = express.json({ limit: '64kb', type: JSON_TYPES });
 export function buildApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every request has an ID (the caller's X-Request-Id if it is a plain token, else a new one), answered in
+  // X-Request-Id and carried by every log line written while the request is handled.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const given = req.get('x-request-id');
+    const requestId = given && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    const started = performance.now();
+    res.on('finish', () =>
+      d.logger.info('request', {
+        requestId,
+        method: req.method,
+        route: (req.route as { path?: string } | undefined)?.path ?? 'unmatched',
+        status: res.statusCode,
+        ms: Math.round(performance.now() - started),
+      }),
+    );
+    logContext.run({ requestId }, next);
+  });
   const authenticate = createAuthenticator(d.tokens);
   const table = routes(d);
   const openapi = buildOpenApi(table);
