@@ -8,6 +8,7 @@ import {
   approvalUpdate,
   claimUpdate,
   decisionUpdate,
+  releaseUpdate,
   infoUpdate,
   verificationUpdate,
   type CaseView,
@@ -62,6 +63,8 @@ export interface RouteSpec<
 const ANY_STAFF: Role[] = ['backend', 'reviewer', 'senior', 'admin'];
 const BACKEND: Role[] = ['backend', 'admin'];
 const REVIEWERS: Role[] = ['reviewer', 'senior', 'admin'];
+/** May take over or release a case another reviewer holds. */
+const SENIORS: Role[] = ['senior', 'admin'];
 
 function route<B extends z.ZodType, P extends z.ZodType, Q extends z.ZodType>(
   r: RouteSpec<B, P, Q>,
@@ -171,16 +174,38 @@ export function routes(d: AppDeps): RouteSpec[] {
       summary: 'Cases waiting for reviewers, soonest review deadline first',
       roles: REVIEWERS,
       query: S.ReviewQueueQuery,
-      handle: async ({ query }) => ({ items: await d.cases.reviewQueue(query.status, query.limit) }),
+      handle: async ({ query }) => ({
+        items: await d.cases.reviewQueue(query.status, query.limit, query.escalated),
+      }),
     }),
     route({
       method: 'post',
       path: '/v1/cases/:caseId/claim',
-      summary: 'Claim a case for review (claiming again is a no-op)',
+      summary:
+        "Claim a case for review (claiming again is a no-op; a senior's claim takes over a case another reviewer holds)",
       roles: REVIEWERS,
       params: S.CaseIdParams,
       handle: async ({ params, principal }) =>
-        explained(await d.cases.act(params.caseId, claimUpdate, { reviewer: principal.id })),
+        explained(
+          await d.cases.act(params.caseId, claimUpdate, {
+            reviewer: principal.id,
+            senior: SENIORS.includes(principal.role),
+          }),
+        ),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/cases/:caseId/release',
+      summary: 'Give a claimed case back to the queue (its holder, or a senior)',
+      roles: REVIEWERS,
+      params: S.CaseIdParams,
+      handle: async ({ params, principal }) =>
+        explained(
+          await d.cases.act(params.caseId, releaseUpdate, {
+            reviewer: principal.id,
+            senior: SENIORS.includes(principal.role),
+          }),
+        ),
     }),
     route({
       method: 'post',

@@ -61,6 +61,8 @@ export interface ReviewQueueItem {
   status: string;
   reviewDueAt: string | null;
   assignee: string | null;
+  /** Past its review SLA: in the senior queue. */
+  escalated: boolean;
 }
 
 export interface Restriction {
@@ -353,11 +355,22 @@ export class CaseService {
   }
 
   /** Open cases waiting for reviewers, soonest review deadline first (from visibility: eventually consistent). */
-  async reviewQueue(status: string | undefined, limit: number): Promise<ReviewQueueItem[]> {
+  async reviewQueue(
+    status: string | undefined,
+    limit: number,
+    escalated?: boolean,
+  ): Promise<ReviewQueueItem[]> {
     const statuses = status ? [status] : REVIEW_STATUSES;
+    const now = new Date().toISOString();
+    const breach =
+      escalated === undefined
+        ? ''
+        : escalated
+          ? ` AND CordonReviewDueAt < "${now}"`
+          : ` AND (CordonReviewDueAt >= "${now}" OR CordonReviewDueAt IS NULL)`;
     const query = `WorkflowType = "${CASE_WORKFLOW_TYPE}" AND ExecutionStatus = "Running" AND CordonStatus IN (${statuses
       .map((s) => `"${s}"`)
-      .join(', ')})`;
+      .join(', ')})${breach}`;
     const items: ReviewQueueItem[] = [];
     for await (const wf of this.client.workflow.list({ query })) {
       const sa = wf.typedSearchAttributes;
@@ -369,6 +382,7 @@ export class CaseService {
         status: sa.get(SA.status) ?? '',
         reviewDueAt: due ? due.toISOString() : null,
         assignee: sa.get(SA.assignee) ?? null,
+        escalated: due !== undefined && due.toISOString() < now,
       });
       if (items.length >= 5_000) break;
     }

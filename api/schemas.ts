@@ -55,6 +55,11 @@ export const AccountIdParams = z.strictObject({ accountId: AccountIdSchema });
 export const ReviewQueueQuery = z.strictObject({
   status: z.enum(['IN_REVIEW', 'AWAITING_INFO', 'PENDING_APPROVAL']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  escalated: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('true: the senior queue (cases past their review SLA); false: the others'),
 });
 
 export const ChangesQuery = z.strictObject({

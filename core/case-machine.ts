@@ -33,6 +33,7 @@ export type TimelineType =
   | 'LOCKOUT_EXPIRED'
   | 'REVIEW_STARTED'
   | 'CLAIM'
+  | 'RELEASED'
   | 'DECISION'
   | 'APPROVAL'
   | 'INFO_PROVIDED'
@@ -114,7 +115,10 @@ export type CaseInput =
   | { kind: 'RISK_EVENT'; eventId: string; eventType: string; decision: Decision; actor: Actor }
   | { kind: 'VERIFICATION'; method: string; passed: boolean; actor: Actor }
   | { kind: 'APPEAL'; statement: string; evidence?: string[]; actor: Actor }
-  | { kind: 'CLAIM'; reviewer: string }
+  /** A senior's claim on a case another reviewer holds takes it over; a reviewer's is refused. */
+  | { kind: 'CLAIM'; reviewer: string; senior?: boolean }
+  /** Gives a claimed case back to the queue: by its holder, or by a senior. */
+  | { kind: 'RELEASE'; reviewer: string; senior?: boolean }
   | { kind: 'DECISION'; reviewer: string; decision: ReviewDecision; rationale: string }
   | { kind: 'APPROVAL'; reviewer: string; approve: boolean; rationale: string }
   | { kind: 'INFO'; answer: string; evidence?: string[]; actor: Actor }
@@ -372,9 +376,25 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
       if (!REVIEW_STATUSES.includes(s.status))
         return refuse('NOT_IN_REVIEW', `the case is not in review (${s.status})`);
       if (s.assignee === input.reviewer) return step.done(); // claiming again is a no-op
-      if (s.assignee !== null) return refuse('CLAIMED_BY_OTHER', 'another reviewer holds this case');
+      const holder = s.assignee;
+      if (holder !== null && !input.senior)
+        return refuse('CLAIMED_BY_OTHER', 'another reviewer holds this case');
       s.assignee = input.reviewer;
-      step.log({ kind: 'reviewer', id: input.reviewer }, 'CLAIM');
+      step.log(
+        { kind: 'reviewer', id: input.reviewer },
+        'CLAIM',
+        holder ? { takeover: true, from: holder } : {},
+      );
+      return step.done();
+    }
+    case 'RELEASE': {
+      if (!REVIEW_STATUSES.includes(s.status))
+        return refuse('NOT_IN_REVIEW', `the case is not in review (${s.status})`);
+      if (s.assignee === null) return refuse('NOT_CLAIMED', 'nobody holds this case');
+      if (s.assignee !== input.reviewer && !input.senior)
+        return refuse('CLAIMED_BY_OTHER', 'only the holder or a senior can release this case');
+      step.log({ kind: 'reviewer', id: input.reviewer }, 'RELEASED', { holder: s.assignee });
+      s.assignee = null;
       return step.done();
     }
     case 'DECISION':

@@ -117,6 +117,12 @@ export interface AppealUpdate extends CaseAction {
 }
 export interface ClaimUpdate extends CaseAction {
   reviewer: string;
+  /** A senior (or admin) takes over a case another reviewer holds. */
+  senior?: boolean;
+}
+export interface ReleaseUpdate extends CaseAction {
+  reviewer: string;
+  senior?: boolean;
 }
 export interface DecisionUpdate extends CaseAction {
   reviewer: string;
@@ -154,6 +160,8 @@ export interface CaseView {
   assignee: string | null;
   appealed: boolean;
   slaBreached: boolean;
+  /** The review SLA passed: the case belongs in the senior queue (GET /v1/review-queue?escalated=true). */
+  escalated: boolean;
   pendingApproval: { decidedBy: string; rationale: string; at: string } | null;
   lockoutCount: number;
   missingSources: string[];
@@ -171,6 +179,7 @@ export const riskEventUpdate = defineUpdate<RiskEventResult, [RiskEventUpdate]>(
 export const verificationUpdate = defineUpdate<CaseView, [VerificationUpdate]>('verification');
 export const appealUpdate = defineUpdate<CaseView, [AppealUpdate]>('appeal');
 export const claimUpdate = defineUpdate<CaseView, [ClaimUpdate]>('claim');
+export const releaseUpdate = defineUpdate<CaseView, [ReleaseUpdate]>('release');
 export const decisionUpdate = defineUpdate<CaseView, [DecisionUpdate]>('decision');
 export const approvalUpdate = defineUpdate<CaseView, [ApprovalUpdate]>('approval');
 export const infoUpdate = defineUpdate<CaseView, [InfoUpdate]>('info');

@@ -571,6 +571,42 @@ describe('HTTP API', function () {
     );
   });
 
+  it('a claim can be released by its holder or a senior; a senior takes over, a reviewer cannot', async () => {
+    const account = uniqueAccount();
+    const { body } = await post(
+      '/v1/risk-events',
+      'backend',
+      riskEvent(account, 'IDENTITY_CHECK', { matched: false, field: 'name' }),
+    );
+    const caseId: string = body.caseId;
+    await post(`/v1/cases/${caseId}/appeal`, 'backend', { statement: 'me', requestId: 'a' });
+    assert.equal((await post(`/v1/cases/${caseId}/claim`, 'r1')).body.assignee, 'reviewer-1');
+    assertProblem(await post(`/v1/cases/${caseId}/claim`, 'r2'), 409, 'CLAIMED_BY_OTHER');
+    assertProblem(await post(`/v1/cases/${caseId}/release`, 'r2'), 409, 'CLAIMED_BY_OTHER');
+    const taken = await post(`/v1/cases/${caseId}/claim`, 'senior');
+    assert.equal(taken.status, 200);
+    assert.equal(taken.body.assignee, 'senior');
+    const takeover = taken.body.timeline.filter((t: { type: string }) => t.type === 'CLAIM').pop();
+    assert.deepEqual([takeover.takeover, takeover.from], [true, 'reviewer-1'], 'the takeover is recorded');
+    const released = await post(`/v1/cases/${caseId}/release`, 'senior');
+    assert.equal(released.body.assignee, null);
+    assert.equal((await post(`/v1/cases/${caseId}/claim`, 'r2')).body.assignee, 'reviewer-2');
+    assert.equal((await post(`/v1/cases/${caseId}/release`, 'r2')).body.assignee, null);
+    assertProblem(await post(`/v1/cases/${caseId}/release`, 'r2'), 409, 'NOT_CLAIMED');
+    const queue = await eventually(async () => {
+      const q = await get('/v1/review-queue?escalated=false&limit=500', 'r1');
+      return q.body.items.find((i: { caseId: string }) => i.caseId === caseId) ?? false;
+    });
+    assert.equal(queue.escalated, false);
+    const seniorQueue = await get('/v1/review-queue?escalated=true&limit=500', 'senior');
+    assert.equal(seniorQueue.status, 200);
+    assert.equal(
+      seniorQueue.body.items.find((i: { caseId: string }) => i.caseId === caseId),
+      undefined,
+      'not breached: not in the senior queue',
+    );
+  });
+
   describe('the promises over HTTP (issue 6)', () => {
     it('an event whose ID is a prototype name restricts the account (was a 500)', async () => {
       const account = uniqueAccount();

@@ -97,6 +97,11 @@ const MATRIX: Record<string, Row> = {
     code: 'NOT_IN_REVIEW',
     request: (f) => ({ path: `/v1/cases/${f.caseId}/claim` }),
   },
+  'POST /v1/cases/:caseId/release': {
+    expect: [401, 401, 403, 409, 409, 409],
+    code: 'NOT_IN_REVIEW',
+    request: (f) => ({ path: `/v1/cases/${f.caseId}/release` }),
+  },
   'POST /v1/cases/:caseId/decision': {
     expect: [401, 401, 403, 409, 409, 409],
     code: 'NOT_IN_REVIEW',

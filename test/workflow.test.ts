@@ -150,6 +150,22 @@ describe('case workflow on the dev server', function () {
             'deadline passed',
           );
           await eventually(async () => (await h.view(account)).slaBreached, 15_000, 'SLA breached');
+          assert.equal((await h.view(account)).escalated, true, 'in the senior queue');
+          const { caseId } = await h.view(account);
+          const senior = await eventually(
+            async () => {
+              const items = await h.cases.reviewQueue(undefined, 500, true);
+              return items.find((i) => i.caseId === caseId) ?? false;
+            },
+            10_000,
+            'the case in the senior queue',
+          );
+          assert.equal(senior.escalated, true);
+          const others = await h.cases.reviewQueue(undefined, 500, false);
+          assert.equal(
+            others.find((i) => i.caseId === caseId),
+            undefined,
+          );
           await h.act(account, claimUpdate, { reviewer: 'r1' });
           const done = await h.act(account, decisionUpdate, {
             reviewer: 'r1',

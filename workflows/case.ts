@@ -17,6 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions, SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
 import type { CaseActivities } from '../core/activity-contract';
+import { REVIEW_STATUSES } from '../core/model';
 import {
   isRestricted,
   nextTimer,
@@ -35,6 +36,7 @@ import {
   caseViewQuery,
   claimUpdate,
   decisionUpdate,
+  releaseUpdate,
   infoUpdate,
   makeCaseId,
   riskEventUpdate,
@@ -172,6 +174,7 @@ class CaseRun {
       assignee: s.assignee,
       appealed: s.appealed,
       slaBreached: s.slaBreached,
+      escalated: s.slaBreached && REVIEW_STATUSES.includes(s.status),
       pendingApproval: s.pendingClose
         ? { decidedBy: s.pendingClose.by, rationale: s.pendingClose.rationale, at: s.pendingClose.at }
         : null,
@@ -516,7 +519,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
   // The identity of each request is computed as the API computes it (core/actions).
   action(verificationUpdate, (u) => [identityOf('verification', u), verificationInput(u)]);
   action(appealUpdate, (u) => [identityOf('appeal', u), appealInput(u)]);
-  action(claimUpdate, (u) => [undefined, { kind: 'CLAIM', reviewer: u.reviewer }]);
+  action(claimUpdate, (u) => [undefined, { kind: 'CLAIM', reviewer: u.reviewer, senior: u.senior }]);
+  action(releaseUpdate, (u) => [undefined, { kind: 'RELEASE', reviewer: u.reviewer, senior: u.senior }]);
   action(decisionUpdate, (u) => [identityOf('decision', u), decisionInput(u)]);
   action(approvalUpdate, (u) => [identityOf('approval', u), approvalInput(u)]);
   action(infoUpdate, (u) => [identityOf('info', u), infoInput(u)]);
