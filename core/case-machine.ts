@@ -72,7 +72,8 @@ export type TimerKind =
   | 'LOCKOUT_LIFT'
   | 'MONITOR_END'
   | 'REVIEW_SLA'
-  | 'INFO_DEADLINE';
+  | 'INFO_DEADLINE'
+  | 'CLAIM_IDLE';
 
 export interface Deadlines {
   /** Verify (STEP_UP, FREEZE), confirm (PROTECT) or appeal (LIMIT, CLOSE) by then. */
@@ -82,6 +83,8 @@ export interface Deadlines {
   monitorUntil?: number;
   reviewDueAt?: number;
   infoDueAt?: number;
+  /** The claim goes back to the queue then unless its holder acts on the case. */
+  claimIdleAt?: number;
 }
 
 export interface CaseState {
@@ -380,6 +383,7 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
       if (holder !== null && !input.senior)
         return refuse('CLAIMED_BY_OTHER', 'another reviewer holds this case');
       s.assignee = input.reviewer;
+      armClaimIdle(step);
       step.log(
         { kind: 'reviewer', id: input.reviewer },
         'CLAIM',
@@ -395,6 +399,7 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
         return refuse('CLAIMED_BY_OTHER', 'only the holder or a senior can release this case');
       step.log({ kind: 'reviewer', id: input.reviewer }, 'RELEASED', { holder: s.assignee });
       s.assignee = null;
+      delete s.deadlines.claimIdleAt;
       return step.done();
     }
     case 'DECISION':
@@ -433,6 +438,14 @@ function backToReview(step: Step): void {
   s.status = 'IN_REVIEW';
   s.deadlines = { reviewDueAt: step.at + s.terms.tiers[s.tier].reviewSlaMs };
   s.slaBreached = false;
+  armClaimIdle(step);
+}
+
+/** The holder of a claim in review has the terms' idle time to act before the claim goes back to the queue. */
+function armClaimIdle(step: Step): void {
+  const s = step.state;
+  if (s.assignee === null || s.terms.claimIdleMs === undefined || s.status !== 'IN_REVIEW') return;
+  s.deadlines.claimIdleAt = step.at + s.terms.claimIdleMs;
 }
 
 function riskEvent(step: Step, input: Extract<CaseInput, { kind: 'RISK_EVENT' }>): Transition {
@@ -561,6 +574,11 @@ function timer(step: Step, kind: TimerKind): Transition {
       step.log(SYSTEM, 'INFO_DEADLINE_PASSED');
       backToReview(step);
       break;
+    case 'CLAIM_IDLE':
+      step.log(SYSTEM, 'RELEASED', { holder: s.assignee, reason: 'IDLE' });
+      s.assignee = null;
+      delete s.deadlines.claimIdleAt;
+      break;
   }
   return step.done();
 }
@@ -585,6 +603,8 @@ export function nextTimer(s: CaseState): { kind: TimerKind; at: number } | null 
     candidates.push({ kind: 'MONITOR_END', at: d.monitorUntil });
   if (s.status === 'IN_REVIEW' && d.reviewDueAt !== undefined && !s.slaBreached)
     candidates.push({ kind: 'REVIEW_SLA', at: d.reviewDueAt });
+  if (s.status === 'IN_REVIEW' && s.assignee !== null && d.claimIdleAt !== undefined)
+    candidates.push({ kind: 'CLAIM_IDLE', at: d.claimIdleAt });
   if (s.status === 'AWAITING_INFO' && d.infoDueAt !== undefined)
     candidates.push({ kind: 'INFO_DEADLINE', at: d.infoDueAt });
   // Ties resolve in the order pushed: a reminder never comes after its own deadline.

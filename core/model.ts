@@ -112,6 +112,8 @@ export interface CaseTerms {
   policyHash: string;
   tiers: Record<RestrictiveTier, TierTerms>;
   lockout: LockoutTerms;
+  /** A claim idle this long is released. Absent in cases opened before 0.2: their claims never expire. */
+  claimIdleMs?: number;
 }
 
 export type ActorKind = 'system' | 'backend' | 'user' | 'reviewer';

@@ -94,6 +94,8 @@ export const PolicySchema = z.strictObject({
     permanentAfter: z.number().int().min(0),
     memory: Duration,
   }),
+  /** The review process: a claim whose holder does nothing for this long goes back to the queue. */
+  review: z.strictObject({ claimIdle: Duration }).default({ claimIdle: '60m' }),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 
@@ -135,5 +137,6 @@ export function caseTermsOf({ policy, hash }: LoadedPolicy): CaseTerms {
       permanentAfter: policy.lockout.permanentAfter,
       memoryMs: ms(policy.lockout.memory),
     },
+    claimIdleMs: ms(policy.review.claimIdle),
   };
 }

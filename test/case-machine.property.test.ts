@@ -68,6 +68,7 @@ const TIMER_KINDS = [
   'MONITOR_END',
   'REVIEW_SLA',
   'INFO_DEADLINE',
+  'CLAIM_IDLE',
 ] as const satisfies readonly TimerKind[];
 // Fails to compile when the machine grows a timer kind this file does not generate.
 const _everyTimerKind: [Exclude<TimerKind, (typeof TIMER_KINDS)[number]>] extends [never] ? true : never =

@@ -15,6 +15,7 @@ import {
   type CaseView,
 } from '../core/contracts';
 import type { Actor } from '../core/model';
+import { parsePolicy } from '../infra/policy-loader';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { eventually, newHarness, recordHistory as record, shortPolicy, withHarness } from './helpers/harness';
 import { sharedDevServer, workflowBundle } from './helpers/servers';
@@ -178,6 +179,35 @@ describe('case workflow on the dev server', function () {
         },
         { policy },
       ));
+
+    it('a claim whose holder does nothing for the idle time goes back to the queue', () => {
+      const raw = JSON.parse(JSON.stringify(shortPolicy().policy));
+      raw.review = { claimIdle: '2s' };
+      raw.tiers.FREEZE.reviewSla = '1h';
+      const idlePolicy = parsePolicy(raw, 'idle claims');
+      return withHarness(
+        async (h) => {
+          const account = uniqueAccount();
+          await h.cases.reportEvent(riskEvent(account, 'IDENTITY_CHECK', { matched: false }), backend);
+          await h.act(account, appealUpdate, { statement: 'me', requestId: 'a', actor: user(account) });
+          const claimed = await h.act(account, claimUpdate, { reviewer: 'r1' });
+          assert.ok(claimed.deadlines.claimIdleAt, 'the idle deadline is shown');
+          const released = await eventually(
+            async () => {
+              const v = await h.view(account);
+              return v.assignee === null && v;
+            },
+            15_000,
+            'claim released',
+          );
+          const entry = released.timeline.filter((t) => t.type === 'RELEASED').pop();
+          assert.deepEqual([entry?.holder, entry?.reason], ['r1', 'IDLE']);
+          assert.equal(released.status, 'IN_REVIEW', 'still in review, back in the queue');
+          assert.equal((await h.act(account, claimUpdate, { reviewer: 'r2' })).assignee, 'r2');
+        },
+        { policy: idlePolicy },
+      );
+    });
 
     it('PROTECT: the user can confirm only after the cooling-off period', () =>
       withHarness(
