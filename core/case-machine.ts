@@ -465,6 +465,7 @@ function riskEvent(step: Step, input: Extract<CaseInput, { kind: 'RISK_EVENT' }>
     const known = new Set(s.reasons.map((r) => r.code));
     const teaches =
       tier !== 'NONE' &&
+      (s.terms.rulesVersion ?? 1) >= 2 &&
       (d.reasons.some((r) => !known.has(r.code)) || (s.verificationAllowed && !d.verificationAllowed));
     if (teaches) {
       step.log(input.actor, 'RISK_EVENT', riskEventDetails(input.eventId, input.eventType, d));

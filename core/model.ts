@@ -114,6 +114,12 @@ export interface CaseTerms {
   lockout: LockoutTerms;
   /** A claim idle this long is released. Absent in cases opened before 0.2: their claims never expire. */
   claimIdleMs?: number;
+  /**
+   * The version of the case machine's rules the case opened under (fixed with the terms, so a replay sees
+   * what the case saw). Absent: 1. 2 (0.2): a milder event that brings a new reason or rules out verification
+   * is recorded and kept.
+   */
+  rulesVersion?: number;
 }
 
 export type ActorKind = 'system' | 'backend' | 'user' | 'reviewer';

@@ -99,6 +99,9 @@ export const PolicySchema = z.strictObject({
 });
 export type Policy = z.infer<typeof PolicySchema>;
 
+/** The case machine's rules for cases opened now (see CaseTerms.rulesVersion). */
+export const CASE_RULES_VERSION = 2;
+
 /** A validated policy with the content hash recorded on every decision. */
 export interface LoadedPolicy {
   policy: Policy;
@@ -138,5 +141,6 @@ export function caseTermsOf({ policy, hash }: LoadedPolicy): CaseTerms {
       memoryMs: ms(policy.lockout.memory),
     },
     claimIdleMs: ms(policy.review.claimIdle),
+    rulesVersion: CASE_RULES_VERSION,
   };
 }

@@ -37,7 +37,7 @@ import {
   type Tier,
   type TierTerms,
 } from '../core/model';
-import { caseTermsOf } from '../core/policy';
+import { CASE_RULES_VERSION, caseTermsOf } from '../core/policy';
 import { loadPolicy } from '../infra/policy-loader';
 
 const MIN = 60_000;
@@ -142,6 +142,9 @@ const termsArb: fc.Arbitrary<CaseTerms> = fc.record({
     permanentAfter: fc.integer({ min: 0, max: 4 }),
     memoryMs: durationArb,
   }),
+  // Cases opened under today's rules; with or without an idle time for claims.
+  claimIdleMs: fc.option(durationArb, { nil: undefined }),
+  rulesVersion: fc.constant(CASE_RULES_VERSION),
 });
 
 function decisionArb(tiers: readonly Tier[]): fc.Arbitrary<Decision> {

@@ -456,6 +456,23 @@ describe('case machine: escalation', () => {
     const r = transition(s.state, verify(), T0 + 2_000);
     assert.equal(r.ok ? 'ok' : r.refusal.code, 'VERIFICATION_NOT_ALLOWED');
   });
+
+  it('a milder event that rules out verification is kept, except in a case opened under rules 1 (before 0.2)', () => {
+    const hold = event('FREEZE', {
+      verificationAllowed: false,
+      reasons: [{ code: 'REGULATORY_HOLD', contribution: 100, ruleId: 'r' }],
+    });
+    const now = go(open('FREEZE').state, hold);
+    assert.ok(now.state.reasons.some((r) => r.code === 'REGULATORY_HOLD'));
+    const refused = transition(now.state, verify(), T0 + 2_000);
+    assert.equal(refused.ok ? 'ok' : refused.refusal.code, 'VERIFICATION_NOT_ALLOWED');
+
+    // What a case opened by 0.1 did, so that its history replays the same.
+    const opened = open('FREEZE').state;
+    const before = go({ ...opened, terms: { ...opened.terms, rulesVersion: undefined } }, hold);
+    assert.equal(before.state.unchangedEvents?.count, 1);
+    assert.equal(transition(before.state, verify(), T0 + 2_000).ok, true);
+  });
 });
 
 describe('case machine: temporary lockouts', () => {

@@ -64,17 +64,21 @@ import type { RequestIdentity } from '../core/idempotency';
 
 const DEFAULT_HISTORY_LIMIT = 5_000;
 // Recent IDs only: Cordon's database remembers event IDs and requests for their whole window; these cover a
-// retry that reaches the workflow before that record was written.
-const SEEN_EVENTS_KEPT = 128;
-const SEEN_REQUESTS_KEPT = 128;
+// retry that reaches the workflow before that record was written. Runs begun before 0.2 keep their 500.
+const SEEN_KEPT = 128;
+const SEEN_KEPT_BEFORE_0_2 = 500;
 
 /**
  * Patches (see "Safe deploys" in the README): each names a change to what the workflow records in its
  * history. Old histories replay without the marker and keep the old path until they continue as new.
  */
 export const PATCHES = {
-  /** 0.2: messages go to Cordon's database outbox instead of being sent by the workflow; the case is archived. */
-  outboxInDatabase: 'cordon-0.2-outbox-in-database',
+  /**
+   * 0.2: messages go to Cordon's database outbox instead of being sent by the workflow; the case is archived
+   * when it ends; a timer that fired is due even if its activation's clock reads early; 128 recent event IDs
+   * and request keys are kept instead of 500.
+   */
+  release02: 'cordon-0.2-outbox-in-database',
 } as const;
 
 // Scoring is a local activity: it runs in the worker that handles the update, saving a server round trip on
@@ -117,10 +121,14 @@ class CaseRun {
   private lastSearchAttributes = '';
   handledAnyEvent = false;
 
+  get seenKept(): number {
+    return this.release02 ? SEEN_KEPT : SEEN_KEPT_BEFORE_0_2;
+  }
+
   constructor(
     readonly accountId: string,
-    /** Messages go to the database outbox (0.2 and later) rather than out from the workflow. */
-    readonly outboxInDatabase: boolean,
+    /** This run follows 0.2's behaviour (PATCHES.release02); a run begun by 0.1 keeps 0.1's. */
+    readonly release02: boolean,
     carried?: CarriedState,
   ) {
     this.state = carried?.state ?? null;
@@ -209,7 +217,7 @@ class CaseRun {
     const fresh = this.state === null;
     const { decision, terms, firstAnswer } = await scoring.scoreRiskEvent(event, fresh);
     if (firstAnswer) {
-      this.remember(this.seenEvents, event.eventId, firstAnswer, SEEN_EVENTS_KEPT);
+      this.remember(this.seenEvents, event.eventId, firstAnswer, this.seenKept);
       return { ...firstAnswer, duplicate: true };
     }
     const now = Date.now();
@@ -245,7 +253,7 @@ class CaseRun {
       decision,
       duplicate: false,
     };
-    this.remember(this.seenEvents, event.eventId, result, SEEN_EVENTS_KEPT);
+    this.remember(this.seenEvents, event.eventId, result, this.seenKept);
     return result;
   }
 
@@ -256,7 +264,7 @@ class CaseRun {
   async onAction(identity: RequestIdentity | undefined, input: CaseInput): Promise<CaseView> {
     if (!(identity && this.isRepeat(identity))) {
       await this.carryOut(this.apply(input, Date.now()));
-      if (identity) this.remember(this.seenRequests, identity.key, identity.fingerprint, SEEN_REQUESTS_KEPT);
+      if (identity) this.remember(this.seenRequests, identity.key, identity.fingerprint, this.seenKept);
     }
     return this.view()!;
   }
@@ -295,7 +303,8 @@ class CaseRun {
     if (!this.state) return;
     // A timer that fired is due: its activation's clock may read a little earlier than the deadline the timer
     // was computed for (seen under worker kills), and a refusal would re-arm it and break replay.
-    const result = transition(this.state, { kind: 'TIMER', timer: kind }, Math.max(Date.now(), dueAt));
+    const now = this.release02 ? Math.max(Date.now(), dueAt) : Date.now();
+    const result = transition(this.state, { kind: 'TIMER', timer: kind }, now);
     if (!result.ok) return; // the state moved on while the timer fired: nothing is due any more
     this.state = result.state;
     await this.carryOut(result.effects);
@@ -394,7 +403,7 @@ class CaseRun {
   async drainOutbox(): Promise<never> {
     for (;;) {
       await condition(() => this.outbox.length > 0);
-      if (this.outboxInDatabase) {
+      if (this.release02) {
         const batch = this.outbox.slice();
         await records.enqueueMessages(batch);
         // No version bump: the timer plan does not depend on the outbox, and re-planning would only add timer
@@ -501,7 +510,7 @@ function userDeadlineOf(s: CaseState): string | undefined {
 
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult> {
   // Decided once per run: a run begun by an older release keeps its path until it continues as new.
-  const run = new CaseRun(input.accountId, patched(PATCHES.outboxInDatabase), input.carried);
+  const run = new CaseRun(input.accountId, patched(PATCHES.release02), input.carried);
   const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
 
   // Every handler is registered before the first await, so updates that came with the start are seen.
@@ -559,7 +568,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
   }
 
   await condition(() => run.idle && allHandlersFinished());
-  if (run.outboxInDatabase) await run.archive();
+  if (run.release02) await run.archive();
   return {
     caseId: run.state?.caseId ?? null,
     accountId: input.accountId,
