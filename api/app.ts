@@ -12,6 +12,7 @@ import {
   infoUpdate,
   verificationUpdate,
   type CaseView,
+  type ClaimUpdate,
 } from '../core/contracts';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Actor } from '../core/model';
@@ -120,6 +121,47 @@ export function routes(d: AppDeps): RouteSpec[] {
       },
     });
 
+  /** Claiming or releasing a case: the reviewer, and whether they may act on another reviewer's claim. */
+  const holdAction = (name: string, summary: string, update: UpdateDefinition<CaseView, [ClaimUpdate]>) =>
+    route({
+      method: 'post',
+      path: `/v1/cases/:caseId/${name}`,
+      summary,
+      roles: REVIEWERS,
+      params: S.CaseIdParams,
+      handle: async ({ params, principal }) =>
+        explained(
+          await d.cases.act(params.caseId, update, {
+            reviewer: principal.id,
+            senior: SENIORS.includes(principal.role),
+          }),
+        ),
+    });
+
+  /** A reviewer's request with a body, applied once per request identity. */
+  const reviewerRequest = <N extends 'decision' | 'approval', B extends z.ZodType<object>>(
+    name: N,
+    summary: string,
+    body: B,
+    update: UpdateDefinition<CaseView, [ActionUpdates[N]]>,
+  ) =>
+    route({
+      method: 'post',
+      path: `/v1/cases/:caseId/${name}`,
+      summary,
+      roles: REVIEWERS,
+      params: S.CaseIdParams,
+      body,
+      handle: async ({ params, body, principal }) => {
+        const args = { ...body, reviewer: principal.id, principal: principal.id } as Omit<
+          ActionUpdates[N],
+          'caseId'
+        >;
+        const identity = identityOf(name, { ...args, caseId: params.caseId } as ActionUpdates[N]);
+        return explained(await d.cases.act(params.caseId, update, args, identity));
+      },
+    });
+
   return [
     route({
       method: 'get',
@@ -178,62 +220,25 @@ export function routes(d: AppDeps): RouteSpec[] {
         items: await d.cases.reviewQueue(query.status, query.limit, query.escalated),
       }),
     }),
-    route({
-      method: 'post',
-      path: '/v1/cases/:caseId/claim',
-      summary:
-        "Claim a case for review (claiming again is a no-op; a senior's claim takes over a case another reviewer holds)",
-      roles: REVIEWERS,
-      params: S.CaseIdParams,
-      handle: async ({ params, principal }) =>
-        explained(
-          await d.cases.act(params.caseId, claimUpdate, {
-            reviewer: principal.id,
-            senior: SENIORS.includes(principal.role),
-          }),
-        ),
-    }),
-    route({
-      method: 'post',
-      path: '/v1/cases/:caseId/release',
-      summary: 'Give a claimed case back to the queue (its holder, or a senior)',
-      roles: REVIEWERS,
-      params: S.CaseIdParams,
-      handle: async ({ params, principal }) =>
-        explained(
-          await d.cases.act(params.caseId, releaseUpdate, {
-            reviewer: principal.id,
-            senior: SENIORS.includes(principal.role),
-          }),
-        ),
-    }),
-    route({
-      method: 'post',
-      path: '/v1/cases/:caseId/decision',
-      summary: 'Decide a claimed case: UNLOCK, CLOSE, UPHOLD or REQUEST_INFO',
-      roles: REVIEWERS,
-      params: S.CaseIdParams,
-      body: S.DecisionBody,
-      handle: async ({ params, body, principal }) => {
-        const args = { ...body, reviewer: principal.id, principal: principal.id };
-        const identity = identityOf('decision', { ...args, caseId: params.caseId });
-        return explained(await d.cases.act(params.caseId, decisionUpdate, args, identity));
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/v1/cases/:caseId/approval',
-      summary: 'Second approval of a CLOSE decision, by a reviewer other than the decider',
-      roles: REVIEWERS,
-      params: S.CaseIdParams,
-      body: S.ApprovalBody,
-      handle: async ({ params, body, principal }) => {
-        // Without a requestId each approval is applied or refused on its own: never a silent no-op.
-        const args = { ...body, reviewer: principal.id, principal: principal.id };
-        const identity = identityOf('approval', { ...args, caseId: params.caseId });
-        return explained(await d.cases.act(params.caseId, approvalUpdate, args, identity));
-      },
-    }),
+    holdAction(
+      'claim',
+      "Claim a case for review (claiming again is a no-op; a senior's claim takes over a case another reviewer holds)",
+      claimUpdate,
+    ),
+    holdAction('release', 'Give a claimed case back to the queue (its holder, or a senior)', releaseUpdate),
+    reviewerRequest(
+      'decision',
+      'Decide a claimed case: UNLOCK, CLOSE, UPHOLD or REQUEST_INFO',
+      S.DecisionBody,
+      decisionUpdate,
+    ),
+    // Without a requestId each approval is applied or refused on its own: never a silent no-op.
+    reviewerRequest(
+      'approval',
+      'Second approval of a CLOSE decision, by a reviewer other than the decider',
+      S.ApprovalBody,
+      approvalUpdate,
+    ),
     route({
       method: 'get',
       path: '/v1/changes',

@@ -120,10 +120,8 @@ export interface ClaimUpdate extends CaseAction {
   /** A senior (or admin) takes over a case another reviewer holds. */
   senior?: boolean;
 }
-export interface ReleaseUpdate extends CaseAction {
-  reviewer: string;
-  senior?: boolean;
-}
+/** Releasing a claim: the same fields as claiming. */
+export type ReleaseUpdate = ClaimUpdate;
 export interface DecisionUpdate extends CaseAction {
   reviewer: string;
   decision: ReviewDecision;

@@ -1,13 +1,10 @@
 // The HTTP API over real HTTP, against a real worker on the dev server.
 import assert from 'node:assert/strict';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { startApi, type RunningApi } from '../api/main';
+import type { RunningApi } from '../api/main';
 import { caseWorkflowId, SA } from '../core/contracts';
-import { parseConfig } from '../infra/config';
-import { quiet } from './helpers/deps';
 import { EXAMPLES, riskEvent, uniqueAccount } from './helpers/events';
-import { eventually, newHarness, recordHistory, type Harness } from './helpers/harness';
-import { sharedDevServer } from './helpers/servers';
+import { eventually, recordHistory, type Harness, startApiHarness, type ApiHarness } from './helpers/harness';
 
 const TOKENS = { backend: 'dev-backend', r1: 'dev-reviewer-1', r2: 'dev-reviewer-2', senior: 'dev-senior' };
 type Who = keyof typeof TOKENS;
@@ -22,28 +19,15 @@ describe('HTTP API', function () {
   this.timeout(60_000);
   let api: RunningApi;
   let h: Harness;
-  let stopWorker: () => void;
-  let workerDone: Promise<void>;
+  let running: ApiHarness | undefined;
 
   before(async function () {
     this.timeout(300_000);
-    const server = await sharedDevServer();
-    h = await newHarness();
-    workerDone = h.worker.run();
-    stopWorker = () => h.worker.shutdown();
-    const config = parseConfig({
-      PORT: '0',
-      TEMPORAL_ADDRESS: server.address,
-      CORDON_TASK_QUEUE: h.taskQueue,
-    });
-    api = await startApi(config, quiet, undefined, h.store);
+    running = await startApiHarness();
+    ({ h, api } = running);
   });
 
-  after(async () => {
-    await api?.close();
-    stopWorker?.();
-    await workerDone;
-  });
+  after(() => running?.close());
 
   async function call(
     method: string,

@@ -1,38 +1,26 @@
 // Logs as operators get them: JSON lines from pino, each with its request ID, never personal data.
 import assert from 'node:assert/strict';
-import { startApi, type RunningApi } from '../api/main';
-import { parseConfig } from '../infra/config';
+import type { RunningApi } from '../api/main';
 import { createLogger } from '../infra/logger';
 import { riskEvent, uniqueAccount } from './helpers/events';
-import { newHarness, type Harness } from './helpers/harness';
-import { sharedDevServer } from './helpers/servers';
+import { startApiHarness, type ApiHarness } from './helpers/harness';
 
 describe('logs', function () {
   this.timeout(60_000);
-  let h: Harness;
   let api: RunningApi;
-  let workerDone: Promise<void>;
+  let running: ApiHarness | undefined;
   const lines: Record<string, unknown>[] = [];
   const write = process.stdout.write.bind(process.stdout);
 
   before(async function () {
     this.timeout(300_000);
-    const server = await sharedDevServer();
-    h = await newHarness();
-    workerDone = h.worker.run();
-    api = await startApi(
-      parseConfig({ PORT: '0', TEMPORAL_ADDRESS: server.address, CORDON_TASK_QUEUE: h.taskQueue }),
-      createLogger('api', { json: true }),
-      undefined,
-      h.store,
-    );
+    running = await startApiHarness(createLogger('api', { json: true }));
+    ({ api } = running);
   });
 
   after(async () => {
     process.stdout.write = write;
-    await api?.close();
-    h?.worker.shutdown();
-    await workerDone;
+    await running?.close();
   });
 
   /** Captures the JSON lines the API writes while fn runs. */

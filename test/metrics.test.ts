@@ -1,12 +1,9 @@
 // Prometheus metrics over real HTTP: counters move with what the API answered, gauges read visibility and
 // Cordon's database at scrape time.
 import assert from 'node:assert/strict';
-import { startApi, type RunningApi } from '../api/main';
-import { parseConfig } from '../infra/config';
-import { quiet } from './helpers/deps';
+import type { RunningApi } from '../api/main';
 import { riskEvent, uniqueAccount } from './helpers/events';
-import { eventually, newHarness, type Harness } from './helpers/harness';
-import { sharedDevServer } from './helpers/servers';
+import { eventually, startApiHarness, type ApiHarness } from './helpers/harness';
 
 /** The value of one sample (`name{labels}`), 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -23,28 +20,16 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 
 describe('metrics at /metrics', function () {
   this.timeout(60_000);
-  let h: Harness;
   let api: RunningApi;
-  let workerDone: Promise<void>;
+  let running: ApiHarness | undefined;
 
   before(async function () {
     this.timeout(300_000);
-    const server = await sharedDevServer();
-    h = await newHarness();
-    workerDone = h.worker.run();
-    api = await startApi(
-      parseConfig({ PORT: '0', TEMPORAL_ADDRESS: server.address, CORDON_TASK_QUEUE: h.taskQueue }),
-      quiet,
-      undefined,
-      h.store,
-    );
+    running = await startApiHarness();
+    ({ api } = running);
   });
 
-  after(async () => {
-    await api?.close();
-    h?.worker.shutdown();
-    await workerDone;
-  });
+  after(() => running?.close());
 
   const scrape = async () => {
     const res = await fetch(`${api.url}/metrics`);

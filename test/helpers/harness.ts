@@ -6,6 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { CaseService } from '../../api/case-service';
+import { startApi, type RunningApi } from '../../api/main';
+import { parseConfig } from '../../infra/config';
+import type { Logger } from '../../infra/logger';
 import type { UpdateDefinition } from '@temporalio/common';
 import { caseViewQuery, caseWorkflowId, type CaseAction, type CaseView } from '../../core/contracts';
 import type { LoadedPolicy } from '../../core/policy';
@@ -179,4 +182,29 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
     'json',
   ]);
   writeFileSync(join(dir, `${name}.json`), json);
+}
+
+export interface ApiHarness {
+  h: Harness;
+  api: RunningApi;
+  /** Stops the API, then the worker. */
+  close(): Promise<void>;
+}
+
+/** A running worker and the API over real HTTP on the shared dev server, sharing the harness's database. */
+export async function startApiHarness(logger: Logger = quiet): Promise<ApiHarness> {
+  const server = await sharedDevServer();
+  const h = await newHarness();
+  const workerDone = h.worker.run();
+  const config = parseConfig({ PORT: '0', TEMPORAL_ADDRESS: server.address, CORDON_TASK_QUEUE: h.taskQueue });
+  const api = await startApi(config, logger, undefined, h.store);
+  return {
+    h,
+    api,
+    async close() {
+      await api.close();
+      h.worker.shutdown();
+      await workerDone;
+    },
+  };
 }
