@@ -27,6 +27,8 @@ import { allowedMethods, errorHandler, methodNotAllowed, noRoute } from './error
 import { buildOpenApi } from './openapi';
 import { fieldErrors, Problem } from './problems';
 import * as S from './schemas';
+import { consoleRouter, sessionPrincipal, type ConsoleDeps } from '../console/router';
+import { codecRouter } from './codec-routes';
 
 export interface AppDeps {
   cases: CaseService;
@@ -37,6 +39,8 @@ export interface AppDeps {
   /** Prometheus metrics served at /metrics; with the SDK exporter's address, its figures are appended. */
   metrics?: Metrics;
   sdkMetricsAddress?: string;
+  /** Signs the console's session and CSRF cookies. */
+  sessionSecret: Buffer;
 }
 
 type Method = 'get' | 'post';
@@ -294,6 +298,25 @@ export function buildApp(d: AppDeps): express.Express {
   const authenticate = createAuthenticator(d.tokens);
   const table = routes(d);
   const openapi = buildOpenApi(table);
+  const consoleDeps: ConsoleDeps = {
+    routes: table,
+    tokens: d.tokens,
+    sessionSecret: d.sessionSecret,
+    logger: d.logger,
+  };
+  app.use('/console', consoleRouter(consoleDeps));
+  app.use(
+    '/codec',
+    codecRouter({
+      authorize: (req) => {
+        try {
+          return authenticate(req);
+        } catch {
+          return sessionPrincipal(consoleDeps, req);
+        }
+      },
+    }),
+  );
   app.get('/openapi.json', (_req, res) => void res.json(openapi));
   const metrics = d.metrics;
   // For Prometheus scrapers: no token, no personal data (labels are codes and statuses only).

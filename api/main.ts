@@ -8,6 +8,7 @@ import { connectionOptions } from '../infra/temporal';
 import { buildApp } from './app';
 import { CaseService, gaugeSourcesOf } from './case-service';
 import { createMetrics } from '../infra/metrics';
+import { devSecret } from '../infra/dev-secrets';
 
 export interface RunningApi {
   server: Server;
@@ -46,6 +47,9 @@ export async function startApi(
     logger,
     metrics,
     sdkMetricsAddress: config.sdkMetricsAddress,
+    sessionSecret: config.sessionSecret
+      ? Buffer.from(config.sessionSecret)
+      : devSecret(config.dataDir, 'console-session-secret'),
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0');

@@ -115,6 +115,8 @@ const EnvSchema = z.object({
   /** Undelivered messages are marked FAILED after this many hours. */
   /** The Temporal SDK's Prometheus exporter, on 127.0.0.1 at this port (off when unset). */
   CORDON_SDK_METRICS_PORT: port.optional(),
+  /** Signs the reviewer console's session and CSRF cookies; shared by every API process (production: required). */
+  CORDON_SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   CORDON_DELIVERY_GIVE_UP_HOURS: z.coerce
     .number()
     .min(0.001)
@@ -134,6 +136,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   const production = e.CORDON_MODE === 'production';
   if (production && e.CORDON_TOKENS.size === 0)
     throw new Error('invalid configuration: production mode needs CORDON_TOKENS (token=role:id,...)');
+  if (production && !e.CORDON_SESSION_SECRET)
+    throw new Error('invalid configuration: production mode needs CORDON_SESSION_SECRET (32+ characters)');
   const tokens: TokenTable = production ? e.CORDON_TOKENS : new Map([...DEV_TOKENS, ...e.CORDON_TOKENS]);
   const secretFor = (url: string | undefined, secret: string | undefined, name: string) => {
     if (url && !secret)
@@ -175,5 +179,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       deliveryGiveUpMs: e.CORDON_DELIVERY_GIVE_UP_HOURS * 3_600_000,
     },
     sourceTimeoutMs: e.CORDON_SOURCE_TIMEOUT_MS,
+    /** Unset in development: a secret created once in the data folder (see infra/dev-secrets.ts). */
+    sessionSecret: e.CORDON_SESSION_SECRET,
   };
 }

@@ -120,9 +120,14 @@ describe('npm start', function () {
 describe('configuration', () => {
   it('production mode refuses to start without configured tokens, and uses only those', () => {
     assert.throws(() => parseConfig({ CORDON_MODE: 'production' }), /CORDON_TOKENS/);
-    const config = parseConfig({
+    const production = {
       CORDON_MODE: 'production',
       CORDON_TOKENS: 'svc-token-0123456789abcdef=backend:payments-backend',
+    };
+    assert.throws(() => parseConfig(production), /CORDON_SESSION_SECRET/);
+    const config = parseConfig({
+      ...production,
+      CORDON_SESSION_SECRET: 'a-session-secret-of-32-characters!',
     });
     assert.deepEqual(
       config.tokens,
