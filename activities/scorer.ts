@@ -27,7 +27,8 @@ export function createScorer(policy: LoadedPolicy, sources: DataSource[] = [], t
   return {
     policy,
     async score(event) {
-      const results = await Promise.all(sources.map((s) => consult(s, event, timeoutMs)));
+      const consulted = event.type === 'STAFF_REPORT' ? [] : sources;
+      const results = await Promise.all(consulted.map((s) => consult(s, event, timeoutMs)));
       return { decision: scoreEvent(policy, event, results), terms };
     },
   };

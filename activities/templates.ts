@@ -64,6 +64,8 @@ const LINES: Partial<Record<NoticeTemplate, Text>> = {
 };
 
 const DEADLINE: Text = { en: 'Please act by', 'zh-CN': '请在以下时间前处理：' };
+const QUESTION: Text = { en: 'The question:', 'zh-CN': '需要您回答的问题：' };
+const WHY: Text = { en: 'Why:', 'zh-CN': '原因：' };
 
 /** Renders a user notice: what kind of problem, what to do next, by when. Never thresholds or rule internals. */
 export function renderNotice(n: UserNotice): RenderedMessage {
@@ -74,6 +76,8 @@ export function renderNotice(n: UserNotice): RenderedMessage {
     (n.status === 'RESTORED' || n.status === 'CLOSED' || n.status === 'UPHELD')
   ) {
     lines.push(OUTCOME_TEXT[n.status][l]);
+    // The reviewer's explanation: the catalogue's words for the reason, then their own.
+    if (n.explanation) lines.push(`${WHY[l]} ${REASONS[n.explanation.code].user[l]} ${n.explanation.text}`);
   } else if (n.template === 'RESTRICTED' || n.template === 'REMINDER') {
     lines.push(TIER_TEXT[n.tier][l]);
     for (const code of new Set(n.reasonCodes))
@@ -82,6 +86,8 @@ export function renderNotice(n: UserNotice): RenderedMessage {
   } else {
     const line = LINES[n.template];
     if (line) lines.push(line[l]);
+    if (n.template === 'INFO_REQUESTED' && n.question) lines.push(`${QUESTION[l]} ${n.question}`);
+    if (n.template === 'INFO_REQUESTED' && n.deadline) lines.push(`${DEADLINE[l]} ${n.deadline}`);
   }
   return { locale: l, subject: SUBJECT[n.template][l], body: lines.join('\n') };
 }

@@ -6,7 +6,9 @@ import type { Scorer } from '../activities/scorer';
 import {
   appealUpdate,
   approvalUpdate,
+  breakGlassUpdate,
   claimUpdate,
+  retractUpdate,
   decisionUpdate,
   releaseUpdate,
   infoUpdate,
@@ -184,6 +186,47 @@ export function routes(d: AppDeps): RouteSpec[] {
     }),
     route({
       method: 'post',
+      path: '/v1/risk-events/:eventId/retraction',
+      summary:
+        'Withdraw an event reported in error: the case records it and goes to review (or is restored where the policy says so)',
+      roles: BACKEND,
+      params: S.EventIdParams,
+      body: S.RetractionBody,
+      handle: async ({ params, body, principal }) => {
+        const caseId = await d.cases.caseOfEvent(body.accountId, params.eventId);
+        const args = {
+          eventId: params.eventId,
+          reason: body.reason,
+          requestId: body.requestId,
+          actor: { kind: 'backend' as const, id: principal.id },
+          principal: principal.id,
+        };
+        const identity = identityOf('retract', { ...args, caseId });
+        return explained(await d.cases.act(caseId, retractUpdate, args, identity));
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/cases',
+      summary:
+        "Open a case by hand for an account (staff), or add to its open case: the tier and reason are the staff member's",
+      roles: REVIEWERS,
+      body: S.ManualCaseBody,
+      handle: ({ body, principal }) =>
+        d.cases.reportEvent(
+          {
+            type: 'STAFF_REPORT',
+            eventId: `staff:${principal.id}:${body.requestId}`,
+            accountId: body.accountId,
+            occurredAt: new Date().toISOString(),
+            ...(body.locale ? { locale: body.locale } : {}),
+            attributes: { tier: body.tier, reason: body.reason, rationale: body.rationale },
+          },
+          { kind: 'reviewer', id: principal.id },
+        ),
+    }),
+    route({
+      method: 'post',
       path: '/v1/simulate',
       summary: 'Score an event with the current policy, with no effect at all',
       roles: ANY_STAFF,
@@ -243,6 +286,20 @@ export function routes(d: AppDeps): RouteSpec[] {
       S.ApprovalBody,
       approvalUpdate,
     ),
+    route({
+      method: 'post',
+      path: '/v1/cases/:caseId/break-glass',
+      summary:
+        'Lift or close at once, whatever the case is waiting for (senior or admin; audited and notified)',
+      roles: SENIORS,
+      params: S.CaseIdParams,
+      body: S.BreakGlassBody,
+      handle: async ({ params, body, principal }) => {
+        const args = { ...body, by: principal.id, principal: principal.id };
+        const identity = identityOf('breakGlass', { ...args, caseId: params.caseId });
+        return explained(await d.cases.act(params.caseId, breakGlassUpdate, args, identity));
+      },
+    }),
     route({
       method: 'get',
       path: '/v1/changes',

@@ -336,6 +336,16 @@ export class CaseService {
     });
   }
 
+  /** The case an earlier event of the account reached (its first answer), for a retraction. */
+  async caseOfEvent(accountId: string, eventId: string): Promise<string> {
+    const first = await this.o.store.findEvent(accountId, eventId, this.o.eventIdWindowMs);
+    if (!first?.caseId)
+      throw new Problem(404, 'Event not found', `no case recorded event ${eventId} for this account`, {
+        code: 'EVENT_NOT_FOUND',
+      });
+    return first.caseId;
+  }
+
   /** Restriction changes and outcomes after a cursor, in order: the backend catches up after an outage. */
   async changes(after: number, limit: number) {
     const items = await this.o.store.changesAfter(after, limit);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AccountIdSchema, RequestIdSchema, RiskEventSchema } from '../core/events';
-import { DECISIONS } from '../core/model';
+import { DECISIONS, LOCALES, REASON_CODES, TIERS } from '../core/model';
 
 // Request schemas: the single source of truth for validation, request types and the OpenAPI document.
 
@@ -27,16 +27,75 @@ export const AppealBody = z.strictObject({
   requestId: RequestIdSchema,
 });
 
-export const DecisionBody = z.strictObject({
-  decision: z.enum(DECISIONS),
-  rationale: Rationale,
-  requestId: RequestIdSchema,
-});
+const Explanation = z
+  .strictObject({ code: z.enum(REASON_CODES), text: z.string().trim().min(1).max(1_000) })
+  .describe("What the user is told with the outcome: the catalogue's words for the code, then this text");
+const EvidenceVersion = z
+  .number()
+  .int()
+  .min(0)
+  .optional()
+  .describe("The case's evidenceVersion the reviewer saw: refused (409 EVIDENCE_CHANGED) if it has moved on");
+
+export const DecisionBody = z
+  .strictObject({
+    decision: z.enum(DECISIONS),
+    rationale: Rationale,
+    requestId: RequestIdSchema,
+    question: z
+      .string()
+      .trim()
+      .min(1)
+      .max(1_000)
+      .optional()
+      .describe('REQUEST_INFO (required there): the question the user is asked'),
+    explanation: Explanation.optional(),
+    evidenceVersion: EvidenceVersion,
+  })
+  .superRefine((b, ctx) => {
+    if (b.decision === 'REQUEST_INFO' && b.question === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['question'],
+        message: 'REQUEST_INFO needs a question for the user',
+      });
+    if (b.decision !== 'REQUEST_INFO' && b.question !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['question'], message: 'only REQUEST_INFO takes a question' });
+  });
 
 export const ApprovalBody = z.strictObject({
   approve: z.boolean(),
   rationale: Rationale,
   requestId: RequestIdSchema.optional(),
+  evidenceVersion: EvidenceVersion,
+});
+
+export const BreakGlassBody = z.strictObject({
+  action: z.enum(['LIFT', 'CLOSE']),
+  rationale: Rationale,
+  explanation: Explanation.optional(),
+  requestId: RequestIdSchema,
+});
+
+export const RetractionBody = z.strictObject({
+  accountId: AccountIdSchema,
+  reason: z
+    .string()
+    .trim()
+    .min(1)
+    .max(500)
+    .describe('Why the event is withdrawn (e.g. the fraud report was withdrawn)'),
+  requestId: RequestIdSchema,
+});
+export const EventIdParams = z.strictObject({ eventId: RequestIdSchema });
+
+export const ManualCaseBody = z.strictObject({
+  accountId: AccountIdSchema,
+  tier: z.enum(TIERS).exclude(['NONE']),
+  reason: z.enum(REASON_CODES),
+  rationale: Rationale,
+  locale: z.enum(LOCALES).optional(),
+  requestId: RequestIdSchema.describe('Opening the same case again with this ID answers the first result'),
 });
 
 export const InfoBody = z.strictObject({

@@ -4,8 +4,10 @@ import type { CaseInput } from './case-machine';
 import type {
   AppealUpdate,
   ApprovalUpdate,
+  BreakGlassUpdate,
   DecisionUpdate,
   InfoUpdate,
+  RetractUpdate,
   VerificationUpdate,
 } from './contracts';
 import { requestIdentity, type RequestIdentity } from './idempotency';
@@ -16,6 +18,8 @@ export interface ActionUpdates {
   decision: DecisionUpdate;
   approval: Omit<ApprovalUpdate, 'requestId'> & { requestId?: string };
   info: InfoUpdate;
+  breakGlass: BreakGlassUpdate;
+  retract: RetractUpdate;
 }
 export type ActionName = keyof ActionUpdates;
 
@@ -31,12 +35,29 @@ function bodyOf<A extends ActionName>(name: A, u: ActionUpdates[A]): Record<stri
       return { statement: a.statement, evidence: a.evidence ?? [] };
     }
     case 'decision': {
+      // Fields added in 0.3 count only when given, so requests recorded before keep their fingerprints.
       const d = u as DecisionUpdate;
-      return { decision: d.decision, rationale: d.rationale };
+      return {
+        decision: d.decision,
+        rationale: d.rationale,
+        ...defined({ question: d.question, explanation: d.explanation, evidenceVersion: d.evidenceVersion }),
+      };
     }
     case 'approval': {
       const a = u as ApprovalUpdate;
-      return { approve: a.approve, rationale: a.rationale };
+      return {
+        approve: a.approve,
+        rationale: a.rationale,
+        ...defined({ evidenceVersion: a.evidenceVersion }),
+      };
+    }
+    case 'breakGlass': {
+      const b = u as BreakGlassUpdate;
+      return { action: b.action, rationale: b.rationale, ...defined({ explanation: b.explanation }) };
+    }
+    case 'retract': {
+      const r = u as RetractUpdate;
+      return { eventId: r.eventId, reason: r.reason };
     }
     default: {
       const i = u as InfoUpdate;
@@ -45,9 +66,18 @@ function bodyOf<A extends ActionName>(name: A, u: ActionUpdates[A]): Record<stri
   }
 }
 
+function defined(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
 /** Who sent the request: the token's principal, else the reviewer or the actor it names. */
-function principalOf(u: { principal?: string; reviewer?: string; actor?: { id: string } }): string {
-  return u.principal ?? u.reviewer ?? u.actor?.id ?? 'unknown';
+function principalOf(u: {
+  principal?: string;
+  reviewer?: string;
+  by?: string;
+  actor?: { id: string };
+}): string {
+  return u.principal ?? u.reviewer ?? u.by ?? u.actor?.id ?? 'unknown';
 }
 
 /** The identity of a request, or none when it has no requestId (then each call is applied or refused). */
@@ -73,12 +103,29 @@ export const decisionInput = (u: DecisionUpdate): CaseInput => ({
   reviewer: u.reviewer,
   decision: u.decision,
   rationale: u.rationale,
+  question: u.question,
+  explanation: u.explanation,
+  evidenceVersion: u.evidenceVersion,
 });
 export const approvalInput = (u: ApprovalUpdate): CaseInput => ({
   kind: 'APPROVAL',
   reviewer: u.reviewer,
   approve: u.approve,
   rationale: u.rationale,
+  evidenceVersion: u.evidenceVersion,
+});
+export const breakGlassInput = (u: BreakGlassUpdate): CaseInput => ({
+  kind: 'BREAK_GLASS',
+  by: u.by,
+  action: u.action,
+  rationale: u.rationale,
+  explanation: u.explanation,
+});
+export const retractInput = (u: RetractUpdate): CaseInput => ({
+  kind: 'RETRACT',
+  eventId: u.eventId,
+  reason: u.reason,
+  actor: u.actor,
 });
 export const infoInput = (u: InfoUpdate): CaseInput => ({
   kind: 'INFO',

@@ -1,5 +1,5 @@
 // The activity interface as the workflow sees it (type-only there); implementations are in activities/.
-import type { NoticeTemplate } from './case-machine';
+import type { Explanation, NoticeTemplate } from './case-machine';
 import type { CaseArchive, OutboxMessage, RiskEventResult } from './contracts';
 import type { RiskEvent } from './events';
 import type { CaseStatus, CaseTerms, Decision, Locale, Outcome, ReasonCode, RestrictiveTier } from './model';
@@ -34,11 +34,15 @@ export interface UserNotice {
   reasonCodes: ReasonCode[];
   /** The next thing the user must do by (ISO), if any. */
   deadline?: string;
+  /** INFO_REQUESTED: the reviewer's question. */
+  question?: string;
+  /** OUTCOME: why, in the reviewer's words with a catalogue reason. */
+  explanation?: Explanation;
   idempotencyKey: string;
 }
 
 export interface BackendEvent {
-  type: 'restriction.changed' | 'case.outcome';
+  type: 'restriction.changed' | 'case.outcome' | 'case.escalated' | 'case.break_glass';
   caseId: string;
   accountId: string;
   status: CaseStatus;

@@ -10,6 +10,7 @@ import {
   type Decision,
   type Locale,
   type Outcome,
+  type ReasonCode,
   type ReasonContribution,
   type RestrictiveTier,
   type ReviewDecision,
@@ -39,6 +40,10 @@ export type TimelineType =
   | 'INFO_PROVIDED'
   | 'INFO_DEADLINE_PASSED'
   | 'SLA_BREACHED'
+  | 'APPROVAL_SLA_BREACHED'
+  | 'DECISION_VOIDED'
+  | 'BREAK_GLASS'
+  | 'EVENT_RETRACTED'
   | 'OUTCOME';
 
 export interface TimelineEntry {
@@ -63,7 +68,10 @@ export type Effect =
   | { kind: 'LIFT_RESTRICTION' }
   | { kind: 'CLOSE_ACCOUNT' }
   | { kind: 'NOTIFY_USER'; template: NoticeTemplate }
-  | { kind: 'NOTIFY_BACKEND'; event: 'RESTRICTION_CHANGED' | 'OUTCOME' };
+  | { kind: 'NOTIFY_BACKEND'; event: BackendEventKind };
+
+/** What the backend hears about: `restriction.changed`, `case.outcome`, `case.escalated`, `case.break_glass`. */
+export type BackendEventKind = 'RESTRICTION_CHANGED' | 'OUTCOME' | 'ESCALATED' | 'BREAK_GLASS';
 
 export type TimerKind =
   | 'REMINDER'
@@ -73,7 +81,8 @@ export type TimerKind =
   | 'MONITOR_END'
   | 'REVIEW_SLA'
   | 'INFO_DEADLINE'
-  | 'CLAIM_IDLE';
+  | 'CLAIM_IDLE'
+  | 'APPROVAL_SLA';
 
 export interface Deadlines {
   /** Verify (STEP_UP, FREEZE), confirm (PROTECT) or appeal (LIMIT, CLOSE) by then. */
@@ -85,6 +94,25 @@ export interface Deadlines {
   infoDueAt?: number;
   /** The claim goes back to the queue then unless its holder acts on the case. */
   claimIdleAt?: number;
+  /** A decision waiting for its second reviewer escalates then (cases opened under rules 3). */
+  approvalDueAt?: number;
+}
+
+/** The user-facing explanation a reviewer gives with a decision: a catalogue reason and words of their own. */
+export interface Explanation {
+  code: ReasonCode;
+  text: string;
+}
+
+/** A decision that waits for a second reviewer, bound to the evidence version its decider saw. */
+export interface PendingDecision {
+  by: string;
+  rationale: string;
+  at: string;
+  /** Absent: CLOSE (the only four-eyes decision before rules 3). */
+  decision?: 'CLOSE' | 'UNLOCK';
+  evidenceVersion?: number;
+  explanation?: Explanation;
 }
 
 export interface CaseState {
@@ -105,12 +133,24 @@ export interface CaseState {
   lockoutCount: number;
   assignee: string | null;
   appealed: boolean;
-  pendingClose: { by: string; rationale: string; at: string } | null;
+  /** The decision waiting for a second reviewer (named for the only such decision before 0.3). */
+  pendingClose: PendingDecision | null;
   slaBreached: boolean;
   missingSources: string[];
   outcome: Outcome | null;
   /** Risk events that changed nothing (harmless or not more severe), counted rather than logged one by one. */
   unchangedEvents?: { count: number; lastAt: string | null };
+  /**
+   * Bumped by everything that adds to what a reviewer must weigh (a recorded risk event, an appeal, an answer,
+   * a retraction). A decision names the version it saw; absent: 0.
+   */
+  evidenceVersion?: number;
+  /** The reviewer's question while information is requested. */
+  question?: string;
+  /** The user-facing explanation of the outcome, given with the deciding decision. */
+  explanation?: Explanation;
+  /** Risk events the backend withdrew (event IDs). */
+  retractedEvents?: string[];
   timeline: TimelineEntry[];
 }
 
@@ -122,9 +162,29 @@ export type CaseInput =
   | { kind: 'CLAIM'; reviewer: string; senior?: boolean }
   /** Gives a claimed case back to the queue: by its holder, or by a senior. */
   | { kind: 'RELEASE'; reviewer: string; senior?: boolean }
-  | { kind: 'DECISION'; reviewer: string; decision: ReviewDecision; rationale: string }
-  | { kind: 'APPROVAL'; reviewer: string; approve: boolean; rationale: string }
+  | {
+      kind: 'DECISION';
+      reviewer: string;
+      decision: ReviewDecision;
+      rationale: string;
+      /** REQUEST_INFO: what the user is asked. */
+      question?: string;
+      explanation?: Explanation;
+      /** The evidence version the reviewer saw: refused when the case has moved on since. */
+      evidenceVersion?: number;
+    }
+  | { kind: 'APPROVAL'; reviewer: string; approve: boolean; rationale: string; evidenceVersion?: number }
   | { kind: 'INFO'; answer: string; evidence?: string[]; actor: Actor }
+  /** A senior or admin lifts or closes at once, whatever the case's state ("break glass"). */
+  | {
+      kind: 'BREAK_GLASS';
+      by: string;
+      action: 'LIFT' | 'CLOSE';
+      rationale: string;
+      explanation?: Explanation;
+    }
+  /** The backend withdraws an event it reported in error. */
+  | { kind: 'RETRACT'; eventId: string; reason: string; actor: Actor }
   | { kind: 'TIMER'; timer: TimerKind };
 
 export const REFUSAL_CODES = [
@@ -140,6 +200,9 @@ export const REFUSAL_CODES = [
   'NOT_PENDING_APPROVAL',
   'SAME_REVIEWER',
   'NOT_AWAITING_INFO',
+  'EVIDENCE_CHANGED',
+  'UNKNOWN_EVENT',
+  'ALREADY_RETRACTED',
   /** Internal: a timer fired for a deadline the case no longer has. Never reaches a caller. */
   'NO_SUCH_TIMER',
 ] as const;
@@ -159,6 +222,11 @@ const USER_WAITING: readonly CaseStatus[] = [
   'LIMITED',
   'PROTECTIVE_HOLD',
 ];
+
+/** The version of the case machine's rules a case opened under (see CaseTerms.rulesVersion). */
+function rulesOf(s: CaseState): number {
+  return s.terms.rulesVersion ?? 1;
+}
 
 function iso(at: number): string {
   return new Date(at).toISOString();
@@ -332,6 +400,7 @@ function riskEventDetails(eventId: string, eventType: string, d: Decision): Reco
     reasons: d.reasons.map((r) => r.code),
     policyVersion: d.policyVersion,
     ...(d.unavailableSources.length ? { unavailableSources: d.unavailableSources } : {}),
+    ...(d.note !== undefined ? { note: d.note } : {}),
   };
 }
 
@@ -371,6 +440,7 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
         statement: input.statement,
         ...(input.evidence?.length ? { evidence: input.evidence } : {}),
       });
+      newEvidence(step);
       // An appeal on a case already under review joins that review.
       if (USER_WAITING.includes(s.status)) startReview(step);
       return step.done();
@@ -409,25 +479,46 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
         return refuse('NOT_PENDING_APPROVAL', `the case is not awaiting approval (${s.status})`);
       if (s.pendingClose.by === input.reviewer)
         return refuse('SAME_REVIEWER', 'the approval must come from a reviewer other than the decider');
+      if (input.evidenceVersion !== undefined && input.evidenceVersion !== (s.evidenceVersion ?? 0))
+        return refuse('EVIDENCE_CHANGED', 'the case has new evidence since the version you saw');
       const reviewer: Actor = { kind: 'reviewer', id: input.reviewer };
       step.log(reviewer, 'APPROVAL', { approve: input.approve, rationale: input.rationale });
-      if (input.approve) finish(step, 'CLOSED', reviewer);
-      else {
+      if (input.approve) {
+        const pending = s.pendingClose;
+        if (pending.explanation) s.explanation = pending.explanation;
+        finish(step, pending.decision === 'UNLOCK' ? 'RESTORED' : 'CLOSED', reviewer);
+      } else {
         s.pendingClose = null;
         backToReview(step);
       }
       return step.done();
     }
     case 'INFO': {
-      if (s.status !== 'AWAITING_INFO')
+      // Rules 3: the user may also add information while the case is in review or awaits approval.
+      const unasked = rulesOf(s) >= 3 && (s.status === 'IN_REVIEW' || s.status === 'PENDING_APPROVAL');
+      if (s.status !== 'AWAITING_INFO' && !unasked)
         return refuse('NOT_AWAITING_INFO', `no information was requested (${s.status})`);
       step.log(input.actor, 'INFO_PROVIDED', {
         answer: input.answer,
         ...(input.evidence?.length ? { evidence: input.evidence } : {}),
       });
-      backToReview(step);
+      delete s.question;
+      const asked = s.status === 'AWAITING_INFO';
+      newEvidence(step);
+      if (asked) backToReview(step);
       return step.done();
     }
+    case 'BREAK_GLASS': {
+      const actor: Actor = { kind: 'reviewer', id: input.by };
+      step.log(actor, 'BREAK_GLASS', { action: input.action, rationale: input.rationale });
+      s.pendingClose = null;
+      if (input.explanation) s.explanation = input.explanation;
+      step.effect({ kind: 'NOTIFY_BACKEND', event: 'BREAK_GLASS' });
+      finish(step, input.action === 'LIFT' ? 'RESTORED' : 'CLOSED', actor);
+      return step.done();
+    }
+    case 'RETRACT':
+      return retract(step, input);
     case 'TIMER':
       return timer(step, input.timer);
   }
@@ -472,6 +563,7 @@ function riskEvent(step: Step, input: Extract<CaseInput, { kind: 'RISK_EVENT' }>
       s.reasons = mergeReasons(s.reasons, d.reasons);
       s.score = Math.max(s.score, d.score);
       s.verificationAllowed = s.verificationAllowed && d.verificationAllowed;
+      newEvidence(step);
       return step.done();
     }
     // Counted, not listed: a stream of harmless events must not grow what the case carries.
@@ -484,6 +576,7 @@ function riskEvent(step: Step, input: Extract<CaseInput, { kind: 'RISK_EVENT' }>
   s.reasons = mergeReasons(s.reasons, d.reasons);
   s.score = Math.max(s.score, d.score);
   s.verificationAllowed = s.verificationAllowed && d.verificationAllowed;
+  newEvidence(step);
   if (rearmsLockout) {
     s.tier = tier;
     step.log(SYSTEM, 'ESCALATED', { from: 'NONE', to: tier, reasons: d.reasons.map((r) => r.code) });
@@ -510,28 +603,111 @@ function decide(step: Step, input: Extract<CaseInput, { kind: 'DECISION' }>): Tr
     return refuse('NOT_IN_REVIEW', `the case is not awaiting a decision (${s.status})`);
   if (s.assignee === null) return refuse('NOT_CLAIMED', 'claim the case before deciding it');
   if (s.assignee !== input.reviewer) return refuse('CLAIMED_BY_OTHER', 'another reviewer holds this case');
+  const evidenceVersion = s.evidenceVersion ?? 0;
+  if (input.evidenceVersion !== undefined && input.evidenceVersion !== evidenceVersion)
+    return refuse('EVIDENCE_CHANGED', 'the case has new evidence since the version you saw');
   const reviewer: Actor = { kind: 'reviewer', id: input.reviewer };
-  step.log(reviewer, 'DECISION', { decision: input.decision, rationale: input.rationale });
+  step.log(reviewer, 'DECISION', {
+    decision: input.decision,
+    rationale: input.rationale,
+    ...(input.question !== undefined ? { question: input.question } : {}),
+    ...(input.explanation ? { explanation: input.explanation } : {}),
+    ...(rulesOf(s) >= 3 ? { evidenceVersion } : {}),
+  });
+  const unlockNeedsApproval =
+    s.terms.unlockApprovalAboveScore !== undefined && s.score > s.terms.unlockApprovalAboveScore;
   switch (input.decision) {
     case 'UNLOCK':
-      finish(step, 'RESTORED', reviewer);
+      if (unlockNeedsApproval) awaitApproval(step, input, 'UNLOCK');
+      else {
+        if (input.explanation) s.explanation = input.explanation;
+        finish(step, 'RESTORED', reviewer);
+      }
       break;
     case 'UPHOLD':
+      if (input.explanation) s.explanation = input.explanation;
       finish(step, 'UPHELD', reviewer);
       break;
     case 'CLOSE':
-      if (s.terms.tiers[s.tier].fourEyesClose) {
-        s.status = 'PENDING_APPROVAL';
-        s.pendingClose = { by: input.reviewer, rationale: input.rationale, at: iso(step.at) };
-        s.deadlines = { reviewDueAt: s.deadlines.reviewDueAt };
-      } else finish(step, 'CLOSED', reviewer);
+      if (s.terms.tiers[s.tier].fourEyesClose) awaitApproval(step, input, 'CLOSE');
+      else {
+        if (input.explanation) s.explanation = input.explanation;
+        finish(step, 'CLOSED', reviewer);
+      }
       break;
     case 'REQUEST_INFO':
       s.status = 'AWAITING_INFO';
       s.deadlines = { infoDueAt: step.at + s.terms.tiers[s.tier].infoDeadlineMs };
+      if (input.question !== undefined) s.question = input.question;
       step.effect({ kind: 'NOTIFY_USER', template: 'INFO_REQUESTED' });
       break;
   }
+  return step.done();
+}
+
+/** Four-eyes: the decision waits for a second reviewer, bound to the evidence its decider saw. */
+function awaitApproval(
+  step: Step,
+  input: Extract<CaseInput, { kind: 'DECISION' }>,
+  decision: 'CLOSE' | 'UNLOCK',
+): void {
+  const s = step.state;
+  s.status = 'PENDING_APPROVAL';
+  const base = { by: input.reviewer, rationale: input.rationale, at: iso(step.at) };
+  if (rulesOf(s) < 3) {
+    // Before rules 3: only CLOSE waited, under the review's SLA, which never fired in this status.
+    s.pendingClose = base;
+    s.deadlines = { reviewDueAt: s.deadlines.reviewDueAt };
+    return;
+  }
+  s.pendingClose = {
+    ...base,
+    decision,
+    evidenceVersion: s.evidenceVersion ?? 0,
+    ...(input.explanation ? { explanation: input.explanation } : {}),
+  };
+  s.slaBreached = false;
+  s.deadlines = { approvalDueAt: step.at + (s.terms.approvalSlaMs ?? s.terms.tiers[s.tier].reviewSlaMs) };
+}
+
+/**
+ * Something new for a reviewer to weigh. Under rules 3 it voids a decision waiting for approval: the second
+ * reviewer would otherwise approve what the first decided without it.
+ */
+function newEvidence(step: Step, voidAlways = false): void {
+  const s = step.state;
+  s.evidenceVersion = (s.evidenceVersion ?? 0) + 1;
+  if (s.status !== 'PENDING_APPROVAL' || !s.pendingClose || !(voidAlways || rulesOf(s) >= 3)) return;
+  step.log(SYSTEM, 'DECISION_VOIDED', {
+    decidedBy: s.pendingClose.by,
+    decision: s.pendingClose.decision ?? 'CLOSE',
+    evidenceVersion: s.evidenceVersion,
+  });
+  s.pendingClose = null;
+  backToReview(step);
+}
+
+function retract(step: Step, input: Extract<CaseInput, { kind: 'RETRACT' }>): Transition {
+  const s = step.state;
+  const recorded = s.timeline.filter((t) => t.type === 'RISK_EVENT').map((t) => t.eventId as string);
+  if (!recorded.includes(input.eventId))
+    return refuse(
+      'UNKNOWN_EVENT',
+      'this case recorded no such event (events that changed nothing are not kept)',
+    );
+  const retracted = s.retractedEvents ?? [];
+  if (retracted.includes(input.eventId))
+    return refuse('ALREADY_RETRACTED', 'this event was already retracted');
+  s.retractedEvents = [...retracted, input.eventId];
+  step.log(input.actor, 'EVENT_RETRACTED', { eventId: input.eventId, reason: input.reason });
+  const nothingLeft = recorded.every((id) => s.retractedEvents!.includes(id));
+  if (nothingLeft && s.terms.retractionRestores) {
+    finish(step, 'RESTORED', input.actor);
+    return step.done();
+  }
+  newEvidence(step, true);
+  // A restriction that rests on a withdrawn report needs a person's look: the case goes to review.
+  if (USER_WAITING.includes(s.status)) startReview(step);
   return step.done();
 }
 
@@ -569,10 +745,26 @@ function timer(step: Step, kind: TimerKind): Transition {
       break;
     case 'REVIEW_SLA':
       s.slaBreached = true;
-      step.log(SYSTEM, 'SLA_BREACHED', { reviewDueAt: iso(s.deadlines.reviewDueAt!), assignee: s.assignee });
+      step.log(SYSTEM, 'SLA_BREACHED', {
+        reviewDueAt: iso(s.deadlines.reviewDueAt!),
+        assignee: s.assignee,
+        ...(rulesOf(s) >= 3 ? { escalated: true } : {}),
+      });
+      // Rules 3: a breach escalates to the senior queue and the backend tells operations.
+      if (rulesOf(s) >= 3) step.effect({ kind: 'NOTIFY_BACKEND', event: 'ESCALATED' });
+      break;
+    case 'APPROVAL_SLA':
+      s.slaBreached = true;
+      step.log(SYSTEM, 'APPROVAL_SLA_BREACHED', {
+        approvalDueAt: iso(s.deadlines.approvalDueAt!),
+        decidedBy: s.pendingClose?.by ?? null,
+        escalated: true,
+      });
+      step.effect({ kind: 'NOTIFY_BACKEND', event: 'ESCALATED' });
       break;
     case 'INFO_DEADLINE':
       step.log(SYSTEM, 'INFO_DEADLINE_PASSED');
+      delete s.question;
       backToReview(step);
       break;
     case 'CLAIM_IDLE':
@@ -608,6 +800,8 @@ export function nextTimer(s: CaseState): { kind: TimerKind; at: number } | null 
     candidates.push({ kind: 'CLAIM_IDLE', at: d.claimIdleAt });
   if (s.status === 'AWAITING_INFO' && d.infoDueAt !== undefined)
     candidates.push({ kind: 'INFO_DEADLINE', at: d.infoDueAt });
+  if (s.status === 'PENDING_APPROVAL' && d.approvalDueAt !== undefined && !s.slaBreached)
+    candidates.push({ kind: 'APPROVAL_SLA', at: d.approvalDueAt });
   // Ties resolve in the order pushed: a reminder never comes after its own deadline.
   return candidates.reduce<{ kind: TimerKind; at: number } | null>(
     (a, b) => (a === null || b.at < a.at ? b : a),

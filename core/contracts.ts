@@ -4,7 +4,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { RequestIdentity } from './idempotency';
 import type { BackendEvent, UserNotice } from './activity-contract';
-import type { CaseState, Deadlines, TimelineEntry } from './case-machine';
+import type { CaseState, Deadlines, Explanation, TimelineEntry } from './case-machine';
 import type { RiskEvent } from './events';
 import type {
   Actor,
@@ -127,6 +127,12 @@ export interface DecisionUpdate extends CaseAction {
   decision: ReviewDecision;
   rationale: string;
   requestId: string;
+  /** REQUEST_INFO: what the user is asked. */
+  question?: string;
+  /** What the user is told with the outcome: a catalogue reason and the reviewer's words. */
+  explanation?: Explanation;
+  /** The evidence version the reviewer saw (CaseView.evidenceVersion); refused when the case moved on. */
+  evidenceVersion?: number;
 }
 export interface ApprovalUpdate extends CaseAction {
   reviewer: string;
@@ -134,6 +140,23 @@ export interface ApprovalUpdate extends CaseAction {
   rationale: string;
   /** Optional: without one, each approval is applied or refused on its own (never a silent no-op). */
   requestId?: string;
+  /** The evidence version the approver saw; refused when the case moved on. */
+  evidenceVersion?: number;
+}
+/** A senior or admin lifts or closes at once ("break glass"). */
+export interface BreakGlassUpdate extends CaseAction {
+  by: string;
+  action: 'LIFT' | 'CLOSE';
+  rationale: string;
+  explanation?: Explanation;
+  requestId: string;
+}
+/** The backend withdraws an event it reported in error. */
+export interface RetractUpdate extends CaseAction {
+  eventId: string;
+  reason: string;
+  requestId: string;
+  actor: Actor;
 }
 export interface InfoUpdate extends CaseAction {
   answer: string;
@@ -160,7 +183,22 @@ export interface CaseView {
   slaBreached: boolean;
   /** The review SLA passed: the case belongs in the senior queue (GET /v1/review-queue?escalated=true). */
   escalated: boolean;
-  pendingApproval: { decidedBy: string; rationale: string; at: string } | null;
+  pendingApproval: {
+    decidedBy: string;
+    rationale: string;
+    at: string;
+    decision: 'CLOSE' | 'UNLOCK';
+    /** The evidence version the decision was made on (cases before 0.3: null). */
+    evidenceVersion: number | null;
+  } | null;
+  /** Bumped by each new piece of evidence; decisions and approvals may name the version they saw. */
+  evidenceVersion: number;
+  /** The reviewer's question while information is requested. */
+  question: string | null;
+  /** The user-facing explanation of the outcome. */
+  explanation: Explanation | null;
+  /** Risk events the backend retracted. */
+  retractedEvents: string[];
   lockoutCount: number;
   missingSources: string[];
   policyVersion: string;
@@ -181,6 +219,8 @@ export const releaseUpdate = defineUpdate<CaseView, [ReleaseUpdate]>('release');
 export const decisionUpdate = defineUpdate<CaseView, [DecisionUpdate]>('decision');
 export const approvalUpdate = defineUpdate<CaseView, [ApprovalUpdate]>('approval');
 export const infoUpdate = defineUpdate<CaseView, [InfoUpdate]>('info');
+export const breakGlassUpdate = defineUpdate<CaseView, [BreakGlassUpdate]>('breakGlass');
+export const retractUpdate = defineUpdate<CaseView, [RetractUpdate]>('retract');
 export const caseViewQuery = defineQuery<CaseView | null>('caseView');
 export const caseStatsQuery = defineQuery<CaseStats>('caseStats');
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LOCALES } from './model';
+import { LOCALES, REASON_CODES, TIERS } from './model';
 
 // Risk events as reported by the platform's backend. This module is the single source of truth for their
 // shape: the API validates with it and the types are inferred from it (workflows import the types only).
@@ -65,4 +65,19 @@ export const RiskEventSchema = z.discriminatedUnion('type', [
   variant('REGULATORY_HOLD'),
 ]);
 
-export type RiskEvent = z.infer<typeof RiskEventSchema>;
+/**
+ * A case opened by hand by staff (POST /v1/cases): not a type the backend may report, so it is kept out of
+ * RiskEventSchema; it travels the same path as any event (first answer per ID, update-with-start).
+ */
+export const StaffReportSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('STAFF_REPORT'),
+  attributes: z.strictObject({
+    tier: z.enum(TIERS).exclude(['NONE']),
+    reason: z.enum(REASON_CODES),
+    rationale: z.string().min(1).max(2_000),
+  }),
+});
+export type StaffReport = z.infer<typeof StaffReportSchema>;
+
+export type RiskEvent = z.infer<typeof RiskEventSchema> | StaffReport;

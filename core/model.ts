@@ -76,6 +76,8 @@ export interface Decision {
   verificationAllowed: boolean;
   /** Data sources that could not be consulted; recorded, never counted as risk. */
   unavailableSources: string[];
+  /** A case opened by hand: the staff member's rationale (recorded in the timeline). */
+  note?: string;
 }
 
 /** Durations (milliseconds) that a case fixes from the policy when it opens. */
@@ -117,9 +119,16 @@ export interface CaseTerms {
   /**
    * The version of the case machine's rules the case opened under (fixed with the terms, so a replay sees
    * what the case saw). Absent: 1. 2 (0.2): a milder event that brings a new reason or rules out verification
-   * is recorded and kept.
+   * is recorded and kept. 3 (0.3): a breached SLA escalates and tells the backend; a decision waiting for
+   * approval has its own SLA and is voided by new evidence; the user may add information during review.
    */
   rulesVersion?: number;
+  /** Rules 3: a decision waiting for its second reviewer escalates after this long. */
+  approvalSlaMs?: number;
+  /** Rules 3: an UNLOCK of a case whose score is above this needs a second reviewer too. */
+  unlockApprovalAboveScore?: number;
+  /** Rules 3: when every event the case recorded is retracted, the case ends restored (else: to review). */
+  retractionRestores?: boolean;
 }
 
 export type ActorKind = 'system' | 'backend' | 'user' | 'reviewer';

@@ -95,12 +95,22 @@ export const PolicySchema = z.strictObject({
     memory: Duration,
   }),
   /** The review process: a claim whose holder does nothing for this long goes back to the queue. */
-  review: z.strictObject({ claimIdle: Duration }).default({ claimIdle: '60m' }),
+  review: z
+    .strictObject({
+      claimIdle: Duration.default('60m'),
+      /** A decision waiting for a second reviewer escalates after this long. */
+      approvalSla: Duration.default('24h'),
+      /** An UNLOCK of a case scored above this needs a second reviewer (unset: only CLOSE may). */
+      unlockApprovalAboveScore: z.number().min(0).optional(),
+      /** A case whose every recorded event is retracted ends restored; false: it goes to review. */
+      retractionRestores: z.boolean().default(false),
+    })
+    .prefault({}),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 
 /** The case machine's rules for cases opened now (see CaseTerms.rulesVersion). */
-export const CASE_RULES_VERSION = 2;
+export const CASE_RULES_VERSION = 3;
 
 /** A validated policy with the content hash recorded on every decision. */
 export interface LoadedPolicy {
@@ -142,5 +152,10 @@ export function caseTermsOf({ policy, hash }: LoadedPolicy): CaseTerms {
     },
     claimIdleMs: ms(policy.review.claimIdle),
     rulesVersion: CASE_RULES_VERSION,
+    approvalSlaMs: ms(policy.review.approvalSla),
+    ...(policy.review.unlockApprovalAboveScore !== undefined
+      ? { unlockApprovalAboveScore: policy.review.unlockApprovalAboveScore }
+      : {}),
+    retractionRestores: policy.review.retractionRestores,
   };
 }

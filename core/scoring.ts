@@ -81,6 +81,21 @@ export function tierForScore(thresholds: LoadedPolicy['policy']['thresholds'], s
  */
 export function scoreEvent(loaded: LoadedPolicy, event: RiskEvent, sources: SourceResult[] = []): Decision {
   const { policy, hash } = loaded;
+  if (event.type === 'STAFF_REPORT') {
+    // A person decided the tier: no rule is consulted, and only a step-up can be resolved by verifying.
+    const { tier, reason, rationale } = event.attributes;
+    return {
+      tier,
+      score: 0,
+      reasons: [{ code: reason, contribution: 0, ruleId: 'staff-report' }],
+      policyVersion: policy.version,
+      policyHash: hash,
+      lockout: false,
+      verificationAllowed: tier === 'STEP_UP',
+      unavailableSources: [],
+      note: rationale,
+    };
+  }
   const facts = factsOf(event, sources);
   const matched = policy.rules.filter((rule) => ruleMatches(rule, event, facts));
 

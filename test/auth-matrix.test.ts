@@ -118,6 +118,37 @@ const MATRIX: Record<string, Row> = {
       body: { approve: true, rationale: 'Agreed.', requestId: `p-${randomUUID()}` },
     }),
   },
+  'POST /v1/risk-events/:eventId/retraction': {
+    expect: [401, 401, 404, 403, 403, 404],
+    code: 'EVENT_NOT_FOUND',
+    request: (f) => ({
+      path: `/v1/risk-events/never-${randomUUID()}/retraction`,
+      body: { accountId: f.account, reason: 'Reported in error.', requestId: `r-${randomUUID()}` },
+    }),
+  },
+  // Opens a case by hand on a fresh account for every allowed caller.
+  'POST /v1/cases': {
+    expect: [401, 401, 403, 200, 200, 200],
+    request: () => ({
+      path: '/v1/cases',
+      body: {
+        accountId: uniqueAccount(),
+        tier: 'LIMIT',
+        reason: 'ABNORMAL_FUND_FLOWS',
+        rationale: 'Seen in a manual audit.',
+        requestId: `m-${randomUUID()}`,
+      },
+    }),
+  },
+  // A case that does not exist: break glass on the fixture would end it for the rows after this one.
+  'POST /v1/cases/:caseId/break-glass': {
+    expect: [401, 401, 403, 403, 404, 404],
+    code: 'CASE_NOT_FOUND',
+    request: () => ({
+      path: `/v1/cases/${unknownCase()}/break-glass`,
+      body: { action: 'LIFT', rationale: 'Customer verified in branch.', requestId: `b-${randomUUID()}` },
+    }),
+  },
   'GET /v1/changes': {
     expect: [401, 401, 200, 403, 403, 200],
     request: () => ({ path: '/v1/changes?after=0&limit=1' }),

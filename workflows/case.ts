@@ -16,7 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions, SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
-import type { CaseActivities } from '../core/activity-contract';
+import type { BackendEvent, CaseActivities } from '../core/activity-contract';
 import { REVIEW_STATUSES } from '../core/model';
 import {
   isRestricted,
@@ -25,6 +25,7 @@ import {
   recordEffect,
   transition,
   type CaseInput,
+  type BackendEventKind,
   type CaseState,
   type Effect,
   type TimerKind,
@@ -32,6 +33,7 @@ import {
 import {
   appealUpdate,
   approvalUpdate,
+  breakGlassUpdate,
   caseStatsQuery,
   caseViewQuery,
   claimUpdate,
@@ -39,6 +41,7 @@ import {
   releaseUpdate,
   infoUpdate,
   makeCaseId,
+  retractUpdate,
   riskEventUpdate,
   SA,
   verificationUpdate,
@@ -55,9 +58,11 @@ import {
 import {
   appealInput,
   approvalInput,
+  breakGlassInput,
   decisionInput,
   identityOf,
   infoInput,
+  retractInput,
   verificationInput,
 } from '../core/actions';
 import type { RequestIdentity } from '../core/idempotency';
@@ -184,8 +189,18 @@ class CaseRun {
       slaBreached: s.slaBreached,
       escalated: s.slaBreached && REVIEW_STATUSES.includes(s.status),
       pendingApproval: s.pendingClose
-        ? { decidedBy: s.pendingClose.by, rationale: s.pendingClose.rationale, at: s.pendingClose.at }
+        ? {
+            decidedBy: s.pendingClose.by,
+            rationale: s.pendingClose.rationale,
+            at: s.pendingClose.at,
+            decision: s.pendingClose.decision ?? 'CLOSE',
+            evidenceVersion: s.pendingClose.evidenceVersion ?? null,
+          }
         : null,
+      evidenceVersion: s.evidenceVersion ?? 0,
+      question: s.question ?? null,
+      explanation: s.explanation ?? null,
+      retractedEvents: s.retractedEvents ?? [],
       lockoutCount: s.lockoutCount,
       missingSources: s.missingSources,
       policyVersion: s.terms.policyVersion,
@@ -368,6 +383,8 @@ class CaseRun {
                 status: s.status,
                 reasonCodes,
                 deadline: userDeadlineOf(s),
+                ...(effect.template === 'INFO_REQUESTED' && s.question ? { question: s.question } : {}),
+                ...(effect.template === 'OUTCOME' && s.explanation ? { explanation: s.explanation } : {}),
               },
             });
             break;
@@ -376,7 +393,7 @@ class CaseRun {
               kind: 'NOTIFY_BACKEND',
               event: {
                 ...base,
-                type: effect.event === 'OUTCOME' ? 'case.outcome' : 'restriction.changed',
+                type: BACKEND_EVENT_TYPES[effect.event],
                 status: s.status,
                 tier: s.tier,
                 restricted: isRestricted(s),
@@ -491,6 +508,13 @@ class CaseRun {
   }
 }
 
+const BACKEND_EVENT_TYPES: Record<BackendEventKind, BackendEvent['type']> = {
+  RESTRICTION_CHANGED: 'restriction.changed',
+  OUTCOME: 'case.outcome',
+  ESCALATED: 'case.escalated',
+  BREAK_GLASS: 'case.break_glass',
+};
+
 /** What the Web UI shows as the case's current details (Temporal markdown; codes and IDs, no personal data). */
 function currentDetailsOf(s: CaseState): string {
   const next = nextTimer(s);
@@ -533,6 +557,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
   action(decisionUpdate, (u) => [identityOf('decision', u), decisionInput(u)]);
   action(approvalUpdate, (u) => [identityOf('approval', u), approvalInput(u)]);
   action(infoUpdate, (u) => [identityOf('info', u), infoInput(u)]);
+  action(breakGlassUpdate, (u) => [identityOf('breakGlass', u), breakGlassInput(u)]);
+  action(retractUpdate, (u) => [identityOf('retract', u), retractInput(u)]);
   setHandler(caseViewQuery, () => run.view());
   setHandler(caseStatsQuery, () => run.stats());
 
