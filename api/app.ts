@@ -282,7 +282,7 @@ export function routes(d: AppDeps): RouteSpec[] {
     // Without a requestId each approval is applied or refused on its own: never a silent no-op.
     reviewerRequest(
       'approval',
-      'Second approval of a CLOSE decision, by a reviewer other than the decider',
+      'Second approval of a decision that needs one (CLOSE; UNLOCK above the policy score), by another reviewer',
       S.ApprovalBody,
       approvalUpdate,
     ),

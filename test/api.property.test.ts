@@ -26,7 +26,16 @@ import { startApi, type RunningApi } from '../api/main';
 import * as S from '../api/schemas';
 import { REFUSAL_CODES } from '../core/case-machine';
 import { RISK_EVENT_ATTRIBUTES, RISK_EVENT_TYPES, type RiskEvent, type RiskEventType } from '../core/events';
-import { DECISIONS, LOCALES, REVIEW_STATUSES, tierRank, type CaseStatus, type Tier } from '../core/model';
+import {
+  DECISIONS,
+  LOCALES,
+  REASON_CODES,
+  REVIEW_STATUSES,
+  TIERS,
+  tierRank,
+  type CaseStatus,
+  type Tier,
+} from '../core/model';
 import { parseConfig } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { EXAMPLES } from './helpers/events';
@@ -268,14 +277,55 @@ const VALID_BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
     { answer: freeText(4_000), evidence, requestId },
     { requiredKeys: ['answer', 'requestId'] },
   ),
-  'POST /v1/cases/:caseId/decision': fc.record({
-    decision: fc.constantFrom(...DECISIONS),
-    rationale: freeText(2_000),
+  // A question goes with REQUEST_INFO, and only with it.
+  'POST /v1/cases/:caseId/decision': fc.constantFrom(...DECISIONS).chain((decision) =>
+    fc.record(
+      {
+        decision: fc.constant(decision),
+        rationale: freeText(2_000),
+        requestId,
+        ...(decision === 'REQUEST_INFO' ? { question: freeText(1_000) } : {}),
+        explanation: fc.record({ code: fc.constantFrom(...REASON_CODES), text: freeText(1_000) }),
+        evidenceVersion: fc.nat(),
+      },
+      {
+        requiredKeys: [
+          'decision',
+          'rationale',
+          'requestId',
+          ...(decision === 'REQUEST_INFO' ? ['question'] : []),
+        ],
+      },
+    ),
+  ),
+  'POST /v1/cases/:caseId/approval': fc.record(
+    { approve: fc.boolean(), rationale: freeText(2_000), requestId, evidenceVersion: fc.nat() },
+    { requiredKeys: ['approve', 'rationale'] },
+  ),
+  'POST /v1/cases/:caseId/break-glass': fc.record(
+    {
+      action: fc.constantFrom('LIFT', 'CLOSE'),
+      rationale: freeText(2_000),
+      explanation: fc.record({ code: fc.constantFrom(...REASON_CODES), text: freeText(1_000) }),
+      requestId,
+    },
+    { requiredKeys: ['action', 'rationale', 'requestId'] },
+  ),
+  'POST /v1/risk-events/:eventId/retraction': fc.record({
+    accountId: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+    reason: freeText(500),
     requestId,
   }),
-  'POST /v1/cases/:caseId/approval': fc.record(
-    { approve: fc.boolean(), rationale: freeText(2_000), requestId },
-    { requiredKeys: ['approve', 'rationale'] },
+  'POST /v1/cases': fc.record(
+    {
+      accountId: fc.stringMatching(/^p1-[A-Za-z0-9_-]{1,40}$/),
+      tier: fc.constantFrom(...TIERS.filter((t) => t !== 'NONE')),
+      reason: fc.constantFrom(...REASON_CODES),
+      rationale: freeText(2_000),
+      locale: fc.constantFrom(...LOCALES),
+      requestId,
+    },
+    { requiredKeys: ['accountId', 'tier', 'reason', 'rationale', 'requestId'] },
   ),
 };
 
@@ -811,11 +861,13 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant<ActionKind>('decision'),
       who: reviewerWho,
-      body: fc.record({
-        decision: fc.constantFrom(...DECISIONS),
-        rationale: fc.constantFrom(...RATIONALES),
-        requestId: rid,
-      }),
+      body: fc
+        .record({
+          decision: fc.constantFrom(...DECISIONS),
+          rationale: fc.constantFrom(...RATIONALES),
+          requestId: rid,
+        })
+        .map((b) => (b.decision === 'REQUEST_INFO' ? { ...b, question: 'Which city?' } : b)),
     }),
   },
   {
@@ -846,7 +898,7 @@ function sameBodyKey(a: Action): string {
     case 'info':
       return JSON.stringify([t(b.answer), b.evidence ?? []]);
     case 'decision':
-      return JSON.stringify([b.decision, t(b.rationale)]);
+      return JSON.stringify([b.decision, t(b.rationale), b.question]);
     case 'approval':
       return JSON.stringify([b.approve, t(b.rationale)]);
     case 'claim':
@@ -888,7 +940,12 @@ function leadIns(id: string): Action[][] {
   const decide = (decision: string): Action => ({
     kind: 'decision',
     who: 'r1',
-    body: { decision, rationale: 'Fine.', requestId: id },
+    body: {
+      decision,
+      rationale: 'Fine.',
+      requestId: id,
+      ...(decision === 'REQUEST_INFO' ? { question: 'Which city?' } : {}),
+    },
   });
   return [
     [],

@@ -433,11 +433,6 @@ describe('HTTP API', function () {
         'CLAIMED_BY_OTHER',
       );
       assertProblem(
-        await post(`${c}/info`, 'backend', { answer: 'x', requestId: 'i-1' }),
-        409,
-        'NOT_AWAITING_INFO',
-      );
-      assertProblem(
         await post(`${c}/approval`, 'r2', { approve: true, rationale: 'x' }),
         409,
         'NOT_PENDING_APPROVAL',
