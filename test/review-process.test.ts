@@ -19,6 +19,7 @@ import { parsePolicy } from '../infra/policy-loader';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import {
   eventually,
+  recordHistory,
   shortPolicy,
   startApiHarness,
   withHarness,
@@ -70,7 +71,7 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 describe('review process (rules 3) on the dev server', function () {
   this.timeout(60_000);
 
-  it('a breached review SLA escalates: the case and its queue item say so, the backend hears case.escalated', () =>
+  it('a breached review SLA escalates: the case and its queue item say so, the backend hears case.escalated (histories-)', () =>
     withHarness(
       async (h) => {
         const account = await inReview(h);
@@ -95,6 +96,7 @@ describe('review process (rules 3) on the dev server', function () {
         // A senior takes it over; the takeover is in the timeline.
         const taken = await h.act(account, claimUpdate, { reviewer: 'senior-1', senior: true });
         assert.equal(taken.assignee, 'senior-1');
+        await recordHistory('review-sla-escalated', h.handle(account));
         assert.deepEqual(taken.timeline.at(-1), {
           ...taken.timeline.at(-1),
           type: 'CLAIM',
@@ -136,7 +138,7 @@ describe('review process (rules 3) on the dev server', function () {
       { policy: policyWith({ approvalSla: '2s' }, { reviewSla: '1h' }) },
     ));
 
-  it('REQUEST_INFO carries a question to the user; the outcome notice tells the user why', () =>
+  it('REQUEST_INFO carries a question to the user; the outcome notice tells the user why (histories-)', () =>
     withHarness(
       async (h) => {
         const account = await inReview(h);
@@ -181,11 +183,12 @@ describe('review process (rules 3) on the dev server', function () {
         );
         assert.ok(outcome.message.body.includes(REASONS.IDENTITY_MISMATCH.user.en), outcome.message.body);
         assert.ok(outcome.message.body.includes(explanation.text), outcome.message.body);
+        await recordHistory('question-explanation', h.handle(account));
       },
       { policy: policyWith({}, { reviewSla: '1h', infoDeadline: '1h' }) },
     ));
 
-  it('four-eyes is bound to the evidence: new information voids a pending decision, a stale version is refused', () =>
+  it('four-eyes is bound to the evidence: new information voids a pending decision, a stale version is refused (histories-)', () =>
     withHarness(
       async (h) => {
         const account = await inReview(h, 'FRAUD_REPORT');
@@ -233,6 +236,7 @@ describe('review process (rules 3) on the dev server', function () {
         await decide(seen + 1, 'd3');
         const closed = await approve(seen + 1, 'p2');
         assert.equal(closed.outcome, 'CLOSED');
+        await recordHistory('four-eyes-evidence-voided', h.handle(account));
       },
       { policy: policyWith({}, { reviewSla: '1h' }) },
     ));
