@@ -127,6 +127,24 @@ function isResourceExhausted(err: unknown): boolean {
   return false;
 }
 
+/** A view archived by an earlier release, with the fields added since at their neutral values. */
+function withLaterFields(view: CaseView): CaseView {
+  return {
+    ...view,
+    evidenceVersion: view.evidenceVersion ?? 0,
+    question: view.question ?? null,
+    explanation: view.explanation ?? null,
+    retractedEvents: view.retractedEvents ?? [],
+    pendingApproval: view.pendingApproval
+      ? {
+          ...view.pendingApproval,
+          decision: view.pendingApproval.decision ?? 'CLOSE',
+          evidenceVersion: view.pendingApproval.evidenceVersion ?? null,
+        }
+      : null,
+  };
+}
+
 export class CaseService {
   private readonly client: Client;
   private readonly taskQueue: string;
@@ -247,7 +265,7 @@ export class CaseService {
     const latest = await this.queryView(this.client.workflow.getHandle(caseWorkflowId(parsed.accountId)));
     if (latest?.caseId === caseId) return { view: latest, current: true };
     const archived = await this.o.store.archivedCase(caseId);
-    if (archived) return { view: archived.view, current: false };
+    if (archived) return { view: withLaterFields(archived.view), current: false };
     // An earlier case of the account: visibility knows its run by the CordonCaseId search attribute.
     for await (const wf of this.client.workflow.list({ query: `CordonCaseId = "${caseId}"` })) {
       const view = await this.queryView(this.client.workflow.getHandle(wf.workflowId, wf.runId));
