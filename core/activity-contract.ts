@@ -1,7 +1,7 @@
 // The activity interface as the workflow sees it (type-only there); implementations are in activities/.
 import type { Explanation, NoticeTemplate } from './case-machine';
 import type { CaseArchive, OutboxMessage, RiskEventResult } from './contracts';
-import type { RiskEvent } from './events';
+import type { Contact, RiskEvent } from './events';
 import type { CaseStatus, CaseTerms, Decision, Locale, Outcome, ReasonCode, RestrictiveTier } from './model';
 
 export interface ScoreResult {
@@ -38,6 +38,8 @@ export interface UserNotice {
   question?: string;
   /** OUTCOME: why, in the reviewer's words with a catalogue reason. */
   explanation?: Explanation;
+  /** Where to reach the user, when the backend gave it (personal data: never logged). */
+  contact?: Contact;
   idempotencyKey: string;
 }
 

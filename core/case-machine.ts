@@ -15,6 +15,7 @@ import {
   type RestrictiveTier,
   type ReviewDecision,
 } from './model';
+import type { Contact } from './events';
 
 export type TimelineType =
   | 'RISK_EVENT'
@@ -151,11 +152,20 @@ export interface CaseState {
   explanation?: Explanation;
   /** Risk events the backend withdrew (event IDs). */
   retractedEvents?: string[];
+  /** How to reach the user (personal data: never in the view, the timeline or logs). The latest given wins. */
+  contact?: Contact;
   timeline: TimelineEntry[];
 }
 
 export type CaseInput =
-  | { kind: 'RISK_EVENT'; eventId: string; eventType: string; decision: Decision; actor: Actor }
+  | {
+      kind: 'RISK_EVENT';
+      eventId: string;
+      eventType: string;
+      decision: Decision;
+      actor: Actor;
+      contact?: Contact;
+    }
   | { kind: 'VERIFICATION'; method: string; passed: boolean; actor: Actor }
   | { kind: 'APPEAL'; statement: string; evidence?: string[]; actor: Actor }
   /** A senior's claim on a case another reviewer holds takes it over; a reviewer's is refused. */
@@ -357,6 +367,7 @@ export interface OpenCase {
   eventType: string;
   decision: Decision;
   actor: Actor;
+  contact?: Contact;
 }
 
 /** Opens a case for a restrictive decision. The caller handles NONE (no case is opened for it). */
@@ -383,6 +394,7 @@ export function openCase(o: OpenCase): { state: CaseState; effects: Effect[] } {
     slaBreached: false,
     missingSources: [...o.decision.unavailableSources],
     outcome: null,
+    ...(o.contact ? { contact: o.contact } : {}),
     timeline: [],
   };
   const step = new Step(blank, o.at);
@@ -542,6 +554,7 @@ function armClaimIdle(step: Step): void {
 function riskEvent(step: Step, input: Extract<CaseInput, { kind: 'RISK_EVENT' }>): Transition {
   const s = step.state;
   const d = input.decision;
+  if (input.contact) s.contact = input.contact;
   for (const src of d.unavailableSources) if (!s.missingSources.includes(src)) s.missingSources.push(src);
   const from = s.tier;
   const lockoutActive = s.deadlines.lockoutLiftsAt !== undefined;

@@ -42,11 +42,31 @@ export const RequestIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, ".", "_", ":" or "-", at most 128 characters');
 
+const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone'));
+
+/**
+ * How to reach the account holder, if the backend sends it with an event. Personal data: it stays in the case's
+ * (encrypted) state and the notices, never in views, logs, search attributes or error messages.
+ */
+export const ContactSchema = z.strictObject({
+  email: z.email().max(254).optional(),
+  phone: z
+    .string()
+    .regex(/^\+?[0-9][0-9 ()-]{4,31}$/, 'a phone number such as +86 138 0000 0000')
+    .optional(),
+  timeZone: z
+    .string()
+    .refine((tz) => TIME_ZONES.has(tz) || tz === 'UTC', 'an IANA time zone such as Asia/Shanghai')
+    .optional(),
+});
+export type Contact = z.infer<typeof ContactSchema>;
+
 const envelope = {
   eventId: RequestIdSchema,
   accountId: AccountIdSchema,
   occurredAt: z.iso.datetime({ offset: true }),
   locale: z.enum(LOCALES).optional(),
+  contact: ContactSchema.optional(),
 };
 
 function variant<T extends RiskEventType>(type: T) {

@@ -403,6 +403,37 @@ describe('review process over HTTP', function () {
     );
   });
 
+  it("the user's contact from the event reaches the notices and nowhere else: not the case view, not the timeline", async () => {
+    const account = uniqueAccount();
+    const contact = { email: 'li.wei@example.cn', phone: '+86 138 0000 0000', timeZone: 'Asia/Shanghai' };
+    const event = { ...riskEvent(account, 'IDENTITY_CHECK', { matched: false }), contact };
+    const r = await post('/v1/risk-events', 'backend', event);
+    assert.equal(r.status, 200);
+    const res = await fetch(`${api.url}/v1/cases/${r.body.caseId}`, {
+      headers: { authorization: 'Bearer dev-reviewer-1' },
+    });
+    const text = await res.text();
+    assert.ok(!text.includes('li.wei') && !text.includes('138 0000'), 'no contact in the case view');
+    const notice = await eventually(
+      async () => h.channel.sent.find((s) => s.notice.caseId === r.body.caseId) ?? false,
+    );
+    assert.deepEqual(notice.notice.contact, contact);
+    const bad = await post('/v1/risk-events', 'backend', {
+      ...event,
+      eventId: `evt-${randomUUID()}`,
+      contact: { email: 'not-an-address', timeZone: 'Mars/Olympus' },
+    });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body.errors.map((e: { path: string }) => e.path).sort(), [
+      'body.contact.email',
+      'body.contact.timeZone',
+    ]);
+    assert.ok(
+      !JSON.stringify(bad.body).includes('not-an-address'),
+      'the problem does not echo personal data',
+    );
+  });
+
   it('REQUEST_INFO without a question is a 400 naming body.question, and changes nothing', async () => {
     const { account, caseId } = await frozen();
     const before = await h.view(account);

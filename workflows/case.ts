@@ -249,13 +249,21 @@ class CaseRun {
           eventType: event.type,
           decision,
           actor,
+          ...(event.contact ? { contact: event.contact } : {}),
         });
         this.state = opened.state;
         fx = opened.effects;
       }
     } else {
       fx = this.apply(
-        { kind: 'RISK_EVENT', eventId: event.eventId, eventType: event.type, decision, actor },
+        {
+          kind: 'RISK_EVENT',
+          eventId: event.eventId,
+          eventType: event.type,
+          decision,
+          actor,
+          ...(event.contact ? { contact: event.contact } : {}),
+        },
         now,
       );
     }
@@ -385,6 +393,7 @@ class CaseRun {
                 deadline: userDeadlineOf(s),
                 ...(effect.template === 'INFO_REQUESTED' && s.question ? { question: s.question } : {}),
                 ...(effect.template === 'OUTCOME' && s.explanation ? { explanation: s.explanation } : {}),
+                ...(s.contact ? { contact: s.contact } : {}),
               },
             });
             break;
