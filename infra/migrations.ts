@@ -56,4 +56,16 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS case_archive_expires ON case_archive (expires_at)',
     ],
   },
+  {
+    version: 2,
+    up: () => [
+      // Fixed-window counters for rate limits, shared by every API process (key: what is limited, e.g. an IP).
+      `CREATE TABLE IF NOT EXISTS rate_limits (
+        limit_key TEXT NOT NULL,
+        window_start BIGINT NOT NULL,
+        hits INTEGER NOT NULL,
+        PRIMARY KEY (limit_key, window_start))`,
+      'CREATE INDEX IF NOT EXISTS rate_limits_window ON rate_limits (window_start)',
+    ],
+  },
 ];

@@ -264,9 +264,34 @@ export class Store {
       : null;
   }
 
+  // --- rate limits ---------------------------------------------------------------------------------------
+
+  /**
+   * Counts one hit on a key in the current fixed window and says whether it is within the limit; when it is
+   * not, how long until the window ends (for Retry-After). One statement, so concurrent processes count right.
+   */
+  async hit(
+    key: string,
+    windowMs: number,
+    limit: number,
+  ): Promise<{ allowed: boolean; retryAfterMs: number }> {
+    const now = this.clock();
+    const windowStart = Math.floor(now / windowMs) * windowMs;
+    const rows = await this.db.query<{ hits: number }>(
+      `INSERT INTO rate_limits (limit_key, window_start, hits) VALUES (?, ?, 1)
+       ON CONFLICT (limit_key, window_start) DO UPDATE SET hits = rate_limits.hits + 1
+       RETURNING hits`,
+      [key, windowStart],
+    );
+    const hits = Number(rows[0]?.hits ?? 1);
+    return { allowed: hits <= limit, retryAfterMs: windowStart + windowMs - now };
+  }
+
   /** Drops what has outlived its keeping period. */
   async purge(eventWindowMs: number): Promise<void> {
     const now = this.clock();
+    // No rate-limit window is longer than a day.
+    await this.db.run('DELETE FROM rate_limits WHERE window_start < ?', [now - 86_400_000]);
     await this.db.run('DELETE FROM case_archive WHERE expires_at <= ?', [now]);
     await this.db.run('DELETE FROM event_ids WHERE created_at < ?', [now - eventWindowMs]);
     await this.db.run('DELETE FROM request_records WHERE created_at < ?', [now - eventWindowMs]);

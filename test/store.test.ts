@@ -98,9 +98,26 @@ for (const [name, open] of databases) {
       const versions = await again.db.query<{ version: number }>('SELECT version FROM schema_migrations');
       assert.deepEqual(
         versions.map((v) => Number(v.version)),
-        [1],
+        [1, 2],
       );
       await Promise.all([a.db.close(), b.db.close(), again.db.close()]);
+    });
+
+    it('counts rate-limit hits per key and window, also when many arrive at once', async () => {
+      let now = 10 * 60_000 + 5_000;
+      const store = await open(() => now);
+      const key = `ip:${randomUUID()}`;
+      const hits = await Promise.all(Array.from({ length: 8 }, () => store.hit(key, 60_000, 5)));
+      assert.deepEqual(
+        hits.map((h) => h.allowed).sort(),
+        [false, false, false, true, true, true, true, true],
+        'exactly the limit is allowed',
+      );
+      assert.equal(hits.find((h) => !h.allowed)!.retryAfterMs, 55_000, 'until the window ends');
+      assert.equal((await store.hit(`other:${randomUUID()}`, 60_000, 5)).allowed, true, 'keys are separate');
+      now += 60_000;
+      assert.equal((await store.hit(key, 60_000, 5)).allowed, true, 'a new window');
+      await store.db.close();
     });
 
     it('remembers event IDs for their window, whatever the ID (prototype names included)', async () => {
