@@ -115,6 +115,16 @@ const EnvSchema = z.object({
   /** Undelivered messages are marked FAILED after this many hours. */
   /** The Temporal SDK's Prometheus exporter, on 127.0.0.1 at this port (off when unset). */
   CORDON_SDK_METRICS_PORT: port.optional(),
+  /** Where users reach Cordon's pages (links in notices); default http://127.0.0.1:<PORT>. */
+  CORDON_PUBLIC_URL: z.url().optional(),
+  /** smtp://user:pass@host:port (smtps:// for TLS): notices go out as e-mail. Unset in development: a catcher. */
+  CORDON_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'an smtp:// or smtps:// URL')
+    .optional(),
+  CORDON_MAIL_FROM: z.string().min(3).default('Cordon <no-reply@cordon.local>'),
+  /** Keys that sign the links in notices: id:base64key,... newest first (production: required). */
+  CORDON_LINK_KEYS: z.string().optional(),
   /** Signs the reviewer console's session and CSRF cookies; shared by every API process (production: required). */
   CORDON_SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   CORDON_DELIVERY_GIVE_UP_HOURS: z.coerce
@@ -181,5 +191,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     sourceTimeoutMs: e.CORDON_SOURCE_TIMEOUT_MS,
     /** Unset in development: a secret created once in the data folder (see infra/dev-secrets.ts). */
     sessionSecret: e.CORDON_SESSION_SECRET,
+    publicUrl: (e.CORDON_PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ''),
+    mail: { smtpUrl: e.CORDON_SMTP_URL, from: e.CORDON_MAIL_FROM },
+    /** Raw; parsed by infra/links.ts. Unset in development: a key created once in the data folder. */
+    linkKeys: e.CORDON_LINK_KEYS,
   };
 }
