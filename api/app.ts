@@ -123,7 +123,22 @@ export function routes(d: AppDeps): RouteSpec[] {
           'caseId'
         >;
         const identity = identityOf(name, { ...args, caseId: params.caseId } as ActionUpdates[N]);
-        return explained(await d.cases.act(params.caseId, update, args, identity));
+        const view = await d.cases.act(params.caseId, update, args, identity);
+        // A failed verification is a risk signal of its own, weighed by the policy (VERIFICATION_FAILED). Sent
+        // on repeats too: its event ID makes it count once, and a retry completes what a crash interrupted.
+        const failed = body as { passed?: boolean; method?: string };
+        if (name === 'verification' && failed.passed === false)
+          await d.cases.reportEvent(
+            {
+              type: 'VERIFICATION_FAILED',
+              eventId: `verification-failed:${params.caseId}:${(body as { requestId: string }).requestId}`,
+              accountId: view.accountId,
+              occurredAt: new Date().toISOString(),
+              attributes: { method: failed.method ?? 'UNKNOWN' },
+            },
+            { kind: 'system', id: 'cordon' },
+          );
+        return explained(view);
       },
     });
 

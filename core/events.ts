@@ -30,6 +30,12 @@ export const RISK_EVENT_ATTRIBUTES = {
   FRAUD_REPORT: z.strictObject({ source: z.string().min(1).max(64), confirmed: z.boolean() }),
   DATA_SOURCE_ERROR: z.strictObject({ source: z.string().min(1).max(64) }),
   REGULATORY_HOLD: z.strictObject({ reference: z.string().min(1).max(128) }),
+  /** Reported by Cordon itself (or the backend) when a step-up verification fails. */
+  VERIFICATION_FAILED: z.strictObject({ method: z.string().regex(/^[A-Z0-9_]{1,32}$/) }),
+  /** Reported by Cordon's user pages when a user's actions go past the rate limits. */
+  USER_ACTION_BURST: z.strictObject({
+    action: z.enum(['appeal', 'info', 'verification', 'confirmation', 'link']),
+  }),
 };
 
 export type RiskEventType = keyof typeof RISK_EVENT_ATTRIBUTES;
@@ -83,6 +89,8 @@ export const RiskEventSchema = z.discriminatedUnion('type', [
   variant('FRAUD_REPORT'),
   variant('DATA_SOURCE_ERROR'),
   variant('REGULATORY_HOLD'),
+  variant('VERIFICATION_FAILED'),
+  variant('USER_ACTION_BURST'),
 ]);
 
 /**

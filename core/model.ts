@@ -47,6 +47,9 @@ export const REASON_CODES = [
   'SCAM_VICTIM_INDICATORS',
   'EXTERNAL_FRAUD_REPORT',
   'REGULATORY_HOLD',
+  /** The user's own actions as a signal: verifications that failed, and bursts of actions past the limits. */
+  'FAILED_VERIFICATIONS',
+  'SUSPICIOUS_ACTION_BURST',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

@@ -106,6 +106,17 @@ export const PolicySchema = z.strictObject({
       retractionRestores: z.boolean().default(false),
     })
     .prefault({}),
+  /** Rate limits on what users do through Cordon's pages (per case, per account, per IP, in one window). */
+  userActions: z
+    .strictObject({
+      window: Duration.default('1h'),
+      perCase: z.number().int().min(1).default(20),
+      perAccount: z.number().int().min(1).default(40),
+      perIp: z.number().int().min(1).default(100),
+      /** Opening a link (a landing page view) per IP in the window. */
+      linkOpensPerIp: z.number().int().min(1).default(300),
+    })
+    .prefault({}),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 

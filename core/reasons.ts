@@ -147,4 +147,28 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
     },
     reviewer: 'Hold requested by a regulator or court (see reference). Verification cannot lift it.',
   },
+  FAILED_VERIFICATIONS: {
+    user: {
+      en: 'An identity verification on your account did not succeed.',
+      'zh-CN': '您账户的身份验证未能通过。',
+    },
+    nextStep: {
+      en: 'A reviewer will look at your case; you can appeal and tell us more.',
+      'zh-CN': '审核人员将处理您的案件；您可以提交申诉并补充说明。',
+    },
+    reviewer:
+      'Verification failed (see method). Repeated failures can mean someone other than the holder is trying.',
+  },
+  SUSPICIOUS_ACTION_BURST: {
+    user: {
+      en: 'We received an unusual number of requests on your case in a short time.',
+      'zh-CN': '短时间内您的案件收到了异常多的请求。',
+    },
+    nextStep: {
+      en: 'Please wait a moment before trying again. If this was not you, tell us in your appeal.',
+      'zh-CN': '请稍后再试。如非本人操作，请在申诉中告知我们。',
+    },
+    reviewer:
+      'User actions on this case went past the rate limits (see action): possibly automated or an attacker.',
+  },
 };

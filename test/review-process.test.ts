@@ -434,6 +434,34 @@ describe('review process over HTTP', function () {
     );
   });
 
+  it('a failed verification is a risk signal the policy weighs: recorded in the case with its own reason', async () => {
+    const account = uniqueAccount();
+    const event = riskEvent(account, 'LOGIN', {
+      newDevice: true,
+      geoDistanceKm: 2000,
+      minutesSinceLastLogin: 30,
+    });
+    const opened = await post('/v1/risk-events', 'backend', event);
+    assert.equal(opened.body.decision.tier, 'STEP_UP');
+    const body = { method: 'OTP', passed: false, requestId: `v-${randomUUID()}` };
+    const r = await post(`/v1/cases/${opened.body.caseId}/verification`, 'backend', body);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.status, 'IN_REVIEW');
+    const v = await h.view(account);
+    assert.ok(
+      v.reasons.some((x) => x.code === 'FAILED_VERIFICATIONS'),
+      JSON.stringify(v.reasons),
+    );
+    const signals = v.timeline.filter(
+      (t) => t.type === 'RISK_EVENT' && t.eventType === 'VERIFICATION_FAILED',
+    );
+    assert.equal(signals.length, 1);
+    // The backend retries the same request: one signal, not two.
+    assert.equal((await post(`/v1/cases/${opened.body.caseId}/verification`, 'backend', body)).status, 200);
+    const again = await h.view(account);
+    assert.equal(again.timeline.filter((t) => t.eventType === 'VERIFICATION_FAILED').length, 1);
+  });
+
   it('REQUEST_INFO without a question is a 400 naming body.question, and changes nothing', async () => {
     const { account, caseId } = await frozen();
     const before = await h.view(account);
