@@ -31,6 +31,9 @@ import { fieldErrors, Problem } from './problems';
 import * as S from './schemas';
 import { consoleRouter, sessionPrincipal, type ConsoleDeps } from '../console/router';
 import { codecRouter } from './codec-routes';
+import { portalRouter } from '../portal/router';
+import type { LinkKey } from '../infra/links';
+import type { Store } from '../infra/store';
 
 export interface AppDeps {
   cases: CaseService;
@@ -43,6 +46,12 @@ export interface AppDeps {
   sdkMetricsAddress?: string;
   /** Signs the console's session and CSRF cookies. */
   sessionSecret: Buffer;
+  /** For the user's case pages: Cordon's database (rate limits), link keys, the data folder (evidence). */
+  store: Store;
+  linkKeys: readonly LinkKey[];
+  publicUrl: string;
+  dataDir: string;
+  mode: 'development' | 'production';
 }
 
 type Method = 'get' | 'post';
@@ -377,6 +386,20 @@ export function buildApp(d: AppDeps): express.Express {
     logger: d.logger,
   };
   app.use('/console', consoleRouter(consoleDeps));
+  app.use(
+    '/u',
+    portalRouter({
+      routes: table,
+      store: d.store,
+      linkKeys: d.linkKeys,
+      sessionSecret: d.sessionSecret,
+      dataDir: d.dataDir,
+      publicUrl: d.publicUrl,
+      mode: d.mode,
+      limits: d.scorer.policy.policy.userActions,
+      logger: d.logger,
+    }),
+  );
   app.use(
     '/codec',
     codecRouter({

@@ -9,6 +9,7 @@ import { buildApp } from './app';
 import { CaseService, gaugeSourcesOf } from './case-service';
 import { createMetrics } from '../infra/metrics';
 import { devSecret } from '../infra/dev-secrets';
+import { linkKeysFromConfig } from '../infra/links';
 
 export interface RunningApi {
   server: Server;
@@ -50,6 +51,11 @@ export async function startApi(
     sessionSecret: config.sessionSecret
       ? Buffer.from(config.sessionSecret)
       : devSecret(config.dataDir, 'console-session-secret'),
+    store,
+    linkKeys: linkKeysFromConfig(config),
+    publicUrl: config.publicUrl,
+    dataDir: config.dataDir,
+    mode: config.mode,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0');
