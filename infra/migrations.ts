@@ -66,6 +66,13 @@ export const MIGRATIONS: Migration[] = [
         hits INTEGER NOT NULL,
         PRIMARY KEY (limit_key, window_start))`,
       'CREATE INDEX IF NOT EXISTS rate_limits_window ON rate_limits (window_start)',
+      // What a channel that cannot deduplicate by itself (SMTP) has sent, by idempotency key: a retry of a
+      // notice (another channel failed, a lease expired) does not mail the user twice.
+      `CREATE TABLE IF NOT EXISTS channel_deliveries (
+        channel TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        delivered_at BIGINT NOT NULL,
+        PRIMARY KEY (channel, idempotency_key))`,
     ],
   },
 ];

@@ -264,6 +264,23 @@ export class Store {
       : null;
   }
 
+  // --- deliveries by channels that cannot deduplicate -----------------------------------------------------
+
+  async wasDelivered(channel: string, idempotencyKey: string): Promise<boolean> {
+    const rows = await this.db.query(
+      'SELECT 1 AS found FROM channel_deliveries WHERE channel = ? AND idempotency_key = ?',
+      [channel, idempotencyKey],
+    );
+    return rows.length > 0;
+  }
+
+  async recordDelivery(channel: string, idempotencyKey: string): Promise<void> {
+    await this.db.run(
+      this.insertIgnore('channel_deliveries', ['channel', 'idempotency_key', 'delivered_at']),
+      [channel, idempotencyKey, this.clock()],
+    );
+  }
+
   // --- rate limits ---------------------------------------------------------------------------------------
 
   /**

@@ -103,6 +103,17 @@ for (const [name, open] of databases) {
       await Promise.all([a.db.close(), b.db.close(), again.db.close()]);
     });
 
+    it('remembers what a channel delivered, per channel and key', async () => {
+      const store = await open();
+      const key = `c.1:${randomUUID()}`;
+      assert.equal(await store.wasDelivered('smtp', key), false);
+      await store.recordDelivery('smtp', key);
+      await store.recordDelivery('smtp', key);
+      assert.equal(await store.wasDelivered('smtp', key), true);
+      assert.equal(await store.wasDelivered('other', key), false);
+      await store.db.close();
+    });
+
     it('counts rate-limit hits per key and window, also when many arrive at once', async () => {
       let now = 10 * 60_000 + 5_000;
       const store = await open(() => now);
