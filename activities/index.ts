@@ -30,18 +30,32 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
       if (first) return { ...(await deps.scorer.score(event)), firstAnswer: first };
       return deps.scorer.score(event);
     },
-    applyRestriction: (command) => deps.gateway.apply(command),
-    liftRestriction: (command) => deps.gateway.lift(command),
-    closeAccount: (command) => deps.gateway.close(command),
+    // Cordon's record first: the hot-path check protects the account even while the gateway is unreachable.
+    async applyRestriction(command) {
+      if (command.record) await deps.store.recordRestriction(command.record);
+      await deps.gateway.apply(command);
+    },
+    async liftRestriction(command) {
+      if (command.record) await deps.store.recordRestriction(command.record);
+      await deps.gateway.lift(command);
+    },
+    async closeAccount(command) {
+      if (command.record) await deps.store.recordRestriction(command.record);
+      await deps.gateway.close(command);
+    },
+    recordRestriction: (record) => deps.store.recordRestriction(record),
     // Used by cases begun before 0.2 only; later ones go through the outbox and the dispatcher.
     notifyUser: (notice) => sendNotice(deps.channels, notice),
     notifyBackend: (event) => sendBackendEvent(deps.backend, event),
-    async enqueueMessages(messages) {
+    async enqueueMessages(messages, record) {
+      if (record) await deps.store.recordRestriction(record);
       await deps.store.enqueue(messages);
       deps.onEnqueued?.();
     },
-    archiveCase: ({ view, requests, events }) =>
-      deps.store.archiveCase(view, requests, events, deps.archiveKeepMs),
+    async archiveCase({ view, requests, events, record }) {
+      if (record) await deps.store.recordRestriction(record);
+      await deps.store.archiveCase(view, requests, events, deps.archiveKeepMs);
+    },
   };
 }
 

@@ -132,22 +132,7 @@ export function routes(d: AppDeps): RouteSpec[] {
           'caseId'
         >;
         const identity = identityOf(name, { ...args, caseId: params.caseId } as ActionUpdates[N]);
-        const view = await d.cases.act(params.caseId, update, args, identity);
-        // A failed verification is a risk signal of its own, weighed by the policy (VERIFICATION_FAILED). Sent
-        // on repeats too: its event ID makes it count once, and a retry completes what a crash interrupted.
-        const failed = body as { passed?: boolean; method?: string };
-        if (name === 'verification' && failed.passed === false)
-          await d.cases.reportEvent(
-            {
-              type: 'VERIFICATION_FAILED',
-              eventId: `verification-failed:${params.caseId}:${(body as { requestId: string }).requestId}`,
-              accountId: view.accountId,
-              occurredAt: new Date().toISOString(),
-              attributes: { method: failed.method ?? 'UNKNOWN' },
-            },
-            { kind: 'system', id: 'cordon' },
-          );
-        return explained(view);
+        return explained(await d.cases.act(params.caseId, update, args, identity));
       },
     });
 
@@ -264,6 +249,14 @@ export function routes(d: AppDeps): RouteSpec[] {
       roles: ANY_STAFF,
       params: S.AccountIdParams,
       handle: ({ params }) => d.cases.restriction(params.accountId),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/accounts/restrictions',
+      summary: "The restrictions of up to 100 accounts at once, in the order asked (from Cordon's database)",
+      roles: ANY_STAFF,
+      body: S.RestrictionsBody,
+      handle: async ({ body }) => ({ items: await d.cases.restrictions(body.accountIds) }),
     }),
     route({
       method: 'get',

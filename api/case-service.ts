@@ -179,7 +179,12 @@ export class CaseService {
     // No update ID: the workflow remembers event IDs itself (across continue-as-new) and flags repeats.
     const updateOptions = { args: [{ event, actor }] as [{ event: RiskEvent; actor: Actor }] };
     let result: RiskEventResult | undefined;
-    if (decision.tier === 'NONE') {
+    if (decision.tier !== 'NONE') {
+      result = await this.perAccount.run(event.accountId, () =>
+        retryWhenBusy(() => this.withStart(workflowId, event.accountId, decision, updateOptions)),
+      );
+    } else if ((await this.o.store.restrictionsOf([event.accountId]))[0]?.open) {
+      // A harmless event goes to an open case only (it counts it); for any other account, no Temporal call.
       try {
         result = await this.perAccount.run(event.accountId, () =>
           retryWhenBusy(() =>
@@ -189,10 +194,6 @@ export class CaseService {
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError) && refusalType(err) !== 'CASE_CLOSED') throw err;
       }
-    } else {
-      result = await this.perAccount.run(event.accountId, () =>
-        retryWhenBusy(() => this.withStart(workflowId, event.accountId, decision, updateOptions)),
-      );
     }
     result ??= {
       eventId: event.eventId,
@@ -370,16 +371,24 @@ export class CaseService {
     return { items, next: items.length ? items[items.length - 1]!.cursor : String(after) };
   }
 
+  /** The hot-path check: from the account's durable record in Cordon's database, never from Temporal. */
   async restriction(accountId: string): Promise<Restriction> {
-    const view = await this.queryView(this.client.workflow.getHandle(caseWorkflowId(accountId)));
-    if (!view) return { accountId, restricted: false, tier: 'NONE', status: null, caseId: null };
-    return {
-      accountId,
-      restricted: view.restricted,
-      tier: view.restricted ? view.tier : 'NONE',
-      status: view.status,
-      caseId: view.caseId,
-    };
+    return (await this.restrictions([accountId]))[0]!;
+  }
+
+  async restrictions(accountIds: readonly string[]): Promise<Restriction[]> {
+    const records = await this.o.store.restrictionsOf(accountIds);
+    return accountIds.map((accountId, i) => {
+      const r = records[i];
+      if (!r) return { accountId, restricted: false, tier: 'NONE', status: null, caseId: null };
+      return {
+        accountId,
+        restricted: r.restricted,
+        tier: r.restricted ? r.tier : 'NONE',
+        status: r.status,
+        caseId: r.caseId,
+      };
+    });
   }
 
   /** Open cases waiting for reviewers, soonest review deadline first (from visibility: eventually consistent). */

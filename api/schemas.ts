@@ -110,6 +110,9 @@ export const CaseIdParams = z.strictObject({
     .regex(/^[A-Za-z0-9_-]{1,64}\.[0-9a-f]{12}$/, 'a case ID as returned by POST /v1/risk-events'),
 });
 export const AccountIdParams = z.strictObject({ accountId: AccountIdSchema });
+export const RestrictionsBody = z.strictObject({
+  accountIds: z.array(AccountIdSchema).min(1).max(100).describe('Answered in the same order'),
+});
 
 export const ReviewQueueQuery = z.strictObject({
   status: z.enum(['IN_REVIEW', 'AWAITING_INFO', 'PENDING_APPROVAL']).optional(),

@@ -12,10 +12,28 @@ export interface ScoreResult {
   firstAnswer?: RiskEventResult;
 }
 
+/**
+ * What the hot-path restriction check answers for an account, written by the case to Cordon's database
+ * whenever it opens, changes status or ends. `version` only increases (case start, workflow time, sequence,
+ * as fixed-width text), so a late retry never overwrites a newer state.
+ */
+export interface AccountRestriction {
+  accountId: string;
+  caseId: string;
+  status: CaseStatus;
+  tier: RestrictiveTier;
+  restricted: boolean;
+  /** An open case (also MONITORING, which restricts nothing). */
+  open: boolean;
+  version: string;
+}
+
 export interface RestrictionCommand {
   caseId: string;
   accountId: string;
   idempotencyKey: string;
+  /** The case's state after the transition, recorded before the gateway is called. */
+  record?: AccountRestriction;
 }
 
 export interface ApplyRestrictionCommand extends RestrictionCommand {
@@ -62,6 +80,10 @@ export interface Delivery {
   delivered: boolean;
 }
 
+export interface CaseArchiveWithRecord {
+  record?: AccountRestriction;
+}
+
 export interface CaseActivities {
   scoreRiskEvent(event: RiskEvent, lookupFirstAnswer?: boolean): Promise<ScoreResult>;
   applyRestriction(command: ApplyRestrictionCommand): Promise<void>;
@@ -70,7 +92,9 @@ export interface CaseActivities {
   notifyUser(notice: UserNotice): Promise<Delivery[]>;
   notifyBackend(event: BackendEvent): Promise<Delivery>;
   /** Hands messages to Cordon's outbox (its database), where the dispatcher delivers them in order. */
-  enqueueMessages(messages: OutboxMessage[]): Promise<void>;
+  enqueueMessages(messages: OutboxMessage[], record?: AccountRestriction): Promise<void>;
+  /** Writes the account's restriction record (0.3: on every change of status, tier or openness). */
+  recordRestriction(record: AccountRestriction): Promise<void>;
   /** Keeps an ended case's final view, its answered requests and events in Cordon's database. */
-  archiveCase(archive: CaseArchive): Promise<void>;
+  archiveCase(archive: CaseArchive & CaseArchiveWithRecord): Promise<void>;
 }

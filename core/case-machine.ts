@@ -438,6 +438,15 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
       if (s.status === 'PROTECTIVE_HOLD' && at < (s.deadlines.coolingOffEndsAt ?? 0))
         return refuse('COOLING_OFF', `confirmation opens after the cooling-off period`);
       step.log(input.actor, 'VERIFICATION', { method: input.method, passed: input.passed });
+      // Rules 3: a failed verification is a risk signal of its own, weighed by the policy, kept as a reason.
+      if (!input.passed && rulesOf(s) >= 3) {
+        const weight = s.terms.failedVerificationWeight ?? 0;
+        s.reasons = mergeReasons(s.reasons, [
+          { code: 'FAILED_VERIFICATIONS', contribution: weight, ruleId: 'failed-verification' },
+        ]);
+        s.score += weight;
+        newEvidence(step);
+      }
       if (input.passed && s.terms.tiers[s.tier].verificationRestores) finish(step, 'RESTORED', input.actor);
       else startReview(step);
       return step.done();

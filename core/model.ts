@@ -130,6 +130,8 @@ export interface CaseTerms {
   approvalSlaMs?: number;
   /** Rules 3: an UNLOCK of a case whose score is above this needs a second reviewer too. */
   unlockApprovalAboveScore?: number;
+  /** Rules 3: a failed verification adds FAILED_VERIFICATIONS with this weight to the case's score. */
+  failedVerificationWeight?: number;
   /** Rules 3: when every event the case recorded is retracted, the case ends restored (else: to review). */
   retractionRestores?: boolean;
 }

@@ -102,6 +102,8 @@ export const PolicySchema = z.strictObject({
       approvalSla: Duration.default('24h'),
       /** An UNLOCK of a case scored above this needs a second reviewer (unset: only CLOSE may). */
       unlockApprovalAboveScore: z.number().min(0).optional(),
+      /** A failed verification is a signal: FAILED_VERIFICATIONS joins the case's reasons with this weight. */
+      failedVerificationWeight: z.number().min(0).max(1000).default(30),
       /** A case whose every recorded event is retracted ends restored; false: it goes to review. */
       retractionRestores: z.boolean().default(false),
     })
@@ -168,5 +170,6 @@ export function caseTermsOf({ policy, hash }: LoadedPolicy): CaseTerms {
       ? { unlockApprovalAboveScore: policy.review.unlockApprovalAboveScore }
       : {}),
     retractionRestores: policy.review.retractionRestores,
+    failedVerificationWeight: policy.review.failedVerificationWeight,
   };
 }

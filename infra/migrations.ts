@@ -68,6 +68,16 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS rate_limits_window ON rate_limits (window_start)',
       // What a channel that cannot deduplicate by itself (SMTP) has sent, by idempotency key: a retry of a
       // notice (another channel failed, a lease expired) does not mail the user twice.
+      // The hot-path restriction check: one row per account, written by its case (see AccountRestriction).
+      `CREATE TABLE IF NOT EXISTS account_restrictions (
+        account_id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        restricted INTEGER NOT NULL,
+        is_open INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        updated_at BIGINT NOT NULL)`,
       `CREATE TABLE IF NOT EXISTS channel_deliveries (
         channel TEXT NOT NULL,
         idempotency_key TEXT NOT NULL,

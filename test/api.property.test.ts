@@ -226,6 +226,10 @@ const ATTRIBUTES: { [T in RiskEventType]: fc.Arbitrary<Attributes<T>> } = {
   FRAUD_REPORT: fc.record({ source: text(64), confirmed: fc.boolean() }),
   DATA_SOURCE_ERROR: fc.record({ source: text(64) }),
   REGULATORY_HOLD: fc.record({ reference: text(128) }),
+  VERIFICATION_FAILED: fc.record({ method: fc.stringMatching(/^[A-Z0-9_]{1,32}$/) }),
+  USER_ACTION_BURST: fc.record({
+    action: fc.constantFrom('appeal', 'info', 'verification', 'confirmation', 'link'),
+  }),
 };
 
 const occurredAt = fc
@@ -293,7 +297,7 @@ const VALID_BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
           'decision',
           'rationale',
           'requestId',
-          ...(decision === 'REQUEST_INFO' ? ['question'] : []),
+          ...(decision === 'REQUEST_INFO' ? (['question'] as const) : []),
         ],
       },
     ),
@@ -302,6 +306,9 @@ const VALID_BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
     { approve: fc.boolean(), rationale: freeText(2_000), requestId, evidenceVersion: fc.nat() },
     { requiredKeys: ['approve', 'rationale'] },
   ),
+  'POST /v1/accounts/restrictions': fc.record({
+    accountIds: fc.array(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), { minLength: 1, maxLength: 100 }),
+  }),
   'POST /v1/cases/:caseId/break-glass': fc.record(
     {
       action: fc.constantFrom('LIFT', 'CLOSE'),

@@ -693,6 +693,10 @@ describe('HTTP API', function () {
       '/v1/cases/{caseId}/decision',
       '/v1/cases/{caseId}/approval',
       '/v1/cases/{caseId}/info',
+      '/v1/cases/{caseId}/break-glass',
+      '/v1/cases',
+      '/v1/risk-events/{eventId}/retraction',
+      '/v1/accounts/restrictions',
     ])
       assert.ok(doc.paths[p], `documents ${p}`);
     const eventSchema = doc.paths['/v1/risk-events'].post.requestBody.content['application/json'].schema;
@@ -709,6 +713,8 @@ describe('HTTP API', function () {
       'LOGIN_FAILED',
       'REGULATORY_HOLD',
       'TRANSFER_ATTEMPT',
+      'USER_ACTION_BURST',
+      'VERIFICATION_FAILED',
     ]);
     const appeal = doc.paths['/v1/cases/{caseId}/appeal'].post.requestBody.content['application/json'].schema;
     assert.equal(appeal.properties.statement.maxLength, 2000);

@@ -60,6 +60,13 @@ const MATRIX: Record<string, Row> = {
     expect: [401, 401, 200, 200, 200, 200],
     request: (f) => ({ path: `/v1/accounts/${f.account}/restriction` }),
   },
+  'POST /v1/accounts/restrictions': {
+    expect: [401, 401, 200, 200, 200, 200],
+    request: (f) => ({
+      path: '/v1/accounts/restrictions',
+      body: { accountIds: [f.account, uniqueAccount()] },
+    }),
+  },
   'GET /v1/cases/:caseId': {
     expect: [401, 401, 200, 200, 200, 200],
     request: (f) => ({ path: `/v1/cases/${f.caseId}` }),

@@ -101,7 +101,6 @@ describe('HTTP contract', function () {
     const caseId = `${account}.0123456789ab`;
     const requests: [string, string, string, unknown?][] = [
       ['GET', `/v1/cases/${caseId}`, 'dev-backend'],
-      ['GET', `/v1/accounts/${account}/restriction`, 'dev-backend'],
       ['GET', '/v1/review-queue', 'dev-reviewer-1'],
       ['POST', '/v1/risk-events', 'dev-backend', riskEvent(account, 'IDENTITY_CHECK', { matched: false })],
       ['POST', `/v1/cases/${caseId}/appeal`, 'dev-backend', { statement: 'it was me', requestId: 'a-1' }],
@@ -129,6 +128,32 @@ describe('HTTP contract', function () {
       });
       assert.equal(simulated.status, 200, simulated.text);
       assert.equal(simulated.body.decision.tier, 'FREEZE');
+      // The hot path: the restriction check reads Cordon's database, and so does a harmless event for an
+      // account without an open case.
+      const restriction = await call('GET', `/v1/accounts/${account}/restriction`, { token: 'dev-backend' });
+      assert.equal(restriction.status, 200, restriction.text);
+      assert.deepEqual(restriction.body, {
+        accountId: account,
+        restricted: false,
+        tier: 'NONE',
+        status: null,
+        caseId: null,
+      });
+      const batch = await call('POST', '/v1/accounts/restrictions', {
+        token: 'dev-backend',
+        body: { accountIds: [account, 'someone-else'] },
+      });
+      assert.equal(batch.status, 200, batch.text);
+      assert.deepEqual(
+        batch.body.items.map((i: { accountId: string }) => i.accountId),
+        [account, 'someone-else'],
+      );
+      const harmless = await call('POST', '/v1/risk-events', {
+        token: 'dev-backend',
+        body: riskEvent(account, 'LOGIN', { newDevice: false, geoDistanceKm: 3, minutesSinceLastLogin: 600 }),
+      });
+      assert.equal(harmless.status, 200, harmless.text);
+      assert.equal(harmless.body.status, 'NO_ACTION');
     });
 
     it('and when the dev server of a running API stops (a worker connection, as npm start shares)', async function () {
@@ -144,8 +169,8 @@ describe('HTTP contract', function () {
           recordingLogger([]),
           native,
         );
-        const path = `/v1/accounts/${account}/restriction`;
-        assert.equal((await call('GET', path, { token: 'dev-backend', base: ownApi.url })).status, 200);
+        const path = `/v1/cases/${caseId}`;
+        assert.equal((await call('GET', path, { token: 'dev-backend', base: ownApi.url })).status, 404);
         await server.stop();
         const r = await call('GET', path, { token: 'dev-backend', base: ownApi.url });
         assertProblem(r, 503, 'TEMPORAL_UNAVAILABLE');

@@ -103,6 +103,31 @@ for (const [name, open] of databases) {
       await Promise.all([a.db.close(), b.db.close(), again.db.close()]);
     });
 
+    it('keeps the newest restriction record per account: a late, older write changes nothing', async () => {
+      const store = await open();
+      const [a, b] = [uniqueAccount(), uniqueAccount()];
+      const rec = (status: 'AWAITING_USER' | 'IN_REVIEW' | 'RESTORED', version: string) => ({
+        accountId: a,
+        caseId: `${a}.0123456789ab`,
+        status,
+        tier: 'FREEZE' as const,
+        restricted: status !== 'RESTORED',
+        open: status !== 'RESTORED',
+        version,
+      });
+      await store.recordRestriction(rec('AWAITING_USER', '001:001:01'));
+      await store.recordRestriction(rec('RESTORED', '001:003:01'));
+      await store.recordRestriction(rec('IN_REVIEW', '001:002:01'));
+      await store.recordRestriction(rec('IN_REVIEW', '001:003:01'));
+      await store.recordRestriction(rec('AWAITING_USER', '000:009:99'), true);
+      const [first, none, again] = await store.restrictionsOf([a, b, a]);
+      assert.equal(first?.status, 'RESTORED');
+      assert.equal(first?.restricted, false);
+      assert.equal(none, null);
+      assert.deepEqual(again, first);
+      await store.db.close();
+    });
+
     it('remembers what a channel delivered, per channel and key', async () => {
       const store = await open();
       const key = `c.1:${randomUUID()}`;

@@ -16,7 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions, SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
-import type { BackendEvent, CaseActivities } from '../core/activity-contract';
+import type { AccountRestriction, BackendEvent, CaseActivities } from '../core/activity-contract';
 import { REVIEW_STATUSES } from '../core/model';
 import {
   isRestricted,
@@ -84,6 +84,11 @@ export const PATCHES = {
    * and request keys are kept instead of 500.
    */
   release02: 'cordon-0.2-outbox-in-database',
+  /**
+   * 0.3: the case writes the account's restriction record (the hot-path check) itself whenever its status,
+   * tier or openness changes; runs begun before record it only with their restriction changes, messages and end.
+   */
+  release03: 'cordon-0.3-restriction-record',
 } as const;
 
 // Scoring is a local activity: it runs in the worker that handles the update, saving a server round trip on
@@ -124,6 +129,9 @@ class CaseRun {
   version = 0;
   private busy = false;
   private lastSearchAttributes = '';
+  /** What the restriction record last written says (status, tier, restricted, open), and a sequence for its version. */
+  private lastRecorded = '';
+  private recordSeq = 0;
   handledAnyEvent = false;
 
   get seenKept(): number {
@@ -134,6 +142,8 @@ class CaseRun {
     readonly accountId: string,
     /** This run follows 0.2's behaviour (PATCHES.release02); a run begun by 0.1 keeps 0.1's. */
     readonly release02: boolean,
+    /** This run writes its restriction record on every change (PATCHES.release03). */
+    readonly release03: boolean,
     carried?: CarriedState,
   ) {
     this.state = carried?.state ?? null;
@@ -160,10 +170,38 @@ class CaseRun {
     try {
       return await fn();
     } finally {
+      // Before the handler answers: once an event or action has been answered, the check shows its effect.
+      if (this.release03 && this.state && this.recordKey() !== this.lastRecorded)
+        await records.recordRestriction(this.restrictionRecord());
       this.busy = false;
       this.version += 1;
       this.syncSearchAttributes();
     }
+  }
+
+  private recordKey(): string {
+    const s = this.state!;
+    return `${s.status}|${s.tier}|${isRestricted(s)}|${s.outcome === null}`;
+  }
+
+  /**
+   * The account's restriction record as of now. Its version orders every write for the account: the case's
+   * start (a later case wins), then workflow time, then a sequence, as fixed-width text.
+   */
+  restrictionRecord(): AccountRestriction {
+    const s = this.state!;
+    this.recordSeq += 1;
+    this.lastRecorded = this.recordKey();
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    return {
+      accountId: s.accountId,
+      caseId: s.caseId,
+      status: s.status,
+      tier: s.tier,
+      restricted: isRestricted(s),
+      open: s.outcome === null,
+      version: `${pad(s.openedAt, 15)}:${pad(Date.now(), 15)}:${pad(this.recordSeq, 8)}`,
+    };
   }
 
   view(): CaseView | null {
@@ -358,7 +396,15 @@ class CaseRun {
           case 'APPLY_RESTRICTION':
             await effects.applyRestriction.executeWithOptions(
               { ...EFFECT_OPTIONS, summary: `apply ${effect.tier}${effect.lockout ? ' (lockout)' : ''}` },
-              [{ ...base, tier: effect.tier, lockout: effect.lockout, reasonCodes }],
+              [
+                {
+                  ...base,
+                  tier: effect.tier,
+                  lockout: effect.lockout,
+                  reasonCodes,
+                  record: this.restrictionRecord(),
+                },
+              ],
             );
             recordEffect(this.state!, Date.now(), {
               type: 'RESTRICTION_APPLIED',
@@ -369,14 +415,14 @@ class CaseRun {
           case 'LIFT_RESTRICTION':
             await effects.liftRestriction.executeWithOptions(
               { ...EFFECT_OPTIONS, summary: 'lift the restriction' },
-              [base],
+              [{ ...base, record: this.restrictionRecord() }],
             );
             recordEffect(this.state!, Date.now(), { type: 'RESTRICTION_LIFTED' });
             break;
           case 'CLOSE_ACCOUNT':
             await effects.closeAccount.executeWithOptions(
               { ...EFFECT_OPTIONS, summary: 'close the account' },
-              [base],
+              [{ ...base, record: this.restrictionRecord() }],
             );
             recordEffect(this.state!, Date.now(), { type: 'ACCOUNT_CLOSED' });
             break;
@@ -431,7 +477,7 @@ class CaseRun {
       await condition(() => this.outbox.length > 0);
       if (this.release02) {
         const batch = this.outbox.slice();
-        await records.enqueueMessages(batch);
+        await records.enqueueMessages(batch, this.restrictionRecord());
         // No version bump: the timer plan does not depend on the outbox, and re-planning would only add timer
         // cancellations to the history. Waits on `idle` see the change on their own.
         this.outbox.splice(0, batch.length);
@@ -484,6 +530,7 @@ class CaseRun {
     const view = this.view();
     if (!view) return;
     await records.archiveCase({
+      record: this.restrictionRecord(),
       view,
       requests: [...this.seenRequests].map(([key, fingerprint]) => ({ key, fingerprint })),
       events: [...this.seenEvents.values()],
@@ -543,7 +590,12 @@ function userDeadlineOf(s: CaseState): string | undefined {
 
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult> {
   // Decided once per run: a run begun by an older release keeps its path until it continues as new.
-  const run = new CaseRun(input.accountId, patched(PATCHES.release02), input.carried);
+  const run = new CaseRun(
+    input.accountId,
+    patched(PATCHES.release02),
+    patched(PATCHES.release03),
+    input.carried,
+  );
   const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
 
   // Every handler is registered before the first await, so updates that came with the start are seen.

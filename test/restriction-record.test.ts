@@ -1,0 +1,143 @@
+// The hot-path restriction check: the case writes a durable record, the API reads it without Temporal.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { RunningApi } from '../api/main';
+import { CaseService } from '../api/case-service';
+import { quiet } from './helpers/deps';
+import { riskEvent, uniqueAccount } from './helpers/events';
+import { eventually, startApiHarness, type ApiHarness, type Harness } from './helpers/harness';
+
+describe('restriction record', function () {
+  this.timeout(60_000);
+  let running: ApiHarness;
+  let api: RunningApi;
+  let h: Harness;
+
+  before(async function () {
+    this.timeout(300_000);
+    running = await startApiHarness();
+    ({ api, h } = running);
+  });
+  after(() => running?.close());
+
+  async function call(method: string, path: string, token: string, body?: unknown) {
+    const res = await fetch(`${api.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  }
+  const check = async (account: string) =>
+    (await call('GET', `/v1/accounts/${account}/restriction`, 'dev-backend')).body;
+
+  it('shows a restriction as soon as the event is answered, follows every status, and ends with the case', async () => {
+    const account = uniqueAccount();
+    const opened = await call(
+      'POST',
+      '/v1/risk-events',
+      'dev-backend',
+      riskEvent(account, 'IDENTITY_CHECK', { matched: false }),
+    );
+    const caseId = opened.body.caseId as string;
+    // Read-after-write: no waiting between the answer and the check.
+    assert.deepEqual(await check(account), {
+      accountId: account,
+      restricted: true,
+      tier: 'FREEZE',
+      status: 'AWAITING_USER',
+      caseId,
+    });
+    const appealed = await call('POST', `/v1/cases/${caseId}/appeal`, 'dev-backend', {
+      statement: 'Me.',
+      requestId: 'a1',
+    });
+    assert.equal(appealed.status, 200);
+    assert.equal((await check(account)).status, 'IN_REVIEW', 'a status change without a restriction change');
+    await call('POST', `/v1/cases/${caseId}/claim`, 'dev-reviewer-1');
+    const done = await call('POST', `/v1/cases/${caseId}/decision`, 'dev-reviewer-1', {
+      decision: 'UNLOCK',
+      rationale: 'Fine.',
+      requestId: 'd1',
+    });
+    assert.equal(done.body.outcome, 'RESTORED');
+    assert.deepEqual(await check(account), {
+      accountId: account,
+      restricted: false,
+      tier: 'NONE',
+      status: 'RESTORED',
+      caseId,
+    });
+    // A new process over the same database answers the same, with no Temporal behind it at all.
+    const fresh = new CaseService({
+      client: undefined as never,
+      scorer: h.deps.scorer,
+      logger: quiet,
+      store: h.store,
+      eventIdWindowMs: 1,
+    });
+    assert.deepEqual(await fresh.restriction(account), await check(account));
+  });
+
+  it('a lockout that lifts itself is an open case that restricts nothing', async () => {
+    const account = uniqueAccount();
+    await call(
+      'POST',
+      '/v1/risk-events',
+      'dev-backend',
+      riskEvent(account, 'LOGIN_FAILED', { consecutiveFailures: 6 }),
+    );
+    const rec = await h.store.restrictionsOf([account]);
+    assert.equal(rec[0]?.open, true);
+    assert.equal(rec[0]?.restricted, true);
+  });
+
+  it('answers many accounts at once, in the order asked', async () => {
+    const restricted = uniqueAccount();
+    await call(
+      'POST',
+      '/v1/risk-events',
+      'dev-backend',
+      riskEvent(restricted, 'CREDIT_REPORT', { lendersLast30d: 7, scoreDelta: 0, overdueDays: 0 }),
+    );
+    const never = `never-${randomUUID().slice(0, 8)}`;
+    const r = await call('POST', '/v1/accounts/restrictions', 'dev-reviewer-1', {
+      accountIds: [never, restricted, never],
+    });
+    assert.equal(r.status, 200);
+    assert.deepEqual(
+      r.body.items.map((i: { accountId: string; restricted: boolean; tier: string }) => [
+        i.accountId,
+        i.restricted,
+        i.tier,
+      ]),
+      [
+        [never, false, 'NONE'],
+        [restricted, true, 'LIMIT'],
+        [never, false, 'NONE'],
+      ],
+    );
+    const tooMany = await call('POST', '/v1/accounts/restrictions', 'dev-reviewer-1', {
+      accountIds: Array.from({ length: 101 }, (_, i) => `a${i}`),
+    });
+    assert.equal(tooMany.status, 400);
+  });
+
+  it('a harmless event for an account with an open case still reaches it (counted there)', async () => {
+    const account = uniqueAccount();
+    await call(
+      'POST',
+      '/v1/risk-events',
+      'dev-backend',
+      riskEvent(account, 'IDENTITY_CHECK', { matched: false }),
+    );
+    const harmless = riskEvent(account, 'LOGIN', {
+      newDevice: false,
+      geoDistanceKm: 3,
+      minutesSinceLastLogin: 600,
+    });
+    const r = await call('POST', '/v1/risk-events', 'dev-backend', harmless);
+    assert.equal(r.body.status, 'AWAITING_USER');
+    await eventually(async () => (await h.view(account)).unchangedEvents.count === 1);
+  });
+});
