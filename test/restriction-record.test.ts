@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { RunningApi } from '../api/main';
 import { CaseService } from '../api/case-service';
+import { backfillRestrictions } from '../scripts/backfill-restrictions';
 import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { eventually, startApiHarness, type ApiHarness, type Harness } from './helpers/harness';
@@ -77,6 +78,46 @@ describe('restriction record', function () {
       eventIdWindowMs: 1,
     });
     assert.deepEqual(await fresh.restriction(account), await check(account));
+  });
+
+  it('the backfill writes the record of an open case that has none, and leaves existing records alone', async () => {
+    const account = uniqueAccount();
+    const opened = await call(
+      'POST',
+      '/v1/risk-events',
+      'dev-backend',
+      riskEvent(account, 'IDENTITY_CHECK', { matched: false }),
+    );
+    const written = (await h.store.restrictionsOf([account]))[0]!;
+    // As a case opened before 0.3 would be: no record.
+    await h.store.db.run('DELETE FROM account_restrictions WHERE account_id = ?', [account]);
+    assert.equal((await check(account)).restricted, false);
+    await eventually(
+      async () => {
+        await backfillRestrictions(h.client, h.store);
+        return (await check(account)).restricted === true;
+      },
+      20_000,
+      'the backfill finds the case (visibility is eventually consistent)',
+    );
+    assert.deepEqual(await check(account), {
+      accountId: account,
+      restricted: true,
+      tier: 'FREEZE',
+      status: 'AWAITING_USER',
+      caseId: opened.body.caseId,
+    });
+    assert.ok(
+      (await h.store.restrictionsOf([account]))[0]!.version < written.version,
+      'any write of the case wins',
+    );
+    await call('POST', `/v1/cases/${opened.body.caseId}/appeal`, 'dev-backend', {
+      statement: 'Me.',
+      requestId: 'a1',
+    });
+    assert.equal((await check(account)).status, 'IN_REVIEW');
+    await backfillRestrictions(h.client, h.store);
+    assert.equal((await check(account)).status, 'IN_REVIEW', 'the backfill does not overwrite');
   });
 
   it('a lockout that lifts itself is an open case that restricts nothing', async () => {

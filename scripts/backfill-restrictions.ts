@@ -1,0 +1,57 @@
+// `npm run backfill-restrictions`: once, after deploying 0.3, writes a restriction record for every case
+// opened before 0.3 that is still open (those runs write records only when their restriction changes, a
+// message goes out, or they end). A record already there is left alone: the case's own writes are newer.
+import { Client, Connection } from '@temporalio/client';
+import { caseViewQuery, CASE_WORKFLOW_TYPE, type CaseView } from '../core/contracts';
+import type { AccountRestriction } from '../core/activity-contract';
+import { parseConfig } from '../infra/config';
+import { openStore, type Store } from '../infra/store';
+import { connectionOptions } from '../infra/temporal';
+
+/** The record a case's view implies, with the lowest version of its case, so any write of the case wins. */
+export function recordOfView(view: CaseView): AccountRestriction | null {
+  if (view.tier === 'NONE') return null;
+  return {
+    accountId: view.accountId,
+    caseId: view.caseId,
+    status: view.status,
+    tier: view.tier,
+    restricted: view.restricted,
+    open: view.outcome === null,
+    version: `${String(Date.parse(view.openedAt)).padStart(15, '0')}:${'0'.repeat(15)}:${'0'.repeat(8)}`,
+  };
+}
+
+export async function backfillRestrictions(client: Client, store: Store): Promise<{ written: number }> {
+  let written = 0;
+  const running = client.workflow.list({
+    query: `WorkflowType = "${CASE_WORKFLOW_TYPE}" AND ExecutionStatus = "Running"`,
+  });
+  for await (const wf of running) {
+    const view = await client.workflow.getHandle(wf.workflowId, wf.runId).query(caseViewQuery);
+    const record = view && recordOfView(view);
+    if (!record) continue;
+    await store.recordRestriction(record, true);
+    written += 1;
+  }
+  return { written };
+}
+
+if (require.main === module) {
+  (async () => {
+    const config = parseConfig();
+    const connection = await Connection.connect(connectionOptions(config));
+    const store = await openStore(config.database);
+    try {
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      const { written } = await backfillRestrictions(client, store);
+      process.stdout.write(`restriction records checked for ${written} open case(s)\n`);
+    } finally {
+      await store.db.close();
+      await connection.close();
+    }
+  })().catch((err: unknown) => {
+    process.stderr.write(`backfill failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
