@@ -22,19 +22,34 @@ export function recordOfView(view: CaseView): AccountRestriction | null {
   };
 }
 
-export async function backfillRestrictions(client: Client, store: Store): Promise<{ written: number }> {
+/**
+ * Writes the missing records of running cases (narrowed by an extra visibility filter if given). A case that
+ * cannot be asked (no worker answering) is counted and left for the next run of the backfill.
+ */
+export async function backfillRestrictions(
+  client: Client,
+  store: Store,
+  filter?: string,
+): Promise<{ written: number; unanswered: number }> {
   let written = 0;
+  let unanswered = 0;
   const running = client.workflow.list({
-    query: `WorkflowType = "${CASE_WORKFLOW_TYPE}" AND ExecutionStatus = "Running"`,
+    query: `WorkflowType = "${CASE_WORKFLOW_TYPE}" AND ExecutionStatus = "Running"${filter ? ` AND ${filter}` : ''}`,
   });
   for await (const wf of running) {
-    const view = await client.workflow.getHandle(wf.workflowId, wf.runId).query(caseViewQuery);
+    let view: CaseView | null;
+    try {
+      view = await client.workflow.getHandle(wf.workflowId, wf.runId).query(caseViewQuery);
+    } catch {
+      unanswered += 1;
+      continue;
+    }
     const record = view && recordOfView(view);
     if (!record) continue;
     await store.recordRestriction(record, true);
     written += 1;
   }
-  return { written };
+  return { written, unanswered };
 }
 
 if (require.main === module) {
@@ -44,8 +59,12 @@ if (require.main === module) {
     const store = await openStore(config.database);
     try {
       const client = new Client({ connection, namespace: config.temporal.namespace });
-      const { written } = await backfillRestrictions(client, store);
+      const { written, unanswered } = await backfillRestrictions(client, store);
       process.stdout.write(`restriction records checked for ${written} open case(s)\n`);
+      if (unanswered) {
+        process.stderr.write(`${unanswered} case(s) did not answer (is a worker running?): run it again\n`);
+        process.exitCode = 1;
+      }
     } finally {
       await store.db.close();
       await connection.close();

@@ -88,6 +88,8 @@ describe('restriction record', function () {
       'dev-backend',
       riskEvent(account, 'IDENTITY_CHECK', { matched: false }),
     );
+    // Once the case has handed its first messages over (which also writes the record), it writes nothing more.
+    await eventually(async () => h.channel.sent.some((x) => x.notice.caseId === opened.body.caseId));
     const written = (await h.store.restrictionsOf([account]))[0]!;
     // As a case opened before 0.3 would be: no record.
     await h.store.db.run('DELETE FROM account_restrictions WHERE account_id = ?', [account]);
@@ -116,7 +118,7 @@ describe('restriction record', function () {
       requestId: 'a1',
     });
     assert.equal((await check(account)).status, 'IN_REVIEW');
-    await backfillRestrictions(h.client, h.store);
+    await backfillRestrictions(h.client, h.store, `CordonAccountId = "${account}"`);
     assert.equal((await check(account)).status, 'IN_REVIEW', 'the backfill does not overwrite');
   });
 

@@ -11,6 +11,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
+  type ActivityFunctionWithOptions,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -103,13 +104,22 @@ const EFFECT_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5m' },
 };
 const effects = proxyActivities<CaseActivities>(EFFECT_OPTIONS);
+// 0.3: restriction changes run as local activities in the worker that decided them, saving the round trip
+// through the server's task queue on the path the API waits for. Still durable before the answer: the update
+// completes with the workflow task that records the local activity's result. Retried (with timers after the
+// first minute) until they succeed or fail for good.
+const localEffects = proxyLocalActivities<CaseActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5m' },
+});
 // Writes to Cordon's own database are ordinary activities, retried until they succeed: they are scheduled only
 // once the workflow task that decided them is committed. (A local activity would write first; a task lost with
 // its worker could then be redone differently and the row would say what never happened.)
-const records = proxyActivities<CaseActivities>({
+const RECORD_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10s',
   retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+};
+const records = proxyActivities<CaseActivities>(RECORD_OPTIONS);
 
 /** Maps are immune to caller-supplied keys such as `__proto__` or `constructor`; payloads carry entries. */
 function entriesOf<T>(carried: [string, T][] | Record<string, T> | undefined): [string, T][] {
@@ -172,7 +182,10 @@ class CaseRun {
     } finally {
       // Before the handler answers: once an event or action has been answered, the check shows its effect.
       if (this.release03 && this.state && this.recordKey() !== this.lastRecorded)
-        await records.recordRestriction(this.restrictionRecord());
+        await records.recordRestriction.executeWithOptions(
+          { ...RECORD_OPTIONS, summary: `record ${this.state.status} · ${this.state.tier}` },
+          [this.restrictionRecord()],
+        );
       this.busy = false;
       this.version += 1;
       this.syncSearchAttributes();
@@ -385,6 +398,20 @@ class CaseRun {
     return `${this.state!.caseId}:${this.effectSeq}`;
   }
 
+  /** A restriction change: a local activity in 0.3 runs, an activity (with its summary) in earlier ones. */
+  private restrictionEffect<K extends 'applyRestriction' | 'liftRestriction' | 'closeAccount'>(
+    name: K,
+    summary: string,
+    command: Parameters<CaseActivities[K]>[0],
+  ): Promise<void> {
+    type Run = (c: typeof command) => Promise<void>;
+    if (this.release03) return (localEffects[name] as Run)(command);
+    const activity = effects[name] as Run & {
+      executeWithOptions: ActivityFunctionWithOptions<Run>['executeWithOptions'];
+    };
+    return activity.executeWithOptions({ ...EFFECT_OPTIONS, summary }, [command]);
+  }
+
   /** Restriction changes happen before the handler answers; messages go to the outbox, sent in order. */
   private async carryOut(fx: Effect[]): Promise<void> {
     for (const effect of fx) {
@@ -394,17 +421,16 @@ class CaseRun {
       try {
         switch (effect.kind) {
           case 'APPLY_RESTRICTION':
-            await effects.applyRestriction.executeWithOptions(
-              { ...EFFECT_OPTIONS, summary: `apply ${effect.tier}${effect.lockout ? ' (lockout)' : ''}` },
-              [
-                {
-                  ...base,
-                  tier: effect.tier,
-                  lockout: effect.lockout,
-                  reasonCodes,
-                  record: this.restrictionRecord(),
-                },
-              ],
+            await this.restrictionEffect(
+              'applyRestriction',
+              `apply ${effect.tier}${effect.lockout ? ' (lockout)' : ''}`,
+              {
+                ...base,
+                tier: effect.tier,
+                lockout: effect.lockout,
+                reasonCodes,
+                record: this.restrictionRecord(),
+              },
             );
             recordEffect(this.state!, Date.now(), {
               type: 'RESTRICTION_APPLIED',
@@ -413,17 +439,17 @@ class CaseRun {
             });
             break;
           case 'LIFT_RESTRICTION':
-            await effects.liftRestriction.executeWithOptions(
-              { ...EFFECT_OPTIONS, summary: 'lift the restriction' },
-              [{ ...base, record: this.restrictionRecord() }],
-            );
+            await this.restrictionEffect('liftRestriction', 'lift the restriction', {
+              ...base,
+              record: this.restrictionRecord(),
+            });
             recordEffect(this.state!, Date.now(), { type: 'RESTRICTION_LIFTED' });
             break;
           case 'CLOSE_ACCOUNT':
-            await effects.closeAccount.executeWithOptions(
-              { ...EFFECT_OPTIONS, summary: 'close the account' },
-              [{ ...base, record: this.restrictionRecord() }],
-            );
+            await this.restrictionEffect('closeAccount', 'close the account', {
+              ...base,
+              record: this.restrictionRecord(),
+            });
             recordEffect(this.state!, Date.now(), { type: 'ACCOUNT_CLOSED' });
             break;
           case 'NOTIFY_USER':
@@ -477,7 +503,10 @@ class CaseRun {
       await condition(() => this.outbox.length > 0);
       if (this.release02) {
         const batch = this.outbox.slice();
-        await records.enqueueMessages(batch, this.restrictionRecord());
+        await records.enqueueMessages.executeWithOptions(
+          { ...RECORD_OPTIONS, summary: `send ${batch.map(messageName).join(', ')}` },
+          [batch, this.restrictionRecord()],
+        );
         // No version bump: the timer plan does not depend on the outbox, and re-planning would only add timer
         // cancellations to the history. Waits on `idle` see the change on their own.
         this.outbox.splice(0, batch.length);
@@ -570,6 +599,11 @@ const BACKEND_EVENT_TYPES: Record<BackendEventKind, BackendEvent['type']> = {
   ESCALATED: 'case.escalated',
   BREAK_GLASS: 'case.break_glass',
 };
+
+/** How a message is named in the Web UI: its template or event type (no personal data). */
+function messageName(m: OutboxMessage): string {
+  return m.kind === 'NOTIFY_USER' ? `notice ${m.notice.template}` : `webhook ${m.event.type}`;
+}
 
 /** What the Web UI shows as the case's current details (Temporal markdown; codes and IDs, no personal data). */
 function currentDetailsOf(s: CaseState): string {
