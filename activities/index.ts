@@ -31,16 +31,18 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
       return deps.scorer.score(event);
     },
     // Cordon's record first: the hot-path check protects the account even while the gateway is unreachable.
-    async applyRestriction(command) {
-      if (command.record) await deps.store.recordRestriction(command.record);
+    // The record is Cordon's own; the gateway gets the command alone (the same body on every attempt, even
+    // when a retried workflow task rebuilds the record with another version).
+    async applyRestriction({ record, ...command }) {
+      if (record) await deps.store.recordRestriction(record);
       await deps.gateway.apply(command);
     },
-    async liftRestriction(command) {
-      if (command.record) await deps.store.recordRestriction(command.record);
+    async liftRestriction({ record, ...command }) {
+      if (record) await deps.store.recordRestriction(record);
       await deps.gateway.lift(command);
     },
-    async closeAccount(command) {
-      if (command.record) await deps.store.recordRestriction(command.record);
+    async closeAccount({ record, ...command }) {
+      if (record) await deps.store.recordRestriction(record);
       await deps.gateway.close(command);
     },
     recordRestriction: (record) => deps.store.recordRestriction(record),

@@ -80,7 +80,9 @@ describe('restriction record', function () {
     assert.deepEqual(await fresh.restriction(account), await check(account));
   });
 
-  it('the backfill writes the record of an open case that has none, and leaves existing records alone', async () => {
+  it('the backfill writes the record of an open case that has none, and leaves existing records alone', async function () {
+    // Visibility and a first query can take a while on a dev server that many tests have used.
+    this.timeout(120_000);
     const account = uniqueAccount();
     const opened = await call(
       'POST',

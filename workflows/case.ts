@@ -398,14 +398,26 @@ class CaseRun {
     return `${this.state!.caseId}:${this.effectSeq}`;
   }
 
-  /** A restriction change: a local activity in 0.3 runs, an activity (with its summary) in earlier ones. */
+  /**
+   * A restriction change: a local activity in 0.3 runs, an activity (with its summary) in earlier ones. A local
+   * activity can run in a workflow task that is then lost with its worker, and the retried task may interleave
+   * concurrent updates differently, so its key does not count every effect: it is the number of restriction
+   * commands the case has carried out so far (from its timeline) and what this one does. The gateway sees one
+   * key per restriction command, and two different commands never share one.
+   */
   private restrictionEffect<K extends 'applyRestriction' | 'liftRestriction' | 'closeAccount'>(
     name: K,
     summary: string,
     command: Parameters<CaseActivities[K]>[0],
   ): Promise<void> {
     type Run = (c: typeof command) => Promise<void>;
-    if (this.release03) return (localEffects[name] as Run)(command);
+    if (this.release03) {
+      const s = this.state!;
+      const done = s.timeline.filter((e) => RESTRICTION_ENTRIES.has(e.type)).length;
+      const tier = name === 'applyRestriction' ? `:${(command as { tier: string }).tier}` : '';
+      const idempotencyKey = `${s.caseId}:r${done + 1}:${name}${tier}`;
+      return (localEffects[name] as Run)({ ...command, idempotencyKey });
+    }
     const activity = effects[name] as Run & {
       executeWithOptions: ActivityFunctionWithOptions<Run>['executeWithOptions'];
     };
@@ -599,6 +611,14 @@ const BACKEND_EVENT_TYPES: Record<BackendEventKind, BackendEvent['type']> = {
   ESCALATED: 'case.escalated',
   BREAK_GLASS: 'case.break_glass',
 };
+
+/** Timeline entries of restriction commands carried out (or refused for good) by the gateway. */
+const RESTRICTION_ENTRIES: ReadonlySet<string> = new Set([
+  'RESTRICTION_APPLIED',
+  'RESTRICTION_LIFTED',
+  'ACCOUNT_CLOSED',
+  'EFFECT_FAILED',
+]);
 
 /** How a message is named in the Web UI: its template or event type (no personal data). */
 function messageName(m: OutboxMessage): string {

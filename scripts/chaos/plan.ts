@@ -88,35 +88,37 @@ export interface ExpectedEffects {
 /**
  * What one case of a flow must have sent, each effect under one idempotency key: restriction commands to the
  * gateway, user notices, backend events. Reminders depend on timing (due 5 s after opening, unless the case
- * left the user's hands first): one per REMINDER_DUE in the case's final timeline.
+ * left the user's hands first): one per REMINDER_DUE in the case's final timeline; likewise one case.escalated
+ * per review SLA breach the timeline records.
  */
-export function expectedEffects(flow: Flow, reminders: number): ExpectedEffects {
+export function expectedEffects(flow: Flow, reminders: number, escalations = 0): ExpectedEffects {
   const reminder: Counts = reminders > 0 ? { REMINDER: reminders } : {};
+  const escalated: Counts = escalations > 0 ? { 'case.escalated': escalations } : {};
   switch (flow) {
     case 'freeze':
       return {
         gateway: { apply: 1, lift: 1 },
         messaging: { RESTRICTED: 1, IN_REVIEW: 1, OUTCOME: 1, ...reminder },
-        webhook: { 'restriction.changed': 1, 'case.outcome': 1 },
+        webhook: { 'restriction.changed': 1, 'case.outcome': 1, ...escalated },
       };
     case 'stepup':
       return {
         gateway: { apply: 1, lift: 1 },
         messaging: { RESTRICTED: 1, OUTCOME: 1, ...reminder },
-        webhook: { 'restriction.changed': 1, 'case.outcome': 1 },
+        webhook: { 'restriction.changed': 1, 'case.outcome': 1, ...escalated },
       };
     case 'lockout':
       // The quiet end of the watch after a lifted lockout sends no second message to the user.
       return {
         gateway: { apply: 1, lift: 1 },
         messaging: { RESTRICTED: 1, LOCKOUT_LIFTED: 1 },
-        webhook: { 'restriction.changed': 2, 'case.outcome': 1 },
+        webhook: { 'restriction.changed': 2, 'case.outcome': 1, ...escalated },
       };
     case 'close':
       return {
         gateway: { apply: 1, close: 1 },
         messaging: { RESTRICTED: 1, IN_REVIEW: 1, OUTCOME: 1, ...reminder },
-        webhook: { 'restriction.changed': 1, 'case.outcome': 1 },
+        webhook: { 'restriction.changed': 1, 'case.outcome': 1, ...escalated },
       };
   }
 }

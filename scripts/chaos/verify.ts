@@ -1,9 +1,11 @@
 // The end of a chaos run: every case against what its lifecycle must have left at the receivers (one key per
 // effect: a second key for the same effect is a duplicate, an effect never received is lost), Cordon's outbox
 // drained, and every case workflow's history replayed against the bundle the worker ran.
+import { dirname } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { CASE_WORKFLOW_TYPE, type CaseView } from '../../core/contracts';
+import { codecDataConverter, codecFromConfig } from '../../infra/codec';
 import type { Store } from '../../infra/store';
 import type { CaseRecord } from './driver';
 import { expectedEffects, timelineCommands, type Counts, type ExpectedEffects } from './plan';
@@ -117,7 +119,11 @@ export async function tally(
     const timeline = view?.timeline ?? [];
     // At most one reminder per case in these flows (one tier entry, one reminder offset).
     const reminders = view ? timeline.filter((e) => e.type === 'REMINDER_DUE').length : 1;
-    const expected: ExpectedEffects = expectedEffects(r.flow, reminders);
+    // A review that outlasts its SLA escalates (cases under rules 3): one case.escalated per breach recorded.
+    const escalations = timeline.filter(
+      (e) => (e.type === 'SLA_BREACHED' && e.escalated === true) || e.type === 'APPROVAL_SLA_BREACHED',
+    ).length;
+    const expected: ExpectedEffects = expectedEffects(r.flow, reminders, escalations);
     if (view) {
       const fromTimeline = timelineCommands(timeline);
       if (JSON.stringify(sorted(fromTimeline)) !== JSON.stringify(sorted(expected.gateway))) {
@@ -221,17 +227,27 @@ export interface ReplayTally {
   unfinished: boolean;
 }
 
-/** Replays every case workflow history on the server against the bundle the worker ran. */
-export async function replayAll(address: string, bundlePath: string, deadline: number): Promise<ReplayTally> {
+/**
+ * Replays every case workflow history on the server against the bundle the worker ran, with the payload codec
+ * the chaos processes used: they run in development mode on one data folder (by default the bundle's, where
+ * chaos writes it), so its development codec key is there.
+ */
+export async function replayAll(
+  address: string,
+  bundlePath: string,
+  deadline: number,
+  dataDir = dirname(bundlePath),
+): Promise<ReplayTally> {
   const r: ReplayTally = { histories: 0, clean: 0, failed: 0, runs: 0, failures: [], unfinished: false };
+  const dataConverter = codecDataConverter(codecFromConfig({ mode: 'development', dataDir, codec: {} }));
   const connection = await Connection.connect({ address });
   try {
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter });
     const query = `WorkflowType = "${CASE_WORKFLOW_TYPE}"`;
     r.runs = (await client.workflow.count(query)).count;
     const histories = client.workflow.list({ query }).intoHistories({ concurrency: 16 });
     const results = Worker.runReplayHistories(
-      { workflowBundle: { codePath: bundlePath }, replayName: 'cordon-chaos-replay' },
+      { workflowBundle: { codePath: bundlePath }, replayName: 'cordon-chaos-replay', dataConverter },
       histories,
     );
     for await (const result of results) {
