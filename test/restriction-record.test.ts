@@ -101,7 +101,7 @@ describe('restriction record', function () {
         await backfillRestrictions(h.client, h.store);
         return (await check(account)).restricted === true;
       },
-      20_000,
+      90_000,
       'the backfill finds the case (visibility is eventually consistent)',
     );
     assert.deepEqual(await check(account), {
