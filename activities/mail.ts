@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { createTransport, type Mail } from 'nodemailer';
 import type { UserNotice } from '../core/activity-contract';
+import { ContactSchema, type Contact } from '../core/events';
 import { signLink, type LinkKey } from '../infra/links';
 import type { Logger } from '../infra/logger';
 import type { Store } from '../infra/store';
@@ -36,6 +37,37 @@ export interface SmtpChannelOptions {
   now?: () => number;
   /** Longest wait for a connection, the greeting, or any reply (ms): a hung server becomes a retry. */
   timeoutMs?: number;
+  /** Where to find a user's contact when the event brought none (the backend's directory). */
+  directory?: ContactDirectory;
+}
+
+/** The backend's directory of how to reach account holders. */
+export interface ContactDirectory {
+  /** null: the directory knows no contact for the account (the notice is not mailed). */
+  lookup(accountId: string): Promise<Contact | null>;
+}
+
+/**
+ * A directory served by the backend: GET <url>/<accountId> answers a contact ({email, phone, timeZone}) or 404.
+ * Anything else is a retryable failure: the notice waits for the directory rather than being skipped.
+ */
+export function httpDirectory(url: string, timeoutMs = 5_000): ContactDirectory {
+  return {
+    async lookup(accountId) {
+      const res = await fetch(`${url.replace(/\/+$/, '')}/${encodeURIComponent(accountId)}`, {
+        signal: AbortSignal.timeout(timeoutMs),
+        headers: { accept: 'application/json' },
+      });
+      if (res.status === 404) return null;
+      if (!res.ok)
+        throw ApplicationFailure.retryable(`Directory answered ${res.status}`, 'DirectoryUnavailable');
+      const parsed = ContactSchema.safeParse(await res.json());
+      // A malformed answer names no personal data in the failure: only that it was malformed.
+      if (!parsed.success)
+        throw ApplicationFailure.retryable('Directory answer is not a contact', 'DirectoryUnavailable');
+      return parsed.data;
+    },
+  };
 }
 
 /** Deadline + 7 days, but never less than 30 days from now. */
@@ -120,6 +152,10 @@ export class SmtpChannel implements NotificationChannel {
 
   async send(notice: UserNotice, _message?: RenderedMessage): Promise<{ delivered: boolean }> {
     const log = { caseId: notice.caseId, template: notice.template, key: notice.idempotencyKey };
+    if (!notice.contact?.email && this.o.directory) {
+      const found = await this.o.directory.lookup(notice.accountId);
+      if (found) notice = { ...notice, contact: { ...found, ...notice.contact } };
+    }
     const to = notice.contact?.email;
     if (!to) {
       // Nothing to do for this channel: answering normally lets the dispatcher mark the message done.

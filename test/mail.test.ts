@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,13 @@ import express from 'express';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { createTransport } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
-import { LINK_AFTER_DEADLINE_MS, LINK_MIN_MS, SmtpChannel, messageIdFor } from '../activities/mail';
+import {
+  LINK_AFTER_DEADLINE_MS,
+  LINK_MIN_MS,
+  SmtpChannel,
+  httpDirectory,
+  messageIdFor,
+} from '../activities/mail';
 import { escapeHtml } from '../activities/mail-templates';
 import { mailCatcherPages, type CaughtMail } from '../api/dev-mail';
 import type { UserNotice } from '../core/activity-contract';
@@ -276,6 +282,46 @@ describe('e-mail notices over SMTP', function () {
     assert.deepEqual(await ch.send(n), { delivered: false });
     assert.deepEqual(await ch.send(notice({ contact: undefined })), { delivered: false });
     assert.equal(smtp.connections, 0);
+  });
+
+  it('mail-directory: without a contact on the event, the backend directory gives the address', async () => {
+    const served = new Map([['acct-known', { email: 'known@example.cn', timeZone: 'Asia/Shanghai' }]]);
+    let failing = false;
+    const dir = http.createServer((req, res) => {
+      const id = decodeURIComponent((req.url ?? '').split('/').pop() ?? '');
+      if (failing) return void res.writeHead(503).end();
+      const c = served.get(id);
+      if (!c) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(c));
+    });
+    await new Promise<void>((r) => dir.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(dir.address() as AddressInfo).port}/contacts`;
+    try {
+      const { logger } = captureLogger();
+      const ch = new SmtpChannel({
+        smtpUrl: smtp.url,
+        from: 'Cordon <no-reply@cordon.example.test>',
+        publicUrl: PUBLIC_URL,
+        linkKeys: keys,
+        store,
+        logger,
+        directory: httpDirectory(url),
+      });
+      const known = notice({ accountId: 'acct-known', contact: undefined });
+      assert.deepEqual(await ch.send(known), { delivered: true });
+      assert.deepEqual(
+        smtp.accepted.map((m) => (Array.isArray(m.to) ? m.to : [m.to]).map((a) => a?.text)),
+        [['known@example.cn']],
+      );
+      assert.deepEqual(await ch.send(notice({ accountId: 'acct-unknown', contact: undefined })), {
+        delivered: false,
+      });
+      failing = true;
+      const failure = await rejectsWith(ch.send(notice({ accountId: 'acct-known', contact: undefined })));
+      assert.equal(failure.nonRetryable, false, 'a directory that is down is waited for, not skipped');
+    } finally {
+      dir.close();
+    }
   });
 
   it('mail-en: English, deadline in the user’s zone with the zone named, a link that verifies', async () => {
