@@ -22,6 +22,7 @@ import {
   type CaseView,
   type CaseWorkflowInput,
   type RiskEventResult,
+  type RiskEventUpdate,
 } from '../core/contracts';
 import type { RiskEvent } from '../core/events';
 import { updateIdOf, type RequestIdentity } from '../core/idempotency';
@@ -174,10 +175,10 @@ export class CaseService {
     // An event ID seen within the window gets its first answer, whichever case of the account it reached.
     const first = await this.o.store.findEvent(event.accountId, event.eventId, this.o.eventIdWindowMs);
     if (first) return { ...first, duplicate: true };
-    const { decision } = await this.o.scorer.score(event);
+    const { decision, terms } = await this.o.scorer.score(event);
     const workflowId = caseWorkflowId(event.accountId);
     // No update ID: the workflow remembers event IDs itself (across continue-as-new) and flags repeats.
-    const updateOptions = { args: [{ event, actor }] as [{ event: RiskEvent; actor: Actor }] };
+    const updateOptions = { args: [{ event, actor, scored: { decision, terms } }] as [RiskEventUpdate] };
     let result: RiskEventResult | undefined;
     if (decision.tier !== 'NONE') {
       result = await this.perAccount.run(event.accountId, () =>
@@ -225,7 +226,7 @@ export class CaseService {
     workflowId: string,
     accountId: string,
     decision: Decision,
-    updateOptions: { args: [{ event: RiskEvent; actor: Actor }] },
+    updateOptions: { args: [RiskEventUpdate] },
   ): Promise<RiskEventResult> {
     // A case that has reached its outcome refuses new events while it finishes; the next event starts a new case.
     for (let attempt = 0; ; attempt++) {

@@ -9,6 +9,7 @@ import type { RiskEvent } from './events';
 import type {
   Actor,
   CaseStatus,
+  CaseTerms,
   Decision,
   Locale,
   Outcome,
@@ -84,6 +85,11 @@ export type OutboxMessage =
 export interface RiskEventUpdate {
   event: RiskEvent;
   actor: Actor;
+  /**
+   * The API's scoring of the event (decision and the policy's terms), after it found no first answer for the
+   * event ID in Cordon's database: a 0.3 run uses it instead of scoring again in a local activity.
+   */
+  scored?: { decision: Decision; terms: CaseTerms };
 }
 
 export interface RiskEventResult {

@@ -274,14 +274,19 @@ class CaseRun {
     };
   }
 
-  async onRiskEvent({ event, actor }: RiskEventUpdate): Promise<RiskEventResult> {
+  async onRiskEvent({ event, actor, scored }: RiskEventUpdate): Promise<RiskEventResult> {
     const seen = this.seenEvents.get(event.eventId);
     if (seen) return { ...seen, duplicate: true };
     this.handledAnyEvent = true;
     // A fresh run asks Cordon's database too: an earlier case of the account may have answered this event ID
     // and ended between the API's own check and this update.
     const fresh = this.state === null;
-    const { decision, terms, firstAnswer } = await scoring.scoreRiskEvent(event, fresh);
+    // 0.3: the API's scoring stands (it looked for a first answer just before); a local activity would cost a
+    // round trip through the worker's activity slots on the path the API waits for.
+    const { decision, terms, firstAnswer } =
+      this.release03 && scored
+        ? { ...scored, firstAnswer: undefined }
+        : await scoring.scoreRiskEvent(event, fresh);
     if (firstAnswer) {
       this.remember(this.seenEvents, event.eventId, firstAnswer, this.seenKept);
       return { ...firstAnswer, duplicate: true };
