@@ -637,7 +637,9 @@ function decide(step: Step, input: Extract<CaseInput, { kind: 'DECISION' }>): Tr
     ...(rulesOf(s) >= 3 ? { evidenceVersion } : {}),
   });
   const unlockNeedsApproval =
-    s.terms.unlockApprovalAboveScore !== undefined && s.score > s.terms.unlockApprovalAboveScore;
+    rulesOf(s) >= 3 &&
+    s.terms.unlockApprovalAboveScore !== undefined &&
+    s.score > s.terms.unlockApprovalAboveScore;
   switch (input.decision) {
     case 'UNLOCK':
       if (unlockNeedsApproval) awaitApproval(step, input, 'UNLOCK');

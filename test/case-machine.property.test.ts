@@ -69,6 +69,7 @@ const TIMER_KINDS = [
   'REVIEW_SLA',
   'INFO_DEADLINE',
   'CLAIM_IDLE',
+  'APPROVAL_SLA',
 ] as const satisfies readonly TimerKind[];
 // Fails to compile when the machine grows a timer kind this file does not generate.
 const _everyTimerKind: [Exclude<TimerKind, (typeof TIMER_KINDS)[number]>] extends [never] ? true : never =
@@ -94,13 +95,18 @@ type Action =
   | { kind: 'VERIFICATION'; passed: boolean }
   | { kind: 'APPEAL' }
   | { kind: 'CLAIM'; who: Who }
-  | { kind: 'DECISION'; who: Who; decision: ReviewDecision }
-  | { kind: 'APPROVAL'; who: Who; approve: boolean }
+  /** `seen`: the evidence version the reviewer names (current, stale, or none). */
+  | { kind: 'DECISION'; who: Who; decision: ReviewDecision; seen: Seen }
+  | { kind: 'APPROVAL'; who: Who; approve: boolean; seen: Seen }
   | { kind: 'INFO' }
+  | { kind: 'BREAK_GLASS'; action: 'LIFT' | 'CLOSE' }
+  /** Retracts a recorded event (by its index among the case's recorded events), or one it never saw. */
+  | { kind: 'RETRACT'; which: number | 'unknown' }
   /** A timer of the given kind fires now, due or not. */
   | { kind: 'TIMER'; timer: TimerKind }
   /** Time jumps to the next due timer (if it is not already late) and it fires. */
   | { kind: 'NEXT_TIMER' };
+type Seen = 'current' | 'stale' | 'none';
 type Ending = Exclude<ReviewDecision, 'REQUEST_INFO'>;
 const OUTCOME_OF: Record<Ending, Outcome> = { UNLOCK: 'RESTORED', UPHOLD: 'UPHELD', CLOSE: 'CLOSED' };
 interface Scenario {
@@ -142,9 +148,17 @@ const termsArb: fc.Arbitrary<CaseTerms> = fc.record({
     permanentAfter: fc.integer({ min: 0, max: 4 }),
     memoryMs: durationArb,
   }),
-  // Cases opened under today's rules; with or without an idle time for claims.
+  // Cases opened under today's rules, sometimes under 0.2's (so their behaviour stays covered); with or
+  // without an idle time for claims.
   claimIdleMs: fc.option(durationArb, { nil: undefined }),
-  rulesVersion: fc.constant(CASE_RULES_VERSION),
+  rulesVersion: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(CASE_RULES_VERSION) },
+    { weight: 1, arbitrary: fc.constant(2) },
+  ),
+  approvalSlaMs: fc.option(durationArb, { nil: undefined }),
+  unlockApprovalAboveScore: fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined }),
+  retractionRestores: fc.boolean(),
+  failedVerificationWeight: fc.option(fc.integer({ min: 0, max: 50 }), { nil: undefined }),
 });
 
 function decisionArb(tiers: readonly Tier[]): fc.Arbitrary<Decision> {
@@ -181,6 +195,12 @@ const approverArb = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Who>('decider') },
   reviewerArb,
 );
+/** Mostly the version the reviewer sees now, sometimes an older one, sometimes none (as before 0.3). */
+const seenArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<Seen>('current') },
+  { weight: 1, arbitrary: fc.constant<Seen>('stale') },
+  { weight: 2, arbitrary: fc.constant<Seen>('none') },
+);
 // CLOSE twice as often: with four eyes it is the one way into PENDING_APPROVAL.
 const decisionKindArb = fc.constantFrom<ReviewDecision>(...DECISIONS, 'CLOSE');
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
@@ -191,16 +211,28 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc
-      .record({ who: deciderArb, decision: decisionKindArb })
+      .record({ who: deciderArb, decision: decisionKindArb, seen: seenArb })
       .map((r): Action => ({ kind: 'DECISION', ...r })),
   },
   {
     weight: 3,
     arbitrary: fc
-      .record({ who: approverArb, approve: fc.boolean() })
+      .record({ who: approverArb, approve: fc.boolean(), seen: seenArb })
       .map((r): Action => ({ kind: 'APPROVAL', ...r })),
   },
   { weight: 1, arbitrary: fc.constant<Action>({ kind: 'INFO' }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom('LIFT' as const, 'CLOSE' as const)
+      .map((action): Action => ({ kind: 'BREAK_GLASS', action })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .oneof(fc.integer({ min: 0, max: 3 }), fc.constant('unknown' as const))
+      .map((which): Action => ({ kind: 'RETRACT', which })),
+  },
   {
     weight: 1,
     arbitrary: fc.constantFrom(...TIMER_KINDS).map((timer): Action => ({ kind: 'TIMER', timer })),
@@ -433,7 +465,7 @@ class Run {
           effects.some((e) => e.kind === 'APPLY_RESTRICTION' && e.tier === d.tier),
           'an escalation applies the new restriction',
         );
-      } else if (!hardensLockout) {
+      } else if (!hardensLockout && !voided(prev, next)) {
         assert.deepEqual(effects, [], 'an event that is not more severe has no effect');
         const clock = (s: CaseState) => [
           s.status,
@@ -475,7 +507,7 @@ class Run {
         assert.ok(v >= at, `${k} set ${at - v}ms in the past`);
 
     // Four eyes: a CLOSE decision in a tier that needs them closes only with another reviewer's approval.
-    if (next.outcome === 'CLOSED') {
+    if (next.outcome === 'CLOSED' && input.kind !== 'BREAK_GLASS') {
       if (input.kind === 'DECISION')
         assert.ok(!prev.terms.tiers[prev.tier].fourEyesClose, 'closed without the second approval');
       else {
@@ -488,6 +520,42 @@ class Run {
     }
     if (input.kind === 'APPROVAL')
       assert.notEqual(input.reviewer, prev.pendingClose?.by, 'the decider approved their own CLOSE');
+
+    // Rules 3 and the inputs added with them.
+    const rules = prev.terms.rulesVersion ?? 1;
+    if (rules < 3) {
+      assert.ok(
+        !effects.some((e) => e.kind === 'NOTIFY_BACKEND' && e.event === 'ESCALATED'),
+        'rules 2 escalate',
+      );
+      assert.equal(next.deadlines.approvalDueAt, undefined, 'rules 2 have no approval SLA');
+    }
+    if (input.kind === 'BREAK_GLASS')
+      assert.equal(
+        next.outcome,
+        input.action === 'LIFT' ? 'RESTORED' : 'CLOSED',
+        'break glass ends the case',
+      );
+    if (input.kind === 'RETRACT')
+      assert.ok(next.retractedEvents?.includes(input.eventId), 'retraction recorded');
+    if ((input.kind === 'DECISION' || input.kind === 'APPROVAL') && input.evidenceVersion !== undefined)
+      assert.equal(
+        input.evidenceVersion,
+        prev.evidenceVersion ?? 0,
+        'a decision on stale evidence was taken',
+      );
+    if (input.kind === 'DECISION' && input.decision === 'UNLOCK' && next.outcome === null)
+      assert.ok(
+        rules >= 3 &&
+          prev.terms.unlockApprovalAboveScore !== undefined &&
+          prev.score > prev.terms.unlockApprovalAboveScore,
+        'an UNLOCK waits for approval only above the score',
+      );
+    if (prev.status === 'PENDING_APPROVAL' && next.status === 'IN_REVIEW')
+      assert.ok(
+        ['APPROVAL', 'RISK_EVENT', 'APPEAL', 'INFO', 'RETRACT'].includes(input.kind),
+        `${input.kind} took the case out of PENDING_APPROVAL`,
+      );
 
     // Confirmation of a held operation opens only after the cooling-off period.
     if (input.kind === 'VERIFICATION' && prev.status === 'PROTECTIVE_HOLD')
@@ -529,6 +597,13 @@ class Run {
       );
       if (nextTimer(s) === null)
         assert.ok(REVIEW_STATUSES.includes(s.status), `${s.status} waits with no timer and no reviewer`);
+      // Rules 3: a decision waiting for approval is always on the evidence the case has now.
+      if (s.pendingClose && (s.terms.rulesVersion ?? 1) >= 3)
+        assert.equal(
+          s.pendingClose.evidenceVersion,
+          s.evidenceVersion ?? 0,
+          'approval pending on old evidence',
+        );
       if (s.deadlines.lockoutLiftsAt !== undefined)
         assert.ok(s.status === 'AWAITING_USER' && s.tier === 'FREEZE', 'only a FREEZE lockout lifts itself');
     } else {
@@ -623,6 +698,12 @@ function resolve(who: Who, s: CaseState): string {
   }
 }
 
+function seenOf(seen: Seen, s: CaseState): { evidenceVersion?: number } {
+  const current = s.evidenceVersion ?? 0;
+  if (seen === 'none') return {};
+  return { evidenceVersion: seen === 'current' ? current : current - 1 };
+}
+
 function inputOf(action: Action, s: CaseState, now: number, seq: number): { input: CaseInput; at: number } {
   switch (action.kind) {
     case 'RISK_EVENT':
@@ -649,6 +730,11 @@ function inputOf(action: Action, s: CaseState, now: number, seq: number): { inpu
           reviewer: resolve(action.who, s),
           decision: action.decision,
           rationale: 'r',
+          ...(action.decision === 'REQUEST_INFO' ? { question: 'Which city?' } : {}),
+          ...(action.decision !== 'REQUEST_INFO'
+            ? { explanation: { code: 'IDENTITY_MISMATCH', text: 'why' } }
+            : {}),
+          ...seenOf(action.seen, s),
         },
         at: now,
       };
@@ -659,9 +745,18 @@ function inputOf(action: Action, s: CaseState, now: number, seq: number): { inpu
           reviewer: resolve(action.who, s),
           approve: action.approve,
           rationale: 'r',
+          ...seenOf(action.seen, s),
         },
         at: now,
       };
+    case 'BREAK_GLASS':
+      return { input: { kind: 'BREAK_GLASS', by: 'senior', action: action.action, rationale: 'r' }, at: now };
+    case 'RETRACT': {
+      const recorded = s.timeline.filter((t) => t.type === 'RISK_EVENT').map((t) => t.eventId as string);
+      const eventId =
+        action.which === 'unknown' ? 'never-seen' : recorded[Math.min(action.which, recorded.length - 1)]!;
+      return { input: { kind: 'RETRACT', eventId, reason: 'reported in error', actor: backend }, at: now };
+    }
     case 'INFO':
       return { input: { kind: 'INFO', answer: 'here', actor: user }, at: now };
     case 'TIMER':
@@ -684,6 +779,12 @@ function withContext(err: unknown, context: string): unknown {
   if (err.stack && frames >= 0)
     err.stack = `${err.stack.slice(0, frames)}\n${context}${err.stack.slice(frames)}`;
   return err;
+}
+
+/** Rules 3: new evidence voided a decision waiting for approval (recorded, back to review). */
+function voided(prev: CaseState, next: CaseState): boolean {
+  const was = prev.status === 'PENDING_APPROVAL' && next.status === 'IN_REVIEW';
+  return was && next.timeline.some((t, i) => i >= prev.timeline.length && t.type === 'DECISION_VOIDED');
 }
 
 /** Plays a scenario with every check; returns the run (its final state) for further checks. */

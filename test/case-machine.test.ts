@@ -185,7 +185,7 @@ const MATRIX: Record<string, [Expect, Expect, Expect, Expect, Expect, Expect]> =
     'ok',
     'NOT_CLAIMED',
     'NOT_PENDING_APPROVAL',
-    'NOT_AWAITING_INFO',
+    'ok',
   ],
   'IN_REVIEW claimed by r2': [
     'NOT_AWAITING_VERIFICATION',
@@ -193,7 +193,7 @@ const MATRIX: Record<string, [Expect, Expect, Expect, Expect, Expect, Expect]> =
     'CLAIMED_BY_OTHER',
     'CLAIMED_BY_OTHER',
     'NOT_PENDING_APPROVAL',
-    'NOT_AWAITING_INFO',
+    'ok',
   ],
   'IN_REVIEW after deadline, claimed by r1': [
     'NOT_AWAITING_VERIFICATION',
@@ -201,7 +201,7 @@ const MATRIX: Record<string, [Expect, Expect, Expect, Expect, Expect, Expect]> =
     'ok',
     'ok',
     'NOT_PENDING_APPROVAL',
-    'NOT_AWAITING_INFO',
+    'ok',
   ],
   'AWAITING_INFO claimed by r1': [
     'NOT_AWAITING_VERIFICATION',
@@ -217,7 +217,7 @@ const MATRIX: Record<string, [Expect, Expect, Expect, Expect, Expect, Expect]> =
     'ok',
     'NOT_IN_REVIEW',
     'ok',
-    'NOT_AWAITING_INFO',
+    'ok',
   ],
   MONITORING: [
     'NOT_AWAITING_VERIFICATION',
@@ -550,10 +550,49 @@ describe('case machine: timers', () => {
     assert.equal(wrong.ok ? 'ok' : wrong.refusal.code, 'NO_SUCH_TIMER');
   });
 
-  it('has no timer in PENDING_APPROVAL and none after an outcome', () => {
+  it('PENDING_APPROVAL waits for its own SLA (rules 3; none under rules 2), and nothing after an outcome', () => {
     const states = reachable();
-    assert.equal(nextTimer(states['PENDING_APPROVAL decided by r1']!), null);
+    const pending = states['PENDING_APPROVAL decided by r1']!;
+    assert.deepEqual(nextTimer(pending), { kind: 'APPROVAL_SLA', at: pending.deadlines.approvalDueAt });
+    const escalated = fire(pending, 'APPROVAL_SLA');
+    assert.equal(escalated.state.slaBreached, true);
+    assert.deepEqual(escalated.effects, [{ kind: 'NOTIFY_BACKEND', event: 'ESCALATED' }]);
+    assert.equal(nextTimer(escalated.state), null, 'escalated once, then waits for a reviewer');
     for (const o of ['RESTORED', 'UPHELD', 'CLOSED']) assert.equal(nextTimer(states[o]!), null);
+  });
+
+  it('rules 2 keep 0.2 behaviour: no approval SLA, no escalation webhook, an appeal does not void', () => {
+    const old = { ...terms, rulesVersion: 2 };
+    const opened = openCase({ ...openArgs(), terms: old, decision: decision('CLOSE') });
+    const pending = go(go(go(opened.state, appeal).state, claim('r1')).state, decide('CLOSE'));
+    assert.equal(pending.state.status, 'PENDING_APPROVAL');
+    assert.equal(pending.state.deadlines.approvalDueAt, undefined);
+    assert.equal(nextTimer(pending.state), null);
+    assert.deepEqual(Object.keys(pending.state.pendingClose!).sort(), ['at', 'by', 'rationale'], '0.2 shape');
+    const newReason = decision('LIMIT', {
+      reasons: [{ code: 'ABNORMAL_FUND_FLOWS', contribution: 10, ruleId: 'x' }],
+    });
+    const taught = go(pending.state, {
+      kind: 'RISK_EVENT',
+      eventId: 'e2',
+      eventType: 'TEST',
+      decision: newReason,
+      actor: backend,
+    });
+    assert.equal(taught.state.status, 'PENDING_APPROVAL', 'new evidence does not void under rules 2');
+    // Under rules 3 the same evidence voids the pending decision.
+    const now = openCase({ ...openArgs(), decision: decision('CLOSE') });
+    const pending3 = go(go(go(now.state, appeal).state, claim('r1')).state, decide('CLOSE'));
+    const voided = go(pending3.state, {
+      kind: 'RISK_EVENT',
+      eventId: 'e2',
+      eventType: 'TEST',
+      decision: newReason,
+      actor: backend,
+    });
+    assert.equal(voided.state.status, 'IN_REVIEW');
+    assert.equal(voided.state.pendingClose, null);
+    assert.ok(voided.state.timeline.some((t) => t.type === 'DECISION_VOIDED'));
   });
 });
 
