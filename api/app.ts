@@ -32,6 +32,7 @@ import * as S from './schemas';
 import { consoleRouter, sessionPrincipal, type ConsoleDeps } from '../console/router';
 import { codecRouter } from './codec-routes';
 import { portalRouter } from '../portal/router';
+import { mailCatcherPages } from './dev-mail';
 import type { LinkKey } from '../infra/links';
 import type { Store } from '../infra/store';
 
@@ -52,6 +53,11 @@ export interface AppDeps {
   publicUrl: string;
   dataDir: string;
   mode: 'development' | 'production';
+  /** The payload codec served at /codec for the Temporal Web UI, and the browser origins allowed to call it. */
+  codec: import('@temporalio/common').PayloadCodec;
+  codecCorsOrigins: readonly string[];
+  /** Development: the mail catcher's folder, whose mails are shown at /dev/mail. */
+  mailDir?: string;
 }
 
 type Method = 'get' | 'post';
@@ -379,6 +385,8 @@ export function buildApp(d: AppDeps): express.Express {
     logger: d.logger,
   };
   app.use('/console', consoleRouter(consoleDeps));
+  // Unauthenticated pages of personal data: development only.
+  if (d.mode === 'development' && d.mailDir) app.use('/dev/mail', mailCatcherPages(d.mailDir));
   app.use(
     '/u',
     portalRouter({
@@ -403,6 +411,9 @@ export function buildApp(d: AppDeps): express.Express {
           return sessionPrincipal(consoleDeps, req);
         }
       },
+      codec: d.codec,
+      corsOrigins: d.codecCorsOrigins,
+      logger: d.logger,
     }),
   );
   app.get('/openapi.json', (_req, res) => void res.json(openapi));

@@ -10,6 +10,8 @@ import { CaseService, gaugeSourcesOf } from './case-service';
 import { createMetrics } from '../infra/metrics';
 import { devSecret } from '../infra/dev-secrets';
 import { linkKeysFromConfig } from '../infra/links';
+import { devMailDir } from './dev-mail';
+import { codecDataConverter, codecFromConfig } from '../infra/codec';
 
 export interface RunningApi {
   server: Server;
@@ -24,11 +26,14 @@ export async function startApi(
   connection?: ConnectionLike,
   sharedStore?: Store,
 ): Promise<RunningApi> {
+  // Everything the API sends to or reads from Temporal goes through the payload codec; /codec serves the same one.
+  const codec = codecFromConfig(config);
   const store = sharedStore ?? (await openStore(config.database));
   const ownConnection = connection ? undefined : await Connection.connect(connectionOptions(config));
   const client = new Client({
     connection: connection ?? ownConnection,
     namespace: config.temporal.namespace,
+    dataConverter: codecDataConverter(codec),
   });
   const scorer = scorerFromConfig(config);
   const metrics = createMetrics(gaugeSourcesOf(client, store));
@@ -56,6 +61,9 @@ export async function startApi(
     publicUrl: config.publicUrl,
     dataDir: config.dataDir,
     mode: config.mode,
+    mailDir: config.mode === 'development' ? devMailDir(config.dataDir) : undefined,
+    codec,
+    codecCorsOrigins: config.codec.corsOrigins,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0');

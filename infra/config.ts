@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseCodecKeys, type CodecKey } from './codec';
 
 // Configuration comes from the environment, parsed once at start-up. A bad value stops the process with a
 // message naming the variable.
@@ -74,6 +75,37 @@ const DataSources = z
     }
   });
 
+/** "https://ui.example.com,http://127.0.0.1:8233": browser origins (scheme://host[:port], nothing more). */
+const Origins = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined) return undefined;
+    const origins: string[] = [];
+    for (const entry of text
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
+      let origin: string | undefined;
+      try {
+        const url = new URL(entry);
+        origin = /^https?:$/.test(url.protocol) ? url.origin : undefined;
+      } catch {
+        origin = undefined;
+      }
+      // Compared as browsers send them in Origin: no path, no trailing slash, no default port, lower case.
+      if (origin !== entry) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected comma-separated origins as browsers send them, such as https://ui.example.com',
+        });
+        return z.NEVER;
+      }
+      origins.push(origin);
+    }
+    return origins;
+  });
+
 const EnvSchema = z.object({
   CORDON_MODE: z.enum(['development', 'production']).default('development'),
   PORT: port.default(8080),
@@ -115,6 +147,8 @@ const EnvSchema = z.object({
   /** Undelivered messages are marked FAILED after this many hours. */
   /** The Temporal SDK's Prometheus exporter, on 127.0.0.1 at this port (off when unset). */
   CORDON_SDK_METRICS_PORT: port.optional(),
+  /** Where that exporter listens: 127.0.0.1 by default; 0.0.0.0 in a container, for probes and scrapers. */
+  CORDON_SDK_METRICS_HOST: z.union([z.ipv4(), z.literal('localhost')]).default('127.0.0.1'),
   /** Where users reach Cordon's pages (links in notices); default http://127.0.0.1:<PORT>. */
   CORDON_PUBLIC_URL: z.url().optional(),
   /** smtp://user:pass@host:port (smtps:// for TLS): notices go out as e-mail. Unset in development: a catcher. */
@@ -123,10 +157,16 @@ const EnvSchema = z.object({
     .regex(/^smtps?:\/\//, 'an smtp:// or smtps:// URL')
     .optional(),
   CORDON_MAIL_FROM: z.string().min(3).default('Cordon <no-reply@cordon.local>'),
+  /** The backend's contact directory (GET <url>/<accountId>), for notices whose event brought no contact. */
+  CORDON_DIRECTORY_URL: z.url().optional(),
   /** Keys that sign the links in notices: id:base64key,... newest first (production: required). */
   CORDON_LINK_KEYS: z.string().optional(),
   /** Signs the reviewer console's session and CSRF cookies; shared by every API process (production: required). */
   CORDON_SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** Payload encryption keys: id:base64key,... newest first (production: required). Parsed by infra/codec.ts. */
+  CORDON_CODEC_KEYS: z.string().optional(),
+  /** Browser origins (the Temporal Web UI's) allowed to call the codec endpoint with credentials. */
+  CORDON_CODEC_CORS_ORIGINS: Origins,
   CORDON_DELIVERY_GIVE_UP_HOURS: z.coerce
     .number()
     .min(0.001)
@@ -148,6 +188,15 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new Error('invalid configuration: production mode needs CORDON_TOKENS (token=role:id,...)');
   if (production && !e.CORDON_SESSION_SECRET)
     throw new Error('invalid configuration: production mode needs CORDON_SESSION_SECRET (32+ characters)');
+  if (production && !e.CORDON_CODEC_KEYS)
+    throw new Error('invalid configuration: production mode needs CORDON_CODEC_KEYS (id:base64key,...)');
+  let codecKeys: CodecKey[] | undefined;
+  try {
+    codecKeys = e.CORDON_CODEC_KEYS ? parseCodecKeys(e.CORDON_CODEC_KEYS) : undefined;
+  } catch (err) {
+    // The parser's message names the variable and the entry, never the key.
+    throw new Error(`invalid configuration: ${(err as Error).message}`);
+  }
   const tokens: TokenTable = production ? e.CORDON_TOKENS : new Map([...DEV_TOKENS, ...e.CORDON_TOKENS]);
   const secretFor = (url: string | undefined, secret: string | undefined, name: string) => {
     if (url && !secret)
@@ -180,7 +229,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     messagingUrl: e.CORDON_MESSAGING_URL,
     dataSources: e.CORDON_DATA_SOURCES,
     sdkMetricsAddress:
-      e.CORDON_SDK_METRICS_PORT === undefined ? undefined : `127.0.0.1:${e.CORDON_SDK_METRICS_PORT}`,
+      e.CORDON_SDK_METRICS_PORT === undefined
+        ? undefined
+        : `${e.CORDON_SDK_METRICS_HOST}:${e.CORDON_SDK_METRICS_PORT}`,
     database: {
       url: e.CORDON_DATABASE_URL,
       sqliteFile: resolve(e.CORDON_DATA_DIR, 'cordon.sqlite'),
@@ -192,8 +243,18 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     /** Unset in development: a secret created once in the data folder (see infra/dev-secrets.ts). */
     sessionSecret: e.CORDON_SESSION_SECRET,
     publicUrl: (e.CORDON_PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ''),
-    mail: { smtpUrl: e.CORDON_SMTP_URL, from: e.CORDON_MAIL_FROM },
+    mail: { smtpUrl: e.CORDON_SMTP_URL, from: e.CORDON_MAIL_FROM, directoryUrl: e.CORDON_DIRECTORY_URL },
     /** Raw; parsed by infra/links.ts. Unset in development: a key created once in the data folder. */
     linkKeys: e.CORDON_LINK_KEYS,
+    codec: {
+      /** Unset in development: a key created once in the data folder (see infra/codec.ts). */
+      keys: codecKeys,
+      /** Who may call /codec from a browser: by default in development, the local Web UI. */
+      corsOrigins:
+        e.CORDON_CODEC_CORS_ORIGINS ??
+        (production
+          ? []
+          : [`http://localhost:${e.TEMPORAL_UI_PORT}`, `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`]),
+    },
   };
 }

@@ -7,6 +7,7 @@ import type { AccountRestriction } from '../core/activity-contract';
 import { parseConfig } from '../infra/config';
 import { openStore, type Store } from '../infra/store';
 import { connectionOptions } from '../infra/temporal';
+import { codecDataConverter, codecFromConfig } from '../infra/codec';
 
 /** The record a case's view implies, with the lowest version of its case, so any write of the case wins. */
 export function recordOfView(view: CaseView): AccountRestriction | null {
@@ -58,7 +59,11 @@ if (require.main === module) {
     const connection = await Connection.connect(connectionOptions(config));
     const store = await openStore(config.database);
     try {
-      const client = new Client({ connection, namespace: config.temporal.namespace });
+      const client = new Client({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter: codecDataConverter(codecFromConfig(config)),
+      });
       const { written, unanswered } = await backfillRestrictions(client, store);
       process.stdout.write(`restriction records checked for ${written} open case(s)\n`);
       if (unanswered) {

@@ -9,6 +9,7 @@ import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { startApi } from '../api/main';
 import { caseStatsQuery, caseWorkflowId } from '../core/contracts';
+import { codecDataConverter, codecFromConfig } from '../infra/codec';
 import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { createCaseWorker } from '../worker/create';
@@ -57,8 +58,19 @@ async function main(): Promise<void> {
   const quiet = createLogger('bench', { level: 'error' });
   const server = await startDevServer({ cli: await ensureTemporalCli(), port: await freePort() });
   const connection = await NativeConnection.connect({ address: server.address });
-  const client = new Client({ connection });
   const run = randomUUID().slice(0, 8);
+  // Its own data folder: Cordon's database and (without CORDON_CODEC_KEYS) the development codec key.
+  const benchDir = mkdtempSync(join(tmpdir(), 'cordon-bench-'));
+  const config = parseConfig({
+    ...process.env,
+    PORT: '0',
+    TEMPORAL_ADDRESS: server.address,
+    CORDON_TASK_QUEUE: `cordon-${run}`,
+    CORDON_DATA_DIR: benchDir,
+  });
+  // The floor pays for the same payload encryption as Cordon, so the ratio compares like with like.
+  const codec = codecFromConfig(config);
+  const client = new Client({ connection, dataConverter: codecDataConverter(codec) });
   try {
     // The floor: one workflow, one activity, same server, same process layout.
     const floorWorker = await Worker.create({
@@ -66,6 +78,7 @@ async function main(): Promise<void> {
       taskQueue: `floor-${run}`,
       workflowsPath: require.resolve('./bench/floor-workflow'),
       activities: { touch: async (id: string) => id },
+      dataConverter: codecDataConverter(codec),
     });
     const floorOp = (i: number) =>
       client.workflow.execute('floorWorkflow', {
@@ -74,20 +87,8 @@ async function main(): Promise<void> {
         args: ['x'],
       });
 
-    const config = parseConfig({
-      ...process.env,
-      PORT: '0',
-      TEMPORAL_ADDRESS: server.address,
-      CORDON_TASK_QUEUE: `cordon-${run}`,
-    });
     const runtime = await startWorkerRuntime(
-      {
-        ...config,
-        database: {
-          ...config.database,
-          sqliteFile: join(mkdtempSync(join(tmpdir(), 'cordon-bench-')), 'db'),
-        },
-      },
+      { ...config, database: { ...config.database, sqliteFile: join(benchDir, 'db') } },
       quiet,
     );
     const caseWorker = await createCaseWorker({
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
       namespace: 'default',
       taskQueue: config.taskQueue,
       deps: runtime.deps,
+      codec: runtime.codec,
     });
     const api = await startApi(config, quiet, connection, runtime.store);
     const post = async (body: unknown) => {

@@ -38,6 +38,11 @@ export interface DevServerOptions {
    */
   dbFile?: string;
   namespace?: string;
+  /**
+   * The Web UI's remote codec endpoint (`--ui-codec-endpoint`): the UI posts the payloads it shows to
+   * `<endpoint>/decode`. The dev server cannot be told to send credentials; see README for the UI setting.
+   */
+  codecEndpoint?: string;
   onLog?: (line: string) => void;
   /** What Cordon itself did about the server (e.g. stopped a leftover one). */
   onNotice?: (message: string, fields: Record<string, unknown>) => void;
@@ -287,8 +292,10 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   ];
   args.push('--log-level', 'warn', ...TUNING_FLAGS);
   for (const sa of SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', sa);
-  if (o.uiPort !== undefined) args.push('--ui-port', String(o.uiPort));
-  else args.push('--headless');
+  if (o.uiPort !== undefined) {
+    args.push('--ui-port', String(o.uiPort));
+    if (o.codecEndpoint) args.push('--ui-codec-endpoint', o.codecEndpoint);
+  } else args.push('--headless');
   if (dbFile) args.push('--db-filename', dbFile);
   // Its own process group: Ctrl-C reaches Cordon, which stops the server last, after the worker has drained.
   const child = spawn(o.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });

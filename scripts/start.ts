@@ -9,15 +9,19 @@ import { connectionOptions } from '../infra/temporal';
 import { createCaseWorker, installSdkLogger } from '../worker/create';
 import { startWorkerRuntime } from '../worker/deps';
 import { assertPortFree, startDevServer, type DevServer } from './dev-server';
+import { devMailDir } from '../api/dev-mail';
+import { startMailCatcher, type MailCatcher } from './mail-catcher';
 import { ensureTemporalCli } from './temporal-tools';
 
 async function main(): Promise<void> {
   const logger = createLogger('cordon');
-  const config = parseConfig();
+  let config = parseConfig();
   installSdkLogger(config.sdkMetricsAddress);
   await assertPortFree(config.port, 'API');
 
   let devServer: DevServer | undefined;
+  // The API serves the payload codec there; the dev server's Web UI decodes what it shows through it.
+  const codecEndpoint = `${config.publicUrl}/codec`;
   if (!config.temporal.address) {
     const cli = await ensureTemporalCli();
     const temporalLog = logger.child('temporal');
@@ -27,12 +31,14 @@ async function main(): Promise<void> {
       uiPort: config.temporal.uiPort,
       dbFile: join(config.dataDir, 'temporal.sqlite'),
       namespace: config.temporal.namespace,
+      codecEndpoint,
       onLog: (line) => temporalLog.info(line.slice(0, 500)),
       onNotice: (message, fields) => logger.warn(message, fields),
     });
     logger.info('Temporal dev server ready', {
       address: devServer.address,
       webUi: devServer.uiUrl,
+      codecEndpoint,
       data: config.dataDir,
     });
   } else {
@@ -42,6 +48,14 @@ async function main(): Promise<void> {
     });
   }
 
+  // Development without a mail server: a local catcher takes the mails, readable at /dev/mail.
+  let catcher: MailCatcher | undefined;
+  if (!config.mail.smtpUrl && config.mode === 'development') {
+    catcher = await startMailCatcher({ dir: devMailDir(config.dataDir), logger: logger.child('mail') });
+    config = { ...config, mail: { ...config.mail, smtpUrl: catcher.url } };
+    logger.info('mail catcher ready', { smtp: catcher.url, mail: `${config.publicUrl}/dev/mail` });
+  }
+
   const connection = await NativeConnection.connect(connectionOptions(config));
   const runtime = await startWorkerRuntime(config, logger.child('worker'));
   const worker = await createCaseWorker({
@@ -49,6 +63,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     deps: runtime.deps,
+    codec: runtime.codec,
   });
   const workerDone = worker.run();
   // The API shares the worker's Temporal connection and Cordon's database.
@@ -72,6 +87,7 @@ async function main(): Promise<void> {
       logger.error('worker ended with an error', { error: (err as Error).message }),
     );
     await runtime.close();
+    await catcher?.close();
     await connection.close();
     await devServer?.stop();
     logger.info('stopped');

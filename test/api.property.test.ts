@@ -40,7 +40,7 @@ import { parseConfig } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { EXAMPLES } from './helpers/events';
 import { newHarness, type Harness } from './helpers/harness';
-import { sharedDevServer } from './helpers/servers';
+import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
 
 // ---------------------------------------------------------------------------------------------------------
 // Run counts
@@ -1030,6 +1030,7 @@ describe('HTTP API properties', function () {
       TEMPORAL_ADDRESS: server.address,
       CORDON_TASK_QUEUE: h.taskQueue,
       CORDON_TOKENS: `${ADMIN_TOKEN}=admin:prop-admin,${BACKEND2_TOKEN}=backend:backend-2`,
+      CORDON_CODEC_KEYS: TEST_CODEC_KEYS,
     });
     api = await startApi(config, logger, undefined, h.store);
   });

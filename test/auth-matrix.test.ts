@@ -11,7 +11,7 @@ import { parseConfig } from '../infra/config';
 import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { newHarness, type Harness } from './helpers/harness';
-import { sharedDevServer } from './helpers/servers';
+import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
 
 const ADMIN_TOKEN = `matrix-admin-${randomUUID()}`;
 const CALLERS = {
@@ -185,6 +185,7 @@ describe('authorization matrix', function () {
       CORDON_TASK_QUEUE: h.taskQueue,
       CORDON_DATA_DIR: dataDir,
       CORDON_TOKENS: `${ADMIN_TOKEN}=admin:matrix-admin`,
+      CORDON_CODEC_KEYS: TEST_CODEC_KEYS,
     });
     api = await startApi(config, quiet);
     const account = uniqueAccount();

@@ -14,6 +14,7 @@ import type { Logger } from '../infra/logger';
 import { freePort, startDevServer } from '../scripts/dev-server';
 import { ensureTemporalCli } from '../scripts/temporal-tools';
 import { riskEvent, uniqueAccount } from './helpers/events';
+import { testDataConverter } from './helpers/servers';
 
 interface Reply {
   status: number;
@@ -185,7 +186,7 @@ describe('HTTP contract', function () {
 
     it("the Temporal client's error where nothing listens is the one the API recognises", async () => {
       // The same detection the API uses, on the client directly: a ServiceError caused by a gRPC UNAVAILABLE.
-      const client = new Client({ connection });
+      const client = new Client({ connection, dataConverter: testDataConverter });
       const err = await client.workflow
         .getHandle('nowhere')
         .query('view')
@@ -250,6 +251,27 @@ describe('HTTP contract', function () {
     it('an unknown path is still a 404', async () => {
       assertProblem(await call('GET', '/v1/nowhere', { token: 'dev-backend' }), 404, 'NO_ROUTE');
       assertProblem(await call('DELETE', '/v1/risk-events/extra', { token: 'dev-backend' }), 404, 'NO_ROUTE');
+      assertProblem(
+        await call('POST', '/codec/nowhere', { token: 'dev-backend', body: {} }),
+        404,
+        'NO_ROUTE',
+      );
+    });
+
+    it('the codec endpoint: POST only (405 with Allow), 401 before anything else, and no Temporal needed', async () => {
+      for (const path of ['/codec/decode', '/codec/encode']) {
+        const r = await call('GET', path, { token: 'dev-backend' });
+        assertProblem(r, 405, 'METHOD_NOT_ALLOWED');
+        assert.equal(r.headers.get('allow'), 'POST');
+        assertProblem(await call('POST', path, { body: { payloads: [] } }), 401, 'UNAUTHORIZED');
+      }
+      const payloads = [
+        { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: 'e30=' },
+      ];
+      const encoded = await call('POST', '/codec/encode', { token: 'dev-reviewer-1', body: { payloads } });
+      assert.equal(encoded.status, 200, encoded.text);
+      const decoded = await call('POST', '/codec/decode', { token: 'dev-reviewer-1', body: encoded.body });
+      assert.deepEqual(decoded.body, { payloads });
     });
   });
 

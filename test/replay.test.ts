@@ -1,11 +1,14 @@
 // Safe deploys: the histories every release recorded (test/histories/<release>/, written by `npm run
 // record-histories`, never deleted) must replay cleanly against the current workflow code. A change that
-// would break a case opened under an earlier release fails here, and so fails CI.
+// would break a case opened under an earlier release fails here, and so fails CI. Histories are replayed with
+// the tests' codec key (test/histories/codec-test-keys.txt): those recorded since payloads are encrypted need
+// it, the plaintext ones of earlier releases pass through the codec unchanged.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { workflowBundle } from './helpers/servers';
+import { FAILURE_CONVERTER_PATH } from '../infra/codec';
+import { testDataConverter, workflowBundle } from './helpers/servers';
 
 const HISTORIES = join(__dirname, 'histories');
 
@@ -34,20 +37,29 @@ describe("replay of every release's recorded histories", function () {
 
   for (const h of histories) {
     it(`replays ${h.release}/${h.file} deterministically`, async () => {
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(h.path), h.file);
+      await Worker.runReplayHistory(
+        { workflowBundle: await workflowBundle(), dataConverter: testDataConverter },
+        load(h.path),
+        h.file,
+      );
     });
   }
 
   it('refuses a deliberately incompatible workflow change (what CI would catch)', async () => {
     const incompatible = await bundleWorkflowCode({
       workflowsPath: require.resolve('./fixtures/incompatible-workflow'),
+      failureConverterPath: FAILURE_CONVERTER_PATH,
       ignoreModules: ['zod', 'express'],
       logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
     });
     let failures = 0;
     for (const h of histories) {
       try {
-        await Worker.runReplayHistory({ workflowBundle: incompatible }, load(h.path), h.file);
+        await Worker.runReplayHistory(
+          { workflowBundle: incompatible, dataConverter: testDataConverter },
+          load(h.path),
+          h.file,
+        );
       } catch (err) {
         assert.equal((err as Error).name, 'DeterminismViolationError', h.file);
         failures += 1;

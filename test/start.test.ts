@@ -125,9 +125,12 @@ describe('configuration', () => {
       CORDON_TOKENS: 'svc-token-0123456789abcdef=backend:payments-backend',
     };
     assert.throws(() => parseConfig(production), /CORDON_SESSION_SECRET/);
+    const withSecret = { ...production, CORDON_SESSION_SECRET: 'a-session-secret-of-32-characters!' };
+    // Payloads are encrypted: production brings its own keys (development makes one in the data folder).
+    assert.throws(() => parseConfig(withSecret), /CORDON_CODEC_KEYS/);
     const config = parseConfig({
-      ...production,
-      CORDON_SESSION_SECRET: 'a-session-secret-of-32-characters!',
+      ...withSecret,
+      CORDON_CODEC_KEYS: `2026-01:${Buffer.alloc(32, 7).toString('base64')}`,
     });
     assert.deepEqual(
       config.tokens,
@@ -152,6 +155,8 @@ describe('configuration', () => {
     assert.throws(() => parseConfig({ CORDON_TOKENS: 'short=backend:x' }), /CORDON_TOKENS/);
     assert.throws(() => parseConfig({ CORDON_GATEWAY_URL: 'http://127.0.0.1:9/' }), /CORDON_GATEWAY_SECRET/);
     assert.throws(() => parseConfig({ CORDON_DATA_SOURCES: '[{"name":"x"}]' }), /CORDON_DATA_SOURCES/);
+    assert.throws(() => parseConfig({ CORDON_CODEC_KEYS: 'k1:dG9vIHNob3J0' }), /CORDON_CODEC_KEYS entry 1/);
+    assert.throws(() => parseConfig({ CORDON_CODEC_CORS_ORIGINS: 'not a url' }), /CORDON_CODEC_CORS_ORIGINS/);
   });
 
   it('points at an existing cluster by configuration only', () => {

@@ -8,8 +8,10 @@ import {
   Worker,
   type WorkerOptions,
 } from '@temporalio/worker';
+import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities';
 import { TASK_QUEUE } from '../core/contracts';
+import { codecDataConverter, FAILURE_CONVERTER_PATH } from '../infra/codec';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -21,7 +23,12 @@ export interface CaseWorkerOptions {
   namespace: string;
   taskQueue?: string;
   deps: ActivityDeps;
-  /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start-up. */
+  /** Encrypts every payload the worker sends (and decrypts what it reads): see infra/codec.ts. */
+  codec: PayloadCodec;
+  /**
+   * A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start-up. A prebuilt bundle
+   * must be built with failureConverterPath: FAILURE_CONVERTER_PATH, or workflow failures go out in plaintext.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
@@ -31,6 +38,8 @@ export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
     namespace: o.namespace,
     taskQueue: o.taskQueue ?? TASK_QUEUE,
     activities: createActivities(o.deps),
+    // The bundler (no prebuilt bundle) takes the failure converter from here too.
+    dataConverter: codecDataConverter(o.codec),
     ...(o.workflowBundle
       ? { workflowBundle: o.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { ignoreModules: IGNORED_MODULES } }),
@@ -47,6 +56,7 @@ export async function writeWorkflowBundle(file: string, workflowsPath = WORKFLOW
   const { code } = await bundleWorkflowCode({
     workflowsPath,
     ignoreModules: IGNORED_MODULES,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop },
   });
   const path = resolve(file);

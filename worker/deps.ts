@@ -8,6 +8,10 @@ import {
 } from '../activities/channels';
 import { HttpAccountGateway, LedgerGateway } from '../activities/gateway';
 import { scorerFromConfig } from '../activities/scorer';
+import { httpDirectory, SmtpChannel } from '../activities/mail';
+import { linkKeysFromConfig } from '../infra/links';
+import type { PayloadCodec } from '@temporalio/common';
+import { codecFromConfig } from '../infra/codec';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { openStore, type Store } from '../infra/store';
@@ -18,6 +22,19 @@ export function activityDepsFromConfig(config: Config, logger: Logger, store: St
   const channels: NotificationChannel[] = [new LogChannel(logger.child('notify'))];
   if (config.messagingUrl && config.webhook)
     channels.push(new WebhookChannel(config.messagingUrl, config.webhook.secret));
+  // Last: a mail server's 4xx retries the whole notice, and the channels before it deduplicate by key.
+  if (config.mail.smtpUrl)
+    channels.push(
+      new SmtpChannel({
+        smtpUrl: config.mail.smtpUrl,
+        from: config.mail.from,
+        publicUrl: config.publicUrl,
+        linkKeys: linkKeysFromConfig(config),
+        store,
+        logger: logger.child('mail'),
+        ...(config.mail.directoryUrl ? { directory: httpDirectory(config.mail.directoryUrl) } : {}),
+      }),
+    );
   return {
     scorer: scorerFromConfig(config),
     gateway: config.gateway
@@ -35,6 +52,8 @@ export function activityDepsFromConfig(config: Config, logger: Logger, store: St
 
 export interface WorkerRuntime {
   deps: ActivityDeps;
+  /** The payload codec of the configuration, for the worker (and an API sharing the process). */
+  codec: PayloadCodec;
   store: Store;
   dispatcher: Dispatcher;
   /** Stops the dispatcher and closes the database (after the worker has stopped). */
@@ -43,6 +62,7 @@ export interface WorkerRuntime {
 
 /** Cordon's database, the activities' dependencies over it, and the dispatcher that delivers its outbox. */
 export async function startWorkerRuntime(config: Config, logger: Logger): Promise<WorkerRuntime> {
+  const codec = codecFromConfig(config); // first: a missing production key stops before anything opens
   const store = await openStore(config.database);
   const deps = activityDepsFromConfig(config, logger, store);
   const dispatcher = startDispatcher({
@@ -62,6 +82,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
   purger.unref();
   return {
     deps,
+    codec,
     store,
     dispatcher,
     async close() {

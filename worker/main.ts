@@ -19,6 +19,7 @@ export async function runWorker(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.taskQueue,
       deps: runtime.deps,
+      codec: runtime.codec,
       workflowBundle,
     });
     logger.info('worker started', {

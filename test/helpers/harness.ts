@@ -18,7 +18,7 @@ import { startDispatcher, type Dispatcher } from '../../activities/dispatcher';
 import type { Store } from '../../infra/store';
 import { defaultPolicy, quiet, testDeps, type TestDeps } from './deps';
 import { ensureTemporalCli } from '../../scripts/temporal-tools';
-import { sharedDevServer, workflowBundle } from './servers';
+import { sharedDevServer, TEST_CODEC_KEYS, testCodec, testDataConverter, workflowBundle } from './servers';
 
 export interface Harness extends TestDeps {
   taskQueue: string;
@@ -46,7 +46,8 @@ export function sharedConnections(): Promise<{ native: NativeConnection; client:
   connections ??= (async () => {
     const server = await sharedDevServer();
     const native = await NativeConnection.connect({ address: server.address });
-    return { native, client: new Client({ connection: native }) };
+    // Every workflow test runs encrypted, with the committed test key (so recorded histories are encrypted too).
+    return { native, client: new Client({ connection: native, dataConverter: testDataConverter }) };
   })();
   return connections;
 }
@@ -74,6 +75,7 @@ export async function newHarness(
     namespace: 'default',
     taskQueue,
     deps: t.deps,
+    codec: testCodec,
     workflowBundle: await workflowBundle(),
   });
   const handle = (accountId: string) => client.workflow.getHandle(caseWorkflowId(accountId));
@@ -196,7 +198,12 @@ export async function startApiHarness(logger: Logger = quiet): Promise<ApiHarnes
   const server = await sharedDevServer();
   const h = await newHarness();
   const workerDone = h.worker.run();
-  const config = parseConfig({ PORT: '0', TEMPORAL_ADDRESS: server.address, CORDON_TASK_QUEUE: h.taskQueue });
+  const config = parseConfig({
+    PORT: '0',
+    TEMPORAL_ADDRESS: server.address,
+    CORDON_TASK_QUEUE: h.taskQueue,
+    CORDON_CODEC_KEYS: TEST_CODEC_KEYS,
+  });
   const api = await startApi(config, logger, undefined, h.store);
   return {
     h,
