@@ -1,9 +1,35 @@
-// The reviewer console at /console (scaffold: filled in by the console work).
-import { Router } from 'express';
+// The reviewer console at /console: server-rendered pages that act through the API's own route table, with
+// sessions and CSRF tokens in signed cookies (any API process with the same secret serves any request).
+import { randomUUID } from 'node:crypto';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Principal, TokenTable } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import type { RouteSpec } from '../api/app';
-import type { Request } from 'express';
+import type { ReviewQueueItem } from '../api/case-service';
+import { Problem } from '../api/problems';
+import { bodyKeys, routeCaller, withReasonCodes } from './actions';
+import { bodyOf, formValues } from './forms';
+import { CSS, SCRIPT } from './assets';
+import { casePage, type CaseAction, type ConsoleCase, type FailedAction } from './case-page';
+import { html } from './html';
+import { chooseLang, LANG_COOKIE, translator, type Lang } from './i18n';
+import { errorPage, loginPage, problemBox, queuePage, type PageContext } from './pages';
+import { applyFilter, facetCounts, parseFilter, sortQueue } from './queue';
+import {
+  CONSOLE_ROLES,
+  CSRF_COOKIE,
+  csrfToken,
+  csrfValid,
+  newCsrfNonce,
+  openSession,
+  parseCookies,
+  principalOfToken,
+  sealSession,
+  SESSION_COOKIE,
+  SESSION_TTL_MS,
+  validNonce,
+  type Session,
+} from './session';
 
 export interface ConsoleDeps {
   /** The API's own route table: the console acts through the same handlers and schemas as the API. */
@@ -13,11 +39,321 @@ export interface ConsoleDeps {
   logger: Logger;
 }
 
-export function consoleRouter(_deps: ConsoleDeps): Router {
-  return Router();
+/** How often the queue page refreshes itself. */
+const QUEUE_REFRESH_S = 30;
+/** The queue asks the API for this many cases, then filters and counts them here. */
+const QUEUE_LIMIT = '500';
+
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+/** What every console request knows once the context middleware has run. */
+interface Locals {
+  lang?: Lang;
+  session?: Session;
+  /** A session cookie was sent but is no longer good (tampered, expired, revoked). */
+  ended: boolean;
+  nonce?: string;
 }
 
-/** The principal of a signed-in console session, if the request carries a valid one. */
-export function sessionPrincipal(_deps: ConsoleDeps, _req: Request): Principal | undefined {
-  return undefined;
+const locals = (res: Response): Locals => res.locals as Locals;
+
+/** A same-console path to come back to after signing in or switching language; anything else goes to the queue. */
+function localPath(value: unknown): string {
+  return typeof value === 'string' &&
+    /^\/console(?:[/?][^\s\\]*)?$/.test(value) &&
+    !value.startsWith('/console//')
+    ? value
+    : '/console/queue';
+}
+
+const secure = (req: Request) => req.secure || req.get('x-forwarded-proto') === 'https';
+
+export function consoleRouter(deps: ConsoleDeps): Router {
+  const router = Router();
+  const call = routeCaller(deps.routes);
+  const logger = deps.logger;
+  const secret = deps.sessionSecret;
+  // The development tokens are refused in production, so their presence means a development server.
+  const devTokens = deps.tokens.has('dev-reviewer-1');
+  const findRoute = (method: string, path: string) =>
+    deps.routes.find((r) => r.method === method && r.path === path);
+
+  router.use((_req, res, next) => {
+    res.set({
+      'Content-Security-Policy': CSP,
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      // Case URLs name accounts: they are not passed on to other sites.
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-store',
+    });
+    next();
+  });
+
+  const asset = (type: string, body: string) => (_req: Request, res: Response) =>
+    void res.set('Cache-Control', 'public, max-age=86400').type(type).send(body);
+  router.get('/assets/console.css', asset('text/css', CSS));
+  router.get('/assets/console.js', asset('text/javascript', SCRIPT));
+
+  // Language, session and CSRF nonce, from the cookies.
+  router.use((req, res, next) => {
+    const cookies = parseCookies(req.headers.cookie);
+    const l = locals(res);
+    l.lang = chooseLang(cookies.get(LANG_COOKIE), req.get('accept-language'));
+    const check = openSession(secret, deps.tokens, cookies.get(SESSION_COOKIE));
+    l.ended = !check.ok && check.why !== 'absent';
+    if (check.ok) l.session = check.session;
+    else if (l.ended)
+      res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req) });
+    const nonce = cookies.get(CSRF_COOKIE);
+    if (validNonce(nonce)) l.nonce = nonce;
+    else {
+      l.nonce = newCsrfNonce();
+      res.cookie(CSRF_COOKIE, l.nonce, {
+        path: '/console',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: secure(req),
+      });
+    }
+    next();
+  });
+
+  // After the cookies are read: a form too large to parse is still answered in the reviewer's language.
+  router.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 }));
+
+  const context = (req: Request, res: Response, here = req.originalUrl): PageContext => {
+    const l = locals(res);
+    // The error handler may run before the cookies were read.
+    const lang = l.lang ?? 'en';
+    return {
+      t: translator(lang),
+      lang,
+      principal: l.session?.principal,
+      csrf: l.nonce ? csrfToken(secret, l.nonce, l.session?.sid) : '',
+      here,
+    };
+  };
+
+  // Every POST carries the token of this browser's nonce and session; a cross-site request cannot.
+  router.use((req, res, next) => {
+    if (req.method !== 'POST') return next();
+    const l = locals(res);
+    const given = (req.body as Record<string, unknown> | undefined)?._csrf;
+    const crossSite = req.get('sec-fetch-site') === 'cross-site';
+    if (!crossSite && csrfValid(secret, l.nonce, l.session?.sid, given)) return next();
+    logger.warn('console CSRF check failed', { path: req.path, principal: l.session?.principal.id });
+    const ctx = context(req, res, '/console/queue');
+    res.status(403).send(errorPage(ctx, ctx.t('formExpired'), ctx.t('formExpiredDetail')));
+  });
+
+  router.get('/', (_req, res) => res.redirect(303, '/console/queue'));
+
+  router.get('/login', (req, res) => {
+    const l = locals(res);
+    const next = localPath(req.query.next);
+    if (l.session) return res.redirect(303, next);
+    const ctx = context(req, res);
+    const message =
+      l.ended || req.query.ended !== undefined
+        ? ({ kind: 'info', text: ctx.t('sessionEnded') } as const)
+        : req.query.bye !== undefined
+          ? ({ kind: 'info', text: ctx.t('signedOut') } as const)
+          : undefined;
+    res.send(loginPage(ctx, { next, message, devTokens }));
+  });
+
+  router.post('/login', (req, res) => {
+    const body = req.body as Record<string, unknown>;
+    const next = localPath(body.next);
+    const token = typeof body.token === 'string' ? body.token.trim() : '';
+    const principal = token.length <= 512 ? principalOfToken(deps.tokens, token) : undefined;
+    const ctx = context(req, res, '/console/login');
+    if (!principal || !CONSOLE_ROLES.includes(principal.role)) {
+      logger.info('console sign-in refused', { role: principal?.role ?? null });
+      const text = principal ? ctx.t('notConsoleRole') : ctx.t('badToken');
+      return void res
+        .status(principal ? 403 : 401)
+        .send(loginPage(ctx, { next, message: { kind: 'error', text }, devTokens }));
+    }
+    const { value } = sealSession(secret, principal);
+    res.cookie(SESSION_COOKIE, value, {
+      // The whole site: the codec endpoint (/codec) accepts a console session too.
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: secure(req),
+      maxAge: SESSION_TTL_MS,
+    });
+    logger.info('console sign-in', { principal: principal.id, role: principal.role });
+    res.redirect(303, next);
+  });
+
+  router.post('/logout', (req, res) => {
+    const who = locals(res).session?.principal.id;
+    res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req) });
+    if (who) logger.info('console sign-out', { principal: who });
+    res.redirect(303, '/console/login?bye=1');
+  });
+
+  router.get('/lang', (req, res) => {
+    const to = req.query.to === 'zh-CN' ? 'zh-CN' : 'en';
+    res.cookie(LANG_COOKIE, to, {
+      path: '/console',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: secure(req),
+      maxAge: 365 * 24 * 3_600_000,
+    });
+    res.redirect(303, localPath(req.query.back));
+  });
+
+  const signedIn = (req: Request, res: Response, next: NextFunction) => {
+    if (locals(res).session) return next();
+    const back = req.method === 'GET' ? req.originalUrl : '/console/queue';
+    res.redirect(
+      303,
+      `/console/login?next=${encodeURIComponent(back)}${locals(res).ended ? '&ended=1' : ''}`,
+    );
+  };
+  const principalOf = (res: Response): Principal => locals(res).session!.principal;
+
+  router.get('/queue', signedIn, async (req, res) => {
+    const ctx = context(req, res);
+    const me = principalOf(res);
+    const now = Date.now();
+    let items: ReviewQueueItem[];
+    try {
+      ({ items } = (await call('get', '/v1/review-queue', me, { query: { limit: QUEUE_LIMIT } })) as {
+        items: ReviewQueueItem[];
+      });
+    } catch (err) {
+      if (!(err instanceof Problem)) throw err;
+      return void res.status(err.status).send(errorPage(ctx, ctx.t('queue'), problemBox(ctx.t, err)));
+    }
+    const rows = sortQueue(await withReasonCodes(call, items, me), now);
+    const filter = parseFilter(req.query);
+    res.send(
+      queuePage(ctx, {
+        rows: applyFilter(rows, filter, me.id, now),
+        total: rows.length,
+        filter,
+        counts: facetCounts(rows, filter, me.id, now),
+        unknownReasons: rows.filter((r) => r.reasonCodes === null).length,
+        refreshSeconds: QUEUE_REFRESH_S,
+        now,
+      }),
+    );
+  });
+
+  /** The case page, with the action that just succeeded or failed. */
+  const renderCase = async (
+    req: Request,
+    res: Response,
+    caseId: string,
+    o: { done?: CaseAction; failed?: FailedAction } = {},
+  ) => {
+    const ctx = context(req, res, `/console/cases/${encodeURIComponent(caseId)}`);
+    let view: ConsoleCase;
+    try {
+      view = (await call('get', '/v1/cases/:caseId', principalOf(res), {
+        params: { caseId },
+      })) as ConsoleCase;
+    } catch (err) {
+      if (!(err instanceof Problem)) throw err;
+      const title =
+        err.status === 404 || err.extra.code === 'VALIDATION_FAILED'
+          ? ctx.t('caseNotFound')
+          : ctx.t('failed');
+      return void res.status(err.status).send(errorPage(ctx, title, problemBox(ctx.t, err)));
+    }
+    res.status(o.failed?.problem.status ?? 200).send(
+      casePage(ctx, {
+        view,
+        now: Date.now(),
+        requestId: `console-${randomUUID()}`,
+        decisionFields: bodyKeys(findRoute('post', '/v1/cases/:caseId/decision')),
+        approvalFields: bodyKeys(findRoute('post', '/v1/cases/:caseId/approval')),
+        ...o,
+      }),
+    );
+  };
+
+  const DONE = new Set<string>(['claim', 'release', 'decision', 'approval']);
+  router.get('/cases/:caseId', signedIn, async (req, res) => {
+    const done =
+      typeof req.query.done === 'string' && DONE.has(req.query.done)
+        ? (req.query.done as CaseAction)
+        : undefined;
+    await renderCase(req, res, String(req.params.caseId), { done });
+  });
+
+  for (const action of ['claim', 'release', 'decision', 'approval'] as const) {
+    const apiPath = `/v1/cases/:caseId/${action}`;
+    const fields = bodyKeys(findRoute('post', apiPath));
+    router.post(`/cases/:caseId/${action}`, signedIn, async (req, res) => {
+      const caseId = String(req.params.caseId);
+      const form = formValues(req.body);
+      try {
+        await call('post', apiPath, principalOf(res), {
+          params: { caseId },
+          body: bodyOf(action, form, fields),
+        });
+      } catch (err) {
+        if (!(err instanceof Problem)) throw err;
+        logger.info('console action refused', { action, caseId, status: err.status, code: err.extra.code });
+        return renderCase(req, res, caseId, { failed: { action, problem: err, values: form } });
+      }
+      res.redirect(303, `/console/cases/${encodeURIComponent(caseId)}?done=${action}`);
+    });
+  }
+
+  router.use((req, res) => {
+    const ctx = context(req, res, '/console/queue');
+    res.status(404).send(errorPage(ctx, ctx.t('notFound'), ctx.t('notFoundDetail')));
+  });
+
+  // Never a stack trace: the reviewer sees what went wrong in their language, the log has the rest.
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const ctx = context(req, res, '/console/queue');
+    const e = err as { status?: unknown; type?: string; name?: string; message?: string };
+    if (err instanceof Problem)
+      return void res.status(err.status).send(errorPage(ctx, err.title, problemBox(ctx.t, err)));
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      const p = new Problem(e.status, 'Bad request', 'the form could not be read', {
+        code: e.type === 'entity.too.large' ? 'BODY_TOO_LARGE' : 'BAD_REQUEST',
+      });
+      return void res.status(p.status).send(errorPage(ctx, ctx.t('failed'), problemBox(ctx.t, p)));
+    }
+    logger.error('console request failed', {
+      path: req.route ? String((req.route as { path?: string }).path) : 'unknown',
+      error: e.name,
+      message: e.message,
+    });
+    const requestId = String(res.getHeader('X-Request-Id') ?? '');
+    res
+      .status(500)
+      .send(errorPage(ctx, ctx.t('failed'), html`<p>${ctx.t('failedDetail', { id: requestId })}</p>`));
+  });
+
+  return router;
+}
+
+/** The signed-in principal of a request's console session (for the codec endpoint), if it has a valid one. */
+export function sessionPrincipal(deps: ConsoleDeps, req: Request): Principal | undefined {
+  const check = openSession(
+    deps.sessionSecret,
+    deps.tokens,
+    parseCookies(req.headers.cookie).get(SESSION_COOKIE),
+  );
+  return check.ok ? check.session.principal : undefined;
 }
