@@ -4,7 +4,7 @@ import { scorerFromConfig } from '../activities/scorer';
 import { parseConfig, type Config } from '../infra/config';
 import { createLogger, type Logger } from '../infra/logger';
 import { openStore, type Store } from '../infra/store';
-import { connectionOptions } from '../infra/temporal';
+import { callTracker, connectionOptions } from '../infra/temporal';
 import { buildApp } from './app';
 import { CaseService, gaugeSourcesOf } from './case-service';
 import { createMetrics } from '../infra/metrics';
@@ -29,7 +29,10 @@ export async function startApi(
   // Everything the API sends to or reads from Temporal goes through the payload codec; /codec serves the same one.
   const codec = codecFromConfig(config);
   const store = sharedStore ?? (await openStore(config.database));
-  const ownConnection = connection ? undefined : await Connection.connect(connectionOptions(config));
+  const calls = callTracker();
+  const ownConnection = connection
+    ? undefined
+    : await Connection.connect({ ...connectionOptions(config), interceptors: calls.interceptors });
   const client = new Client({
     connection: connection ?? ownConnection,
     namespace: config.temporal.namespace,
@@ -86,6 +89,8 @@ export async function startApi(
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      // Calls that outlived their request (a query abandoned by Promise.all) end before the channel closes.
+      if (ownConnection) await calls.idle(15_000);
       await ownConnection?.close();
       if (!sharedStore) await store.db.close();
     },
