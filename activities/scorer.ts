@@ -1,4 +1,6 @@
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { RiskEvent } from '../core/events';
+import type { Logger } from '../infra/logger';
 import type { Config } from '../infra/config';
 import { loadPolicy } from '../infra/policy-loader';
 import { caseTermsOf, type LoadedPolicy } from '../core/policy';
@@ -16,6 +18,8 @@ export interface DataSource {
 export interface Scorer {
   score(event: RiskEvent): Promise<ScoreResult>;
   readonly policy: LoadedPolicy;
+  /** Stops watching the policy file, if this scorer watches one. */
+  close?(): void;
 }
 
 /**
@@ -34,13 +38,52 @@ export function createScorer(policy: LoadedPolicy, sources: DataSource[] = [], t
   };
 }
 
-/** The scorer the worker and the API both use: the policy file and data sources from configuration. */
-export function scorerFromConfig(config: Config): Scorer {
-  return createScorer(
-    loadPolicy(config.policyFile),
-    config.dataSources.map((s) => httpDataSource(s.name, s.url)),
-    config.sourceTimeoutMs,
-  );
+/**
+ * The scorer the worker and the API both use: the policy file and data sources from configuration. With a
+ * logger, it follows the policy file: a changed file that validates becomes the running policy (new cases open
+ * under it; open cases keep the terms they opened with), a file that does not is refused with its problems and
+ * the running policy stays.
+ */
+export function scorerFromConfig(config: Config, logger?: Logger): Scorer {
+  const sources = config.dataSources.map((s) => httpDataSource(s.name, s.url));
+  if (!logger) return createScorer(loadPolicy(config.policyFile), sources, config.sourceTimeoutMs);
+  return reloadingScorer(config.policyFile, logger, (p) => createScorer(p, sources, config.sourceTimeoutMs));
+}
+
+/** A scorer over the policy file at path, rebuilt by make whenever the file changes to a valid policy. */
+export function reloadingScorer(
+  path: string,
+  logger: Logger,
+  make: (policy: LoadedPolicy) => Scorer,
+  intervalMs = 1_000,
+): Scorer {
+  let current = make(loadPolicy(path));
+  // Polling, not fs.watch: editors and deploy tools replace the file, which an inode watch loses.
+  const onChange = (now: Stats, before: Stats) => {
+    if (now.mtimeMs === before.mtimeMs && now.size === before.size) return;
+    let next: LoadedPolicy;
+    try {
+      next = loadPolicy(path);
+    } catch (err) {
+      logger.warn('policy file refused: the running policy stays', {
+        version: current.policy.policy.version,
+        problems: (err as Error).message,
+      });
+      return;
+    }
+    if (next.hash === current.policy.hash) return;
+    const from = current.policy.policy.version;
+    current = make(next);
+    logger.info('policy reloaded', { from, to: next.policy.version, hash: next.hash });
+  };
+  watchFile(path, { interval: intervalMs, persistent: false }, onChange);
+  return {
+    get policy() {
+      return current.policy;
+    },
+    score: (event) => current.score(event),
+    close: () => unwatchFile(path, onChange),
+  };
 }
 
 async function consult(source: DataSource, event: RiskEvent, timeoutMs: number): Promise<SourceResult> {

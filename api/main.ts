@@ -16,6 +16,8 @@ import { codecDataConverter, codecFromConfig } from '../infra/codec';
 export interface RunningApi {
   server: Server;
   url: string;
+  /** Calls made to Temporal on the API's own connection (none counted when it shares one). */
+  temporalCalls(): number;
   close(): Promise<void>;
 }
 
@@ -38,7 +40,7 @@ export async function startApi(
     namespace: config.temporal.namespace,
     dataConverter: codecDataConverter(codec),
   });
-  const scorer = scorerFromConfig(config);
+  const scorer = scorerFromConfig(config, logger.child('policy'));
   const metrics = createMetrics(gaugeSourcesOf(client, store));
   const cases = new CaseService({
     client,
@@ -86,10 +88,12 @@ export async function startApi(
   return {
     server,
     url,
+    temporalCalls: () => calls.started(),
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       // Calls that outlived their request (a query abandoned by Promise.all) end before the channel closes.
+      scorer.close?.();
       if (ownConnection) await calls.idle(15_000);
       await ownConnection?.close();
       if (!sharedStore) await store.db.close();

@@ -2,15 +2,21 @@
 // small SQL dialect is written once: `?` placeholders (numbered for PostgreSQL here) and portable types.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Client as LibsqlClient, Config as LibsqlConfig, InValue } from '@libsql/client' with {
-  'resolution-mode': 'import',
-};
 import { Pool, types } from 'pg';
 import { MIGRATIONS } from './migrations';
 
-// libSQL ships CommonJS for require() but only ESM type declarations: typed here, loaded by require.
+/** The parts of libSQL's synchronous, better-sqlite3-style driver used here (the package ships no types). */
+interface SqliteStatement {
+  all(params: Param[]): Row[];
+  run(params: Param[]): { changes: number };
+}
+interface SqliteHandle {
+  prepare(sql: string): SqliteStatement;
+  exec(sql: string): void;
+  close(): void;
+}
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const libsql = require('@libsql/client') as { createClient: (config: LibsqlConfig) => LibsqlClient };
+const Libsql = require('libsql') as new (path: string) => SqliteHandle;
 
 export type Row = Record<string, unknown>;
 export type Param = string | number | null;
@@ -25,22 +31,34 @@ export interface Database {
   exclusively<T>(fn: (db: Database) => Promise<T>): Promise<T>;
 }
 
+/**
+ * SQLite through libSQL's synchronous driver, with each statement prepared once: the restriction check reads
+ * here on every call, and preparing a statement cost more than running it. Calls are synchronous (so was the
+ * async client's file mode underneath); WAL keeps them short, and the busy timeout makes a writer wait.
+ */
 class SqliteDatabase implements Database {
   readonly dialect = 'sqlite';
-  constructor(private readonly client: LibsqlClient) {}
+  private readonly statements = new Map<string, SqliteStatement>();
+  constructor(private readonly handle: SqliteHandle) {}
+  private prepared(sql: string): SqliteStatement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.handle.prepare(sql);
+      // The store's statements are a fixed set, but IN (?, ?, …) lists vary in length: keep the cache bounded.
+      if (this.statements.size >= 256) this.statements.delete(this.statements.keys().next().value!);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
   async query<T extends Row>(sql: string, params: Param[] = []): Promise<T[]> {
-    const rs = await this.client.execute({ sql, args: params as InValue[] });
-    return rs.rows.map((r) => {
-      const o: Row = {};
-      for (const c of rs.columns) o[c] = typeof r[c] === 'bigint' ? Number(r[c]) : r[c];
-      return o as T;
-    });
+    return this.prepared(sql).all(params) as T[];
   }
   async run(sql: string, params: Param[] = []): Promise<number> {
-    return (await this.client.execute({ sql, args: params as InValue[] })).rowsAffected;
+    return this.prepared(sql).run(params).changes;
   }
   async close(): Promise<void> {
-    this.client.close();
+    this.statements.clear();
+    this.handle.close();
   }
   async exclusively<T>(fn: (db: Database) => Promise<T>): Promise<T> {
     // SQLite serialises writers itself (with the busy timeout) and every migration statement is idempotent.
@@ -106,12 +124,12 @@ export async function openDatabase(o: DatabaseOptions): Promise<Database> {
     db = new PostgresDatabase(new Pool({ connectionString: o.url, max: 10 }));
   } else {
     mkdirSync(dirname(o.sqliteFile), { recursive: true });
-    const client = libsql.createClient({ url: `file:${o.sqliteFile}` });
+    const handle = new Libsql(o.sqliteFile);
     // WAL lets the worker and the API processes read and write the same file; a writer waits, never fails.
-    await client.execute('PRAGMA busy_timeout = 10000');
-    await client.execute('PRAGMA journal_mode = WAL');
-    await client.execute('PRAGMA synchronous = NORMAL');
-    db = new SqliteDatabase(client);
+    handle.exec('PRAGMA busy_timeout = 10000');
+    handle.exec('PRAGMA journal_mode = WAL');
+    handle.exec('PRAGMA synchronous = NORMAL');
+    db = new SqliteDatabase(handle);
   }
   await db.exclusively(migrate);
   return db;

@@ -25,12 +25,22 @@ export function connectionOptions(config: Config): { address: string; apiKey?: s
  * before closing it: the SDK's retry interceptor schedules retries on timers that `Connection.close()` does not
  * clear, and a retry firing on a closed channel throws outside any caller ("Channel has been shut down").
  */
-export function callTracker(): { interceptors: Interceptor[]; idle(maxMs: number): Promise<boolean> } {
+export interface CallTracker {
+  interceptors: Interceptor[];
+  /** Resolves true once no call is in flight, false if some still are after maxMs. */
+  idle(maxMs: number): Promise<boolean>;
+  /** Calls started since the tracker was made (a retried call counts once): the benchmark's "no Temporal call". */
+  started(): number;
+}
+
+export function callTracker(): CallTracker {
   let inFlight = 0;
+  let started = 0;
   const counting: Interceptor = (options, nextCall) =>
     new InterceptingCall(nextCall(options), {
       start(metadata, _listener, next) {
         inFlight++;
+        started++;
         let ended = false;
         // A partial listener: grpc-js passes the other events through to the caller's listener.
         next(metadata, {
@@ -52,5 +62,6 @@ export function callTracker(): { interceptors: Interceptor[]; idle(maxMs: number
       while (inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
       return inFlight === 0;
     },
+    started: () => started,
   };
 }

@@ -6,7 +6,7 @@ import { printTokens, startApi } from '../api/main';
 import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { connectionOptions } from '../infra/temporal';
-import { createCaseWorker, installSdkLogger } from '../worker/create';
+import { createCaseWorker, installSdkLogger, workflowCacheSizeFromEnv } from '../worker/create';
 import { startWorkerRuntime } from '../worker/deps';
 import { assertPortFree, startDevServer, type DevServer } from './dev-server';
 import { devMailDir } from '../api/dev-mail';
@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     deps: runtime.deps,
     codec: runtime.codec,
+    maxCachedWorkflows: workflowCacheSizeFromEnv(),
   });
   const workerDone = worker.run();
   // The API shares the worker's Temporal connection and Cordon's database.

@@ -25,6 +25,7 @@ describe('Temporal connection call tracker', () => {
       assert.equal(await calls.idle(600), false, 'still retrying after 600 ms');
       assert.equal(await outcome, 'failed');
       assert.equal(await calls.idle(1_000), true, 'idle once the deadline ended it');
+      assert.equal(calls.started(), 1, 'a retried call counts once');
     } finally {
       await connection.close();
     }

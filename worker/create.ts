@@ -30,6 +30,25 @@ export interface CaseWorkerOptions {
    * must be built with failureConverterPath: FAILURE_CONVERTER_PATH, or workflow failures go out in plaintext.
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** How many case workflows the worker keeps in memory (CORDON_WORKFLOW_CACHE_SIZE); the rest replay on use. */
+  maxCachedWorkflows?: number;
+}
+
+/**
+ * The worker's workflow cache: open cases wait days for their users, so they pile up far beyond what memory
+ * holds. An evicted case replays its history when it is next touched. The default keeps worker and API together
+ * under 1 GB (see README, _Benchmark_, for the figures it was chosen from).
+ */
+export const DEFAULT_WORKFLOW_CACHE_SIZE = 2_000;
+
+/** CORDON_WORKFLOW_CACHE_SIZE: a positive integer; unset, the default. A bad value stops the worker naming it. */
+export function workflowCacheSizeFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.CORDON_WORKFLOW_CACHE_SIZE;
+  if (text === undefined || text === '') return DEFAULT_WORKFLOW_CACHE_SIZE;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
+    throw new Error('invalid configuration: CORDON_WORKFLOW_CACHE_SIZE must be an integer from 1 to 1000000');
+  return n;
 }
 
 export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
@@ -38,6 +57,7 @@ export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
     namespace: o.namespace,
     taskQueue: o.taskQueue ?? TASK_QUEUE,
     activities: createActivities(o.deps),
+    maxCachedWorkflows: o.maxCachedWorkflows ?? DEFAULT_WORKFLOW_CACHE_SIZE,
     // The bundler (no prebuilt bundle) takes the failure converter from here too.
     dataConverter: codecDataConverter(o.codec),
     ...(o.workflowBundle

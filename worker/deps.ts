@@ -36,7 +36,7 @@ export function activityDepsFromConfig(config: Config, logger: Logger, store: St
       }),
     );
   return {
-    scorer: scorerFromConfig(config),
+    scorer: scorerFromConfig(config, logger.child('policy')),
     gateway: config.gateway
       ? new HttpAccountGateway(config.gateway.url, config.gateway.secret)
       : new LedgerGateway(logger.child('gateway')),
@@ -87,6 +87,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
     dispatcher,
     async close() {
       clearInterval(purger);
+      deps.scorer.close?.();
       await dispatcher.stop();
       await store.db.close();
     },

@@ -2,7 +2,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { connectionOptions } from '../infra/temporal';
-import { createCaseWorker, installSdkLogger, workflowBundleFromEnv } from './create';
+import { createCaseWorker, installSdkLogger, workflowBundleFromEnv, workflowCacheSizeFromEnv } from './create';
 import { startWorkerRuntime } from './deps';
 
 /** Runs a case worker until SIGINT/SIGTERM; the worker drains in-flight tasks before it exits. */
@@ -21,6 +21,7 @@ export async function runWorker(): Promise<void> {
       deps: runtime.deps,
       codec: runtime.codec,
       workflowBundle,
+      maxCachedWorkflows: workflowCacheSizeFromEnv(),
     });
     logger.info('worker started', {
       taskQueue: worker.options.taskQueue,
