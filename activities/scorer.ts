@@ -17,6 +17,8 @@ export interface DataSource {
 
 export interface Scorer {
   score(event: RiskEvent): Promise<ScoreResult>;
+  /** The same, with what each data source answered: a shadow policy scores the same facts without asking again. */
+  scoreDetailed(event: RiskEvent): Promise<{ result: ScoreResult; sources: SourceResult[] }>;
   readonly policy: LoadedPolicy;
   /** Stops watching the policy file, if this scorer watches one. */
   close?(): void;
@@ -28,13 +30,15 @@ export interface Scorer {
  */
 export function createScorer(policy: LoadedPolicy, sources: DataSource[] = [], timeoutMs = 2_000): Scorer {
   const terms = caseTermsOf(policy);
+  const scoreDetailed = async (event: RiskEvent) => {
+    const consulted = event.type === 'STAFF_REPORT' ? [] : sources;
+    const results = await Promise.all(consulted.map((s) => consult(s, event, timeoutMs)));
+    return { result: { decision: scoreEvent(policy, event, results), terms }, sources: results };
+  };
   return {
     policy,
-    async score(event) {
-      const consulted = event.type === 'STAFF_REPORT' ? [] : sources;
-      const results = await Promise.all(consulted.map((s) => consult(s, event, timeoutMs)));
-      return { decision: scoreEvent(policy, event, results), terms };
-    },
+    scoreDetailed,
+    score: async (event) => (await scoreDetailed(event)).result,
   };
 }
 
@@ -82,6 +86,7 @@ export function reloadingScorer(
       return current.policy;
     },
     score: (event) => current.score(event),
+    scoreDetailed: (event) => current.scoreDetailed(event),
     close: () => unwatchFile(path, onChange),
   };
 }

@@ -32,6 +32,7 @@ import * as S from './schemas';
 import { consoleRouter, sessionPrincipal, type ConsoleDeps } from '../console/router';
 import { codecRouter } from './codec-routes';
 import { portalRouter } from '../portal/router';
+import type { ShadowScoring } from './shadow';
 import { mailCatcherPages } from './dev-mail';
 import type { LinkKey } from '../infra/links';
 import type { Store } from '../infra/store';
@@ -39,6 +40,8 @@ import type { Store } from '../infra/store';
 export interface AppDeps {
   cases: CaseService;
   scorer: Scorer;
+  /** Shadow scoring by a candidate policy, when CORDON_SHADOW_POLICY is set. */
+  shadow?: ShadowScoring;
   /** Bearer token → principal (a Map: only configured tokens are ever looked up). */
   tokens: TokenTable;
   logger: Logger;
@@ -87,6 +90,8 @@ const BACKEND: Role[] = ['backend', 'admin'];
 const REVIEWERS: Role[] = ['reviewer', 'senior', 'admin'];
 /** May take over or release a case another reviewer holds. */
 const SENIORS: Role[] = ['senior', 'admin'];
+/** Policy work: simulation and the reports (no case, no personal data beyond account and event IDs). */
+const ANALYSTS: Role[] = ['analyst', 'senior', 'admin'];
 
 function route<B extends z.ZodType, P extends z.ZodType, Q extends z.ZodType>(
   r: RouteSpec<B, P, Q>,
@@ -111,6 +116,20 @@ function explained(view: CaseView) {
         reviewer: REASONS[r.code].reviewer,
       },
     })),
+  };
+}
+
+/** Totals over the days of a shadow report, next to its rows. */
+function summariseShadow(r: Awaited<ReturnType<Store['shadowReport']>>) {
+  const scored = r.days.reduce((n, d) => n + d.scored, 0);
+  const disagreements = r.days.reduce((n, d) => n + d.disagreements, 0);
+  return {
+    scored,
+    disagreements,
+    disagreementRate: scored ? disagreements / scored : null,
+    days: r.days,
+    transitions: r.transitions,
+    latest: r.latest.map(({ at, ...rest }) => ({ at: new Date(at).toISOString(), ...rest })),
   };
 }
 
@@ -244,7 +263,7 @@ export function routes(d: AppDeps): RouteSpec[] {
       method: 'post',
       path: '/v1/simulate',
       summary: 'Score an event with the current policy, with no effect at all',
-      roles: ANY_STAFF,
+      roles: [...ANY_STAFF, 'analyst'],
       body: S.RiskEventSchema,
       handle: async ({ body }) => ({ decision: (await d.scorer.score(body)).decision }),
     }),
@@ -280,6 +299,20 @@ export function routes(d: AppDeps): RouteSpec[] {
     ),
     userAction('appeal', "File the user's appeal with a statement and evidence", S.AppealBody, appealUpdate),
     userAction('info', "The user's answer to a reviewer's request for information", S.InfoBody, infoUpdate),
+    route({
+      method: 'get',
+      path: '/v1/reports/shadow',
+      summary:
+        'Shadow mode: how often the candidate policy (CORDON_SHADOW_POLICY) decided live events differently, per day and tier, with the latest disagreements',
+      roles: ANALYSTS,
+      query: S.ReportWindowQuery,
+      handle: async ({ query }) => ({
+        window: { from: new Date(query.from).toISOString(), to: new Date(query.to).toISOString() },
+        livePolicyVersion: d.scorer.policy.policy.version,
+        candidatePolicyVersion: d.shadow?.candidateVersion ?? null,
+        ...summariseShadow(await d.store.shadowReport(query.from, query.to, 50)),
+      }),
+    }),
     route({
       method: 'get',
       path: '/v1/review-queue',
@@ -404,12 +437,15 @@ export function buildApp(d: AppDeps): express.Express {
   app.use(
     '/codec',
     codecRouter({
+      // Decoded payloads hold personal data: the case-working roles only, not analysts.
       authorize: (req) => {
+        let principal: Principal | undefined;
         try {
-          return authenticate(req);
+          principal = authenticate(req);
         } catch {
-          return sessionPrincipal(consoleDeps, req);
+          principal = sessionPrincipal(consoleDeps, req);
         }
+        return principal && principal.role !== 'analyst' ? principal : undefined;
       },
       codec: d.codec,
       corsOrigins: d.codecCorsOrigins,

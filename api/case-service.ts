@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { Scorer } from '../activities/scorer';
+import type { ShadowScoring } from './shadow';
 import { REFUSAL_CODES } from '../core/case-machine';
 import {
   CASE_WORKFLOW_TYPE,
@@ -84,6 +85,8 @@ export interface CaseServiceOptions {
   eventIdWindowMs: number;
   taskQueue?: string;
   metrics?: Metrics;
+  /** A candidate policy scoring every live event in shadow, after its answer. */
+  shadow?: ShadowScoring;
 }
 
 /**
@@ -175,7 +178,10 @@ export class CaseService {
     // An event ID seen within the window gets its first answer, whichever case of the account it reached.
     const first = await this.o.store.findEvent(event.accountId, event.eventId, this.o.eventIdWindowMs);
     if (first) return { ...first, duplicate: true };
-    const { decision, terms } = await this.o.scorer.score(event);
+    const {
+      result: { decision, terms },
+      sources,
+    } = await this.o.scorer.scoreDetailed(event);
     const workflowId = caseWorkflowId(event.accountId);
     // No update ID: the workflow remembers event IDs itself (across continue-as-new) and flags repeats.
     const updateOptions = { args: [{ event, actor, scored: { decision, terms } }] as [RiskEventUpdate] };
@@ -205,6 +211,7 @@ export class CaseService {
       duplicate: false,
     };
     await this.o.store.recordEvent(result);
+    if (this.o.shadow && event.type !== 'STAFF_REPORT') this.o.shadow.observe(event, decision, sources);
     this.o.logger.info('decision', {
       eventId: event.eventId,
       accountId: event.accountId,

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { Client, Connection, type ConnectionLike } from '@temporalio/client';
-import { scorerFromConfig } from '../activities/scorer';
+import { createScorer, reloadingScorer, scorerFromConfig } from '../activities/scorer';
+import { ShadowScoring } from './shadow';
 import { parseConfig, type Config } from '../infra/config';
 import { createLogger, type Logger } from '../infra/logger';
 import { openStore, type Store } from '../infra/store';
@@ -41,6 +42,12 @@ export async function startApi(
     dataConverter: codecDataConverter(codec),
   });
   const scorer = scorerFromConfig(config, logger.child('policy'));
+  const shadowPolicy = config.shadowPolicyFile
+    ? reloadingScorer(config.shadowPolicyFile, logger.child('shadow-policy'), (p) => createScorer(p))
+    : undefined;
+  const shadow = shadowPolicy
+    ? new ShadowScoring({ candidate: () => shadowPolicy.policy, store, logger: logger.child('shadow') })
+    : undefined;
   const metrics = createMetrics(gaugeSourcesOf(client, store));
   const cases = new CaseService({
     client,
@@ -50,10 +57,12 @@ export async function startApi(
     metrics,
     eventIdWindowMs: config.database.eventIdWindowMs,
     taskQueue: config.taskQueue,
+    shadow,
   });
   const app = buildApp({
     cases,
     scorer,
+    shadow,
     tokens: config.tokens,
     logger,
     metrics,
@@ -94,6 +103,8 @@ export async function startApi(
       server.closeAllConnections();
       // Calls that outlived their request (a query abandoned by Promise.all) end before the channel closes.
       scorer.close?.();
+      shadowPolicy?.close?.();
+      await shadow?.settled();
       if (ownConnection) await calls.idle(15_000);
       await ownConnection?.close();
       if (!sharedStore) await store.db.close();

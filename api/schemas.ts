@@ -124,6 +124,29 @@ export const ReviewQueueQuery = z.strictObject({
     .describe('true: the senior queue (cases past their review SLA); false: the others'),
 });
 
+const DAY_MS = 86_400_000;
+/** A report's window: [from, to), by default the 30 days up to now. */
+export const ReportWindowQuery = z
+  .strictObject({
+    from: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Start of the window (ISO 8601); default: `to` − 30 days'),
+    to: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('End of the window, excluded (ISO 8601); default: now'),
+  })
+  .transform((q) => {
+    const to = q.to ? Date.parse(q.to) : Date.now();
+    return { to, from: q.from ? Date.parse(q.from) : to - 30 * DAY_MS };
+  })
+  .refine((w) => w.from < w.to, { message: '`from` must be before `to`', path: ['from'] })
+  .refine((w) => w.to - w.from <= 3_660 * DAY_MS, {
+    message: 'the window is at most ten years',
+    path: ['from'],
+  });
+
 export const ChangesQuery = z.strictObject({
   after: z.coerce
     .number()

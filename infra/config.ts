@@ -5,7 +5,7 @@ import { parseCodecKeys, type CodecKey } from './codec';
 // Configuration comes from the environment, parsed once at start-up. A bad value stops the process with a
 // message naming the variable.
 
-export const ROLES = ['backend', 'reviewer', 'senior', 'admin'] as const;
+export const ROLES = ['backend', 'reviewer', 'senior', 'admin', 'analyst'] as const;
 export type Role = (typeof ROLES)[number];
 export interface Principal {
   role: Role;
@@ -25,6 +25,7 @@ export const DEV_TOKENS: TokenTable = new Map<string, Principal>([
   ['dev-reviewer-1', { role: 'reviewer', id: 'reviewer-1' }],
   ['dev-reviewer-2', { role: 'reviewer', id: 'reviewer-2' }],
   ['dev-senior', { role: 'senior', id: 'senior' }],
+  ['dev-analyst', { role: 'analyst', id: 'analyst' }],
 ]);
 
 const DAY_MS = 24 * 3_600_000;
@@ -111,6 +112,8 @@ const EnvSchema = z.object({
   PORT: port.default(8080),
   CORDON_DATA_DIR: z.string().default('data'),
   CORDON_POLICY_FILE: z.string().default('policy/default.json'),
+  /** A candidate policy scored in shadow on every live event, with no effect: disagreements are recorded. */
+  CORDON_SHADOW_POLICY: z.string().min(1).optional(),
   CORDON_TOKENS: Tokens,
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -208,6 +211,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     dataDir: resolve(e.CORDON_DATA_DIR),
     policyFile: resolve(e.CORDON_POLICY_FILE),
+    shadowPolicyFile: e.CORDON_SHADOW_POLICY === undefined ? undefined : resolve(e.CORDON_SHADOW_POLICY),
     tokens,
     temporal: {
       /** Unset: `npm start` runs a local dev server on TEMPORAL_PORT. */

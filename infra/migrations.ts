@@ -85,4 +85,34 @@ export const MIGRATIONS: Migration[] = [
         PRIMARY KEY (channel, idempotency_key))`,
     ],
   },
+  {
+    version: 3,
+    up: () => [
+      // Shadow mode: how many live events a candidate policy scored per day, and where it disagreed.
+      `CREATE TABLE IF NOT EXISTS shadow_counts (
+        day TEXT NOT NULL,
+        live_version TEXT NOT NULL,
+        candidate_version TEXT NOT NULL,
+        scored INTEGER NOT NULL,
+        disagreements INTEGER NOT NULL,
+        PRIMARY KEY (day, live_version, candidate_version))`,
+      `CREATE TABLE IF NOT EXISTS shadow_disagreements (
+        account_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        candidate_version TEXT NOT NULL,
+        live_version TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        event_type TEXT NOT NULL,
+        live_tier TEXT NOT NULL,
+        candidate_tier TEXT NOT NULL,
+        live_score INTEGER NOT NULL,
+        candidate_score INTEGER NOT NULL,
+        live_reasons TEXT NOT NULL,
+        candidate_reasons TEXT NOT NULL,
+        PRIMARY KEY (account_id, event_id, candidate_version))`,
+      'CREATE INDEX IF NOT EXISTS shadow_disagreements_at ON shadow_disagreements (at)',
+      // Overturn reports read ended cases by when they ended.
+      'CREATE INDEX IF NOT EXISTS case_archive_ended ON case_archive (ended_at)',
+    ],
+  },
 ];

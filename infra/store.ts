@@ -366,6 +366,141 @@ export class Store {
     return { allowed: hits <= limit, retryAfterMs: windowStart + windowMs - now };
   }
 
+  // --- shadow mode and reports --------------------------------------------------------------------------
+
+  /** One live event scored by a candidate policy; the disagreement, if any, is kept once per event. */
+  async recordShadow(o: {
+    at: number;
+    liveVersion: string;
+    candidateVersion: string;
+    disagreement?: ShadowDisagreement;
+  }): Promise<void> {
+    const day = new Date(o.at).toISOString().slice(0, 10);
+    const d = o.disagreement;
+    const added = d
+      ? await this.db.run(
+          this.insertIgnore('shadow_disagreements', [
+            'account_id',
+            'event_id',
+            'candidate_version',
+            'live_version',
+            'at',
+            'event_type',
+            'live_tier',
+            'candidate_tier',
+            'live_score',
+            'candidate_score',
+            'live_reasons',
+            'candidate_reasons',
+          ]),
+          [
+            d.accountId,
+            d.eventId,
+            o.candidateVersion,
+            o.liveVersion,
+            o.at,
+            d.eventType,
+            d.liveTier,
+            d.candidateTier,
+            d.liveScore,
+            d.candidateScore,
+            JSON.stringify(d.liveReasons),
+            JSON.stringify(d.candidateReasons),
+          ],
+        )
+      : 0;
+    await this.db.run(
+      `INSERT INTO shadow_counts (day, live_version, candidate_version, scored, disagreements) VALUES (?, ?, ?, 1, ?)
+       ON CONFLICT (day, live_version, candidate_version) DO UPDATE SET
+         scored = shadow_counts.scored + 1, disagreements = shadow_counts.disagreements + excluded.disagreements`,
+      [day, o.liveVersion, o.candidateVersion, added],
+    );
+  }
+
+  /** Counts per day and policy pair within [from, to), and the latest disagreements (at most `examples`). */
+  async shadowReport(
+    from: number,
+    to: number,
+    examples: number,
+  ): Promise<{
+    days: {
+      day: string;
+      liveVersion: string;
+      candidateVersion: string;
+      scored: number;
+      disagreements: number;
+    }[];
+    transitions: { liveTier: string; candidateTier: string; count: number }[];
+    latest: (ShadowDisagreement & { at: number; liveVersion: string; candidateVersion: string })[];
+  }> {
+    const dayOf = (t: number) => new Date(t).toISOString().slice(0, 10);
+    const days = await this.db.query<{
+      day: string;
+      live_version: string;
+      candidate_version: string;
+      scored: number;
+      disagreements: number;
+    }>(
+      `SELECT day, live_version, candidate_version, scored, disagreements FROM shadow_counts
+       WHERE day >= ? AND day <= ? ORDER BY day, live_version, candidate_version`,
+      [dayOf(from), dayOf(to - 1)],
+    );
+    const transitions = await this.db.query<{ live_tier: string; candidate_tier: string; n: number }>(
+      `SELECT live_tier, candidate_tier, COUNT(*) AS n FROM shadow_disagreements WHERE at >= ? AND at < ?
+       GROUP BY live_tier, candidate_tier ORDER BY n DESC, live_tier, candidate_tier`,
+      [from, to],
+    );
+    const latest = await this.db.query<Record<string, string | number>>(
+      `SELECT * FROM shadow_disagreements WHERE at >= ? AND at < ? ORDER BY at DESC, event_id LIMIT ?`,
+      [from, to, examples],
+    );
+    return {
+      days: days.map((d) => ({
+        day: d.day,
+        liveVersion: d.live_version,
+        candidateVersion: d.candidate_version,
+        scored: Number(d.scored),
+        disagreements: Number(d.disagreements),
+      })),
+      transitions: transitions.map((t) => ({
+        liveTier: t.live_tier,
+        candidateTier: t.candidate_tier,
+        count: Number(t.n),
+      })),
+      latest: latest.map((r) => ({
+        at: Number(r.at),
+        liveVersion: String(r.live_version),
+        candidateVersion: String(r.candidate_version),
+        accountId: String(r.account_id),
+        eventId: String(r.event_id),
+        eventType: String(r.event_type),
+        liveTier: String(r.live_tier),
+        candidateTier: String(r.candidate_tier),
+        liveScore: Number(r.live_score),
+        candidateScore: Number(r.candidate_score),
+        liveReasons: JSON.parse(String(r.live_reasons)) as string[],
+        candidateReasons: JSON.parse(String(r.candidate_reasons)) as string[],
+      })),
+    };
+  }
+
+  /** The views of cases that ended within [from, to), oldest first, in pages (for reports over long windows). */
+  async *endedCases(from: number, to: number, pageSize = 500): AsyncGenerator<CaseView> {
+    let after = { endedAt: from - 1, caseId: '' };
+    for (;;) {
+      const rows = await this.db.query<{ case_id: string; ended_at: number; view: string }>(
+        `SELECT case_id, ended_at, view FROM case_archive
+         WHERE ended_at < ? AND (ended_at > ? OR (ended_at = ? AND case_id > ?))
+         ORDER BY ended_at, case_id LIMIT ?`,
+        [to, after.endedAt, after.endedAt, after.caseId, pageSize],
+      );
+      for (const r of rows) yield JSON.parse(r.view) as CaseView;
+      if (rows.length < pageSize) return;
+      const last = rows[rows.length - 1]!;
+      after = { endedAt: Number(last.ended_at), caseId: last.case_id };
+    }
+  }
+
   /** Drops what has outlived its keeping period. */
   async purge(eventWindowMs: number): Promise<void> {
     const now = this.clock();
@@ -375,6 +510,19 @@ export class Store {
     await this.db.run('DELETE FROM event_ids WHERE created_at < ?', [now - eventWindowMs]);
     await this.db.run('DELETE FROM request_records WHERE created_at < ?', [now - eventWindowMs]);
   }
+}
+
+/** Where a candidate policy and the live one decided an event differently. */
+export interface ShadowDisagreement {
+  accountId: string;
+  eventId: string;
+  eventType: string;
+  liveTier: string;
+  candidateTier: string;
+  liveScore: number;
+  candidateScore: number;
+  liveReasons: string[];
+  candidateReasons: string[];
 }
 
 /** Opens Cordon's database as configured (PostgreSQL by URL, else the SQLite file in the data folder). */

@@ -21,6 +21,7 @@ const CALLERS = {
   reviewer: 'dev-reviewer-1',
   senior: 'dev-senior',
   admin: ADMIN_TOKEN,
+  analyst: 'dev-analyst',
 } as const;
 type Caller = keyof typeof CALLERS;
 const COLUMNS = Object.keys(CALLERS) as Caller[];
@@ -32,8 +33,8 @@ interface Fixture {
 }
 
 interface Row {
-  /** How each caller is answered, in the order of CALLERS: none, unknown, backend, reviewer, senior, admin. */
-  expect: [number, number, number, number, number, number];
+  /** How each caller is answered, in the order of CALLERS: none, unknown, backend, reviewer, senior, admin, analyst. */
+  expect: [number, number, number, number, number, number, number];
   /** The problem code of an allowed caller's answer when it is not a 200. */
   code?: string;
   request(f: Fixture): { path: string; body?: unknown };
@@ -46,33 +47,33 @@ const harmless = () =>
 // The one table. Case actions go to the open case, whose state refuses them (409) without any change, except
 // the appeal, which the case would accept: it goes to a case that does not exist (404).
 const MATRIX: Record<string, Row> = {
-  //                                                   none unknown backend reviewer senior admin
-  'GET /healthz': { expect: [200, 200, 200, 200, 200, 200], request: () => ({ path: '/healthz' }) },
+  //                                                   none unknown backend reviewer senior admin analyst
+  'GET /healthz': { expect: [200, 200, 200, 200, 200, 200, 200], request: () => ({ path: '/healthz' }) },
   'POST /v1/risk-events': {
-    expect: [401, 401, 200, 403, 403, 200],
+    expect: [401, 401, 200, 403, 403, 200, 403],
     request: () => ({ path: '/v1/risk-events', body: harmless() }),
   },
   'POST /v1/simulate': {
-    expect: [401, 401, 200, 200, 200, 200],
+    expect: [401, 401, 200, 200, 200, 200, 200],
     request: () => ({ path: '/v1/simulate', body: harmless() }),
   },
   'GET /v1/accounts/:accountId/restriction': {
-    expect: [401, 401, 200, 200, 200, 200],
+    expect: [401, 401, 200, 200, 200, 200, 403],
     request: (f) => ({ path: `/v1/accounts/${f.account}/restriction` }),
   },
   'POST /v1/accounts/restrictions': {
-    expect: [401, 401, 200, 200, 200, 200],
+    expect: [401, 401, 200, 200, 200, 200, 403],
     request: (f) => ({
       path: '/v1/accounts/restrictions',
       body: { accountIds: [f.account, uniqueAccount()] },
     }),
   },
   'GET /v1/cases/:caseId': {
-    expect: [401, 401, 200, 200, 200, 200],
+    expect: [401, 401, 200, 200, 200, 200, 403],
     request: (f) => ({ path: `/v1/cases/${f.caseId}` }),
   },
   'POST /v1/cases/:caseId/verification': {
-    expect: [401, 401, 409, 403, 403, 409],
+    expect: [401, 401, 409, 403, 403, 409, 403],
     code: 'NOT_AWAITING_VERIFICATION',
     request: (f) => ({
       path: `/v1/cases/${f.caseId}/verification`,
@@ -80,7 +81,7 @@ const MATRIX: Record<string, Row> = {
     }),
   },
   'POST /v1/cases/:caseId/appeal': {
-    expect: [401, 401, 404, 403, 403, 404],
+    expect: [401, 401, 404, 403, 403, 404, 403],
     code: 'CASE_NOT_FOUND',
     request: () => ({
       path: `/v1/cases/${unknownCase()}/appeal`,
@@ -88,7 +89,7 @@ const MATRIX: Record<string, Row> = {
     }),
   },
   'POST /v1/cases/:caseId/info': {
-    expect: [401, 401, 409, 403, 403, 409],
+    expect: [401, 401, 409, 403, 403, 409, 403],
     code: 'NOT_AWAITING_INFO',
     request: (f) => ({
       path: `/v1/cases/${f.caseId}/info`,
@@ -96,21 +97,21 @@ const MATRIX: Record<string, Row> = {
     }),
   },
   'GET /v1/review-queue': {
-    expect: [401, 401, 403, 200, 200, 200],
+    expect: [401, 401, 403, 200, 200, 200, 403],
     request: () => ({ path: '/v1/review-queue?limit=5' }),
   },
   'POST /v1/cases/:caseId/claim': {
-    expect: [401, 401, 403, 409, 409, 409],
+    expect: [401, 401, 403, 409, 409, 409, 403],
     code: 'NOT_IN_REVIEW',
     request: (f) => ({ path: `/v1/cases/${f.caseId}/claim` }),
   },
   'POST /v1/cases/:caseId/release': {
-    expect: [401, 401, 403, 409, 409, 409],
+    expect: [401, 401, 403, 409, 409, 409, 403],
     code: 'NOT_IN_REVIEW',
     request: (f) => ({ path: `/v1/cases/${f.caseId}/release` }),
   },
   'POST /v1/cases/:caseId/decision': {
-    expect: [401, 401, 403, 409, 409, 409],
+    expect: [401, 401, 403, 409, 409, 409, 403],
     code: 'NOT_IN_REVIEW',
     request: (f) => ({
       path: `/v1/cases/${f.caseId}/decision`,
@@ -118,7 +119,7 @@ const MATRIX: Record<string, Row> = {
     }),
   },
   'POST /v1/cases/:caseId/approval': {
-    expect: [401, 401, 403, 409, 409, 409],
+    expect: [401, 401, 403, 409, 409, 409, 403],
     code: 'NOT_PENDING_APPROVAL',
     request: (f) => ({
       path: `/v1/cases/${f.caseId}/approval`,
@@ -126,7 +127,7 @@ const MATRIX: Record<string, Row> = {
     }),
   },
   'POST /v1/risk-events/:eventId/retraction': {
-    expect: [401, 401, 404, 403, 403, 404],
+    expect: [401, 401, 404, 403, 403, 404, 403],
     code: 'EVENT_NOT_FOUND',
     request: (f) => ({
       path: `/v1/risk-events/never-${randomUUID()}/retraction`,
@@ -135,7 +136,7 @@ const MATRIX: Record<string, Row> = {
   },
   // Opens a case by hand on a fresh account for every allowed caller.
   'POST /v1/cases': {
-    expect: [401, 401, 403, 200, 200, 200],
+    expect: [401, 401, 403, 200, 200, 200, 403],
     request: () => ({
       path: '/v1/cases',
       body: {
@@ -149,7 +150,7 @@ const MATRIX: Record<string, Row> = {
   },
   // A case that does not exist: break glass on the fixture would end it for the rows after this one.
   'POST /v1/cases/:caseId/break-glass': {
-    expect: [401, 401, 403, 403, 404, 404],
+    expect: [401, 401, 403, 403, 404, 404, 403],
     code: 'CASE_NOT_FOUND',
     request: () => ({
       path: `/v1/cases/${unknownCase()}/break-glass`,
@@ -157,8 +158,12 @@ const MATRIX: Record<string, Row> = {
     }),
   },
   'GET /v1/changes': {
-    expect: [401, 401, 200, 403, 403, 200],
+    expect: [401, 401, 200, 403, 403, 200, 403],
     request: () => ({ path: '/v1/changes?after=0&limit=1' }),
+  },
+  'GET /v1/reports/shadow': {
+    expect: [401, 401, 403, 403, 200, 200, 200],
+    request: () => ({ path: '/v1/reports/shadow' }),
   },
 };
 
@@ -295,7 +300,7 @@ describe('authorization matrix', function () {
       assert.deepEqual(tokens.get(ADMIN_TOKEN), { role: 'admin', id: 'matrix-admin' });
       assert.deepEqual(
         [...tokens.keys()].sort(),
-        ['dev-backend', 'dev-reviewer-1', 'dev-reviewer-2', 'dev-senior', ADMIN_TOKEN].sort(),
+        ['dev-analyst', 'dev-backend', 'dev-reviewer-1', 'dev-reviewer-2', 'dev-senior', ADMIN_TOKEN].sort(),
       );
     });
 

@@ -98,7 +98,7 @@ for (const [name, open] of databases) {
       const versions = await again.db.query<{ version: number }>('SELECT version FROM schema_migrations');
       assert.deepEqual(
         versions.map((v) => Number(v.version)),
-        [1, 2],
+        [1, 2, 3],
       );
       await Promise.all([a.db.close(), b.db.close(), again.db.close()]);
     });
@@ -257,6 +257,75 @@ for (const [name, open] of databases) {
         later.filter((p) => p.event.accountId === a).map((p) => p.event.idempotencyKey),
         [`${c}:3`],
       );
+      await store.db.close();
+    });
+
+    it('counts shadow scoring per day and keeps each disagreement once; reports a window', async () => {
+      const store = await open();
+      // A day of its own in the past: the PostgreSQL database is shared by the run.
+      const day = Date.UTC(2001, 0, 1 + Math.floor(Math.random() * 3_000));
+      const a = uniqueAccount();
+      const d = {
+        accountId: a,
+        eventId: 'e1',
+        eventType: 'IDENTITY_CHECK',
+        liveTier: 'FREEZE',
+        candidateTier: 'NONE',
+        liveScore: 50,
+        candidateScore: 0,
+        liveReasons: ['IDENTITY_MISMATCH'],
+        candidateReasons: [],
+      };
+      const versions = { liveVersion: 'live-1', candidateVersion: 'cand-1' };
+      await store.recordShadow({ at: day + 1_000, ...versions, disagreement: d });
+      await store.recordShadow({ at: day + 2_000, ...versions, disagreement: d }); // the same event again
+      await store.recordShadow({ at: day + 3_000, ...versions });
+      await store.recordShadow({
+        at: day + 86_400_000 + 5,
+        ...versions,
+        disagreement: { ...d, eventId: 'e2' },
+      });
+      const both = await store.shadowReport(day, day + 2 * 86_400_000, 10);
+      assert.deepEqual(
+        both.days.map((x) => [x.scored, x.disagreements]),
+        [
+          [3, 1],
+          [1, 1],
+        ],
+      );
+      assert.deepEqual(both.transitions, [{ liveTier: 'FREEZE', candidateTier: 'NONE', count: 2 }]);
+      assert.deepEqual(
+        both.latest.map((x) => x.eventId),
+        ['e2', 'e1'],
+      );
+      assert.deepEqual(both.latest[1]!.liveReasons, ['IDENTITY_MISMATCH']);
+      const first = await store.shadowReport(day, day + 86_400_000, 10);
+      assert.deepEqual(
+        first.days.map((x) => x.scored),
+        [3],
+      );
+      assert.equal(first.latest.length, 1);
+      await store.db.close();
+    });
+
+    it('pages through the cases that ended in a window, in order', async () => {
+      let now = Date.UTC(1999, 0, 1 + Math.floor(Math.random() * 300));
+      const start = now;
+      const store = await open(() => now);
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const a = uniqueAccount();
+        const view = { caseId: `${a}.0123456789ab`, accountId: a, status: 'RESTORED' } as CaseView;
+        ids.push(view.caseId);
+        await store.archiveCase(view, [], [], 365 * 86_400_000 * 40);
+        if (i % 3 !== 1) now += 1_000; // some end at the same millisecond
+      }
+      const seen: string[] = [];
+      for await (const v of store.endedCases(start, now + 1, 2)) seen.push(v.caseId);
+      assert.deepEqual(seen.sort(), [...ids].sort());
+      const early: string[] = [];
+      for await (const v of store.endedCases(start, start + 1_000, 2)) early.push(v.caseId);
+      assert.deepEqual(early, ids.slice(0, 1));
       await store.db.close();
     });
 

@@ -1,0 +1,82 @@
+// Shadow mode: a candidate policy (CORDON_SHADOW_POLICY) scores every live event after its answer has gone,
+// over the same data-source answers, with no effect on anything. Where it decides differently from the live
+// policy (another tier, or the same tier for other reasons) the disagreement is kept in Cordon's database for
+// GET /v1/reports/shadow and `cordon report shadow`.
+import type { RiskEvent } from '../core/events';
+import type { Decision } from '../core/model';
+import type { LoadedPolicy } from '../core/policy';
+import { scoreEvent, type SourceResult } from '../core/scoring';
+import type { Logger } from '../infra/logger';
+import type { ShadowDisagreement, Store } from '../infra/store';
+
+/** The disagreement between two decisions on one event, or null when they agree on tier and reason codes. */
+export function disagreement(
+  event: RiskEvent,
+  live: Decision,
+  candidate: Decision,
+): ShadowDisagreement | null {
+  const codes = (d: Decision) => [...new Set(d.reasons.map((r) => r.code))].sort();
+  const liveReasons = codes(live);
+  const candidateReasons = codes(candidate);
+  if (live.tier === candidate.tier && liveReasons.join() === candidateReasons.join()) return null;
+  return {
+    accountId: event.accountId,
+    eventId: event.eventId,
+    eventType: event.type,
+    liveTier: live.tier,
+    candidateTier: candidate.tier,
+    liveScore: live.score,
+    candidateScore: candidate.score,
+    liveReasons,
+    candidateReasons,
+  };
+}
+
+export class ShadowScoring {
+  private pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly o: {
+      /** The candidate, read when each event is scored (it may be reloaded from its file meanwhile). */
+      candidate: () => LoadedPolicy;
+      store: Store;
+      logger: Logger;
+      clock?: () => number;
+    },
+  ) {}
+
+  get candidateVersion(): string {
+    return this.o.candidate().policy.version;
+  }
+
+  /** Scores the event in shadow once the caller has moved on; never throws, never delays the caller. */
+  observe(event: RiskEvent, live: Decision, sources: SourceResult[]): void {
+    const work = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.record(event, live, sources))
+      .catch((err: unknown) =>
+        // The event and account stay out of the log: the error's name and the policy versions suffice.
+        this.o.logger.warn('shadow scoring failed', {
+          error: (err as Error).name,
+          message: (err as Error).message,
+          candidateVersion: this.candidateVersion,
+        }),
+      )
+      .finally(() => this.pending.delete(work));
+    this.pending.add(work);
+  }
+
+  /** Waits for the shadow work in flight (shutdown, tests). */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
+
+  private async record(event: RiskEvent, live: Decision, sources: SourceResult[]): Promise<void> {
+    const candidate = scoreEvent(this.o.candidate(), event, sources);
+    await this.o.store.recordShadow({
+      at: (this.o.clock ?? Date.now)(),
+      liveVersion: live.policyVersion,
+      candidateVersion: candidate.policyVersion,
+      disagreement: disagreement(event, live, candidate) ?? undefined,
+    });
+  }
+}
