@@ -224,6 +224,11 @@ function table(figures: Figure[]): string {
 }
 
 const rssMb = () => process.memoryUsage().rss / 1024 / 1024;
+const heapNote = () => {
+  const m = process.memoryUsage();
+  const mb = (x: number) => `${Math.round(x / 1024 / 1024)} MB`;
+  return `V8 heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}, array buffers ${mb(m.arrayBuffers)}`;
+};
 
 /** The dev server's SQLite file with its WAL and shared-memory files. */
 function sqliteBytes(dbFile: string): number {
@@ -629,6 +634,7 @@ class Bench {
         notes: [
           `opened ${total} cases in ${round(openSeconds)} s (${round(opened.perSecond)}/s; p50 ${round(p50(opened))} ms, p99 ${round(quantile(opened.latencies, 0.99))} ms)`,
           `process RSS (worker + API + load generator): ${round(m.rssIdleBefore)} MB before the worker, ${round(rssIdle)} MB idle with it, ${round(rssOpen)} MB with ${total} open cases, peak ${round(peak)} MB; workflow cache ${m.cacheSize} (CORDON_WORKFLOW_CACHE_SIZE)`,
+          `memory with ${total} open cases: ${heapNote()}`,
           `appeals: cached p50 ${round(p50(cached))} ms, p99 ${round(quantile(cached.latencies, 0.99))} ms; evicted p50 ${round(p50(evicted))} ms, p99 ${round(quantile(evicted.latencies, 0.99))} ms (${samples} each)`,
           ...(total <= m.cacheSize
             ? [`note: ${total} cases fit the workflow cache (${m.cacheSize}), so none was evicted`]
