@@ -65,6 +65,8 @@ export interface ReviewQueueItem {
   assignee: string | null;
   /** Past its review SLA: in the senior queue. */
   escalated: boolean;
+  /** The case's reason codes, from its search attribute (codes only: no personal data). */
+  reasonCodes: string[];
 }
 
 export interface Restriction {
@@ -428,6 +430,7 @@ export class CaseService {
         reviewDueAt: due ? due.toISOString() : null,
         assignee: sa.get(SA.assignee) ?? null,
         escalated: due !== undefined && due.toISOString() < now,
+        reasonCodes: sa.get(SA.reasonCodes) ?? [],
       });
       if (items.length >= 5_000) break;
     }

@@ -2,8 +2,8 @@
 import type { ReviewQueueItem } from '../api/case-service';
 import { REASON_CODES, REVIEW_STATUSES, TIERS } from '../core/model';
 
-export interface QueueRow extends ReviewQueueItem {
-  /** The case's reason codes; null when they could not be read. */
+export interface QueueRow extends Omit<ReviewQueueItem, 'reasonCodes'> {
+  /** The case's reason codes (the API's queue item has them); null when they could not be read. */
   reasonCodes: string[] | null;
 }
 
@@ -34,12 +34,15 @@ export function facetValues(facet: Facet): readonly string[] {
 }
 
 /** Past its review deadline: the API says so (escalated), or the deadline has passed since it answered. */
-export function breached(row: ReviewQueueItem, now: number): boolean {
+export function breached(row: Pick<ReviewQueueItem, 'reviewDueAt' | 'escalated'>, now: number): boolean {
   return row.escalated || (row.reviewDueAt !== null && Date.parse(row.reviewDueAt) < now);
 }
 
 /** Breached cases first, then by the time left to the SLA (no deadline last). */
-export function sortQueue<T extends ReviewQueueItem>(rows: readonly T[], now: number): T[] {
+export function sortQueue<T extends Pick<ReviewQueueItem, 'reviewDueAt' | 'escalated' | 'caseId'>>(
+  rows: readonly T[],
+  now: number,
+): T[] {
   const due = (r: T) => (r.reviewDueAt === null ? Number.POSITIVE_INFINITY : Date.parse(r.reviewDueAt));
   return [...rows].sort(
     (a, b) =>

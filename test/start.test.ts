@@ -138,7 +138,7 @@ describe('configuration', () => {
     );
   });
 
-  it('development mode has the four development tokens', () => {
+  it('development mode has the five development tokens', () => {
     assert.deepEqual(
       [...parseConfig({}).tokens].map(([t, p]) => `${t}=${p.role}:${p.id}`),
       [
@@ -146,6 +146,7 @@ describe('configuration', () => {
         'dev-reviewer-1=reviewer:reviewer-1',
         'dev-reviewer-2=reviewer:reviewer-2',
         'dev-senior=senior:senior',
+        'dev-analyst=analyst:analyst',
       ],
     );
   });
