@@ -2,7 +2,12 @@ import { NativeConnection } from '@temporalio/worker';
 import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { connectionOptions } from '../infra/temporal';
-import { createCaseWorker, installSdkLogger, workflowBundleFromEnv, workflowCacheSizeFromEnv } from './create';
+import {
+  createCaseWorker,
+  installSdkLogger,
+  workflowBundleFromEnv,
+  workflowCacheSizeFromEnv,
+} from './create';
 import { startWorkerRuntime } from './deps';
 
 /** Runs a case worker until SIGINT/SIGTERM; the worker drains in-flight tasks before it exits. */
