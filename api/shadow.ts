@@ -8,6 +8,7 @@ import type { LoadedPolicy } from '../core/policy';
 import { scoreEvent, type SourceResult } from '../core/scoring';
 import type { Logger } from '../infra/logger';
 import type { ShadowDisagreement, Store } from '../infra/store';
+import { shadowCompare } from '../lab/shadow';
 
 /** The disagreement between two decisions on one event, or null when they agree on tier and reason codes. */
 export function disagreement(
@@ -15,20 +16,18 @@ export function disagreement(
   live: Decision,
   candidate: Decision,
 ): ShadowDisagreement | null {
-  const codes = (d: Decision) => [...new Set(d.reasons.map((r) => r.code))].sort();
-  const liveReasons = codes(live);
-  const candidateReasons = codes(candidate);
-  if (live.tier === candidate.tier && liveReasons.join() === candidateReasons.join()) return null;
+  const d = shadowCompare(live, candidate);
+  if (!d) return null;
   return {
     accountId: event.accountId,
     eventId: event.eventId,
     eventType: event.type,
-    liveTier: live.tier,
-    candidateTier: candidate.tier,
-    liveScore: live.score,
-    candidateScore: candidate.score,
-    liveReasons,
-    candidateReasons,
+    liveTier: d.liveTier,
+    candidateTier: d.candidateTier,
+    liveScore: d.liveScore,
+    candidateScore: d.candidateScore,
+    liveReasons: d.liveReasons,
+    candidateReasons: d.candidateReasons,
   };
 }
 

@@ -1,21 +1,17 @@
 // `npm run simulate -- '<event JSON>'` (or the event on stdin): scores one event with the policy file
-// (CORDON_POLICY_FILE, default policy/default.json) and prints the decision. Touches nothing.
+// (CORDON_POLICY_FILE, default policy/default.json) and prints the decision. Touches nothing. The same code
+// as `npx cordon simulate EVENT.json` (cli/simulate.ts).
 import { readFileSync } from 'node:fs';
-import { createScorer } from '../activities/scorer';
-import { RiskEventSchema } from '../core/events';
+import { simulate } from '../cli/simulate';
 import { parseConfig } from '../infra/config';
 import { loadPolicy } from '../infra/policy-loader';
 
 async function main(): Promise<void> {
   const text = process.argv[2] ?? readFileSync(0, 'utf8');
-  const parsed = RiskEventSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues)
-      process.stderr.write(`${issue.path.join('.') || '(event)'}: ${issue.message}\n`);
-    process.exit(2);
-  }
-  const { decision } = await createScorer(loadPolicy(parseConfig().policyFile)).score(parsed.data);
-  process.stdout.write(`${JSON.stringify({ decision }, null, 2)}\n`);
+  const result = await simulate(text, loadPolicy(parseConfig().policyFile));
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+  process.exitCode = result.exitCode;
 }
 
 main().catch((err) => {

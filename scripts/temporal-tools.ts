@@ -10,11 +10,12 @@ export const ROOT = resolve(__dirname, '..');
 export const TOOLS_DIR = join(ROOT, '.tools');
 const CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
-function say(message: string): void {
+export function say(message: string): void {
   process.stderr.write(`[provision] ${message}\n`);
 }
 
-function onPath(name: string): string | undefined {
+/** The first file called name in a PATH folder. */
+export function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     const candidate = join(dir, name);
     if (dir && existsSync(candidate) && statSync(candidate).isFile()) return candidate;
@@ -22,7 +23,7 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
     child.once('error', (err) => reject(new Error(`${command} could not run: ${err.message}`)));
@@ -45,23 +46,28 @@ export async function ensureTemporalCli(): Promise<string> {
   if (existsSync(cached)) return cached;
   if (!onPath('go'))
     throw new Error('no Temporal CLI found and no Go toolchain to build one: install Go or set TEMPORAL_CLI');
-  say(`building the Temporal CLI: go install ${CLI_MODULE} (about 4 minutes, once; cached in .tools/bin)`);
+  await goInstall(CLI_MODULE, join(TOOLS_DIR, 'bin'), 'the Temporal CLI', 'about 4 minutes');
+  return cached;
+}
+
+/**
+ * `go install module@version` into gobin (through the Go module proxy, GOPROXY as configured), with a progress
+ * line every 30 s: the Temporal builds take minutes on a cold machine.
+ */
+export async function goInstall(module: string, gobin: string, what: string, about: string): Promise<void> {
+  if (!onPath('go')) throw new Error(`no Go toolchain to build ${what} (go install ${module}): install Go`);
+  say(`building ${what}: go install ${module} (${about}, once; cached in ${gobin})`);
   const started = Date.now();
   const timer = setInterval(
-    () => say(`still building... ${Math.round((Date.now() - started) / 1000)} s`),
+    () => say(`still building ${what}... ${Math.round((Date.now() - started) / 1000)} s`),
     30_000,
   );
   try {
-    await run('go', ['install', CLI_MODULE], {
-      ...process.env,
-      GOBIN: join(TOOLS_DIR, 'bin'),
-      GOFLAGS: '-mod=mod',
-    });
+    await run('go', ['install', module], { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' });
   } finally {
     clearInterval(timer);
   }
-  say(`Temporal CLI ready in ${Math.round((Date.now() - started) / 1000)} s: ${cached}`);
-  return cached;
+  say(`${what} ready in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
 if (require.main === module) {
