@@ -147,7 +147,10 @@ export class SmtpChannel implements NotificationChannel {
   render(notice: UserNotice): RenderedMail {
     const expiresAt = linkExpiry(notice, this.now());
     const token = signLink(this.o.linkKeys, { caseId: notice.caseId, purpose: 'case', expiresAt });
-    return renderMail(notice, { url: `${this.o.publicUrl}/u/${token}`, expiresAt });
+    // The page speaks the notice's language and shows deadlines in the user's zone (the case view has no contact).
+    const query = new URLSearchParams({ lang: notice.locale });
+    if (notice.contact?.timeZone) query.set('tz', notice.contact.timeZone);
+    return renderMail(notice, { url: `${this.o.publicUrl}/u/${token}?${query.toString()}`, expiresAt });
   }
 
   async send(notice: UserNotice, _message?: RenderedMessage): Promise<{ delivered: boolean }> {

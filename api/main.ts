@@ -13,6 +13,7 @@ import { devSecret } from '../infra/dev-secrets';
 import { linkKeysFromConfig } from '../infra/links';
 import { devMailDir } from './dev-mail';
 import { codecDataConverter, codecFromConfig } from '../infra/codec';
+import { evidenceKeysFrom } from '../infra/evidence-store';
 
 export interface RunningApi {
   server: Server;
@@ -63,6 +64,7 @@ export async function startApi(
     cases,
     scorer,
     shadow,
+    trustProxy: config.trustProxy,
     tokens: config.tokens,
     logger,
     metrics,
@@ -78,6 +80,20 @@ export async function startApi(
     mailDir: config.mode === 'development' ? devMailDir(config.dataDir) : undefined,
     codec,
     codecCorsOrigins: config.codec.corsOrigins,
+    portal: {
+      verification: {
+        url: config.verification.url,
+        secret: config.verification.secret
+          ? Buffer.from(config.verification.secret)
+          : config.mode === 'development'
+            ? devSecret(config.dataDir, 'verification-secret')
+            : undefined,
+      },
+      // Evidence files are sealed with keys derived from the payload codec's (same IDs, same rotation).
+      evidenceKeys: evidenceKeysFrom(
+        config.codec.keys ?? [{ id: 'dev', key: devSecret(config.dataDir, 'codec-key', 32) }],
+      ),
+    },
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0');

@@ -162,6 +162,18 @@ const EnvSchema = z.object({
   CORDON_MAIL_FROM: z.string().min(3).default('Cordon <no-reply@cordon.local>'),
   /** The backend's contact directory (GET <url>/<accountId>), for notices whose event brought no contact. */
   CORDON_DIRECTORY_URL: z.url().optional(),
+  /**
+   * Proxies in front of the API whose X-Forwarded-For is believed (express's "trust proxy"): a hop count, or
+   * addresses and subnets. Unset: none, and the client address is the socket's (per-IP limits need it right).
+   */
+  CORDON_TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(\d{1,2}|[0-9a-fA-F:./, ]+|loopback|linklocal|uniquelocal)$/,
+      'a hop count, or addresses and subnets',
+    )
+    .optional()
+    .transform((v) => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : v)),
   /** Keys that sign the links in notices: id:base64key,... newest first (production: required). */
   CORDON_LINK_KEYS: z.string().optional(),
   /** Signs the reviewer console's session and CSRF cookies; shared by every API process (production: required). */
@@ -170,6 +182,10 @@ const EnvSchema = z.object({
   CORDON_CODEC_KEYS: z.string().optional(),
   /** Browser origins (the Temporal Web UI's) allowed to call the codec endpoint with credentials. */
   CORDON_CODEC_CORS_ORIGINS: Origins,
+  /** The platform's identity provider for step-up verification from the user's page (see portal/verification.ts). */
+  CORDON_VERIFICATION_URL: z.url().optional(),
+  /** Signs the provider's results (32+ characters); required with CORDON_VERIFICATION_URL in production. */
+  CORDON_VERIFICATION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   CORDON_DELIVERY_GIVE_UP_HOURS: z.coerce
     .number()
     .min(0.001)
@@ -193,6 +209,10 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new Error('invalid configuration: production mode needs CORDON_SESSION_SECRET (32+ characters)');
   if (production && !e.CORDON_CODEC_KEYS)
     throw new Error('invalid configuration: production mode needs CORDON_CODEC_KEYS (id:base64key,...)');
+  if (production && e.CORDON_VERIFICATION_URL && !e.CORDON_VERIFICATION_SECRET)
+    throw new Error(
+      'invalid configuration: CORDON_VERIFICATION_URL needs CORDON_VERIFICATION_SECRET (32+ characters) in production',
+    );
   let codecKeys: CodecKey[] | undefined;
   try {
     codecKeys = e.CORDON_CODEC_KEYS ? parseCodecKeys(e.CORDON_CODEC_KEYS) : undefined;
@@ -248,6 +268,12 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     sessionSecret: e.CORDON_SESSION_SECRET,
     publicUrl: (e.CORDON_PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ''),
     mail: { smtpUrl: e.CORDON_SMTP_URL, from: e.CORDON_MAIL_FROM, directoryUrl: e.CORDON_DIRECTORY_URL },
+    /**
+     * The identity provider the user's page sends users to. Unset URL: development uses its stand-in at
+     * /u/dev-verify; unset secret (development only): a secret created once in the data folder.
+     */
+    verification: { url: e.CORDON_VERIFICATION_URL, secret: e.CORDON_VERIFICATION_SECRET },
+    trustProxy: e.CORDON_TRUST_PROXY,
     /** Raw; parsed by infra/links.ts. Unset in development: a key created once in the data folder. */
     linkKeys: e.CORDON_LINK_KEYS,
     codec: {

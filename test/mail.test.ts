@@ -366,7 +366,11 @@ describe('e-mail notices over SMTP', function () {
       null,
       'signed with the key',
     );
-    assert.ok(html.includes(`href="${PUBLIC_URL}/u/${token}"`), 'the HTML button links to the same page');
+    // The page opens in the notice's language with deadlines in the user's zone.
+    assert.ok(
+      html.includes(`href="${PUBLIC_URL}/u/${token}?lang=en&amp;tz=America%2FNew_York"`),
+      'the HTML button links to the same page, with the language and the zone',
+    );
 
     // Logs: IDs, template, key; never the address, the subject or the text.
     const logged = lines.join('\n');

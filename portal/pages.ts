@@ -1,0 +1,429 @@
+// The user's pages, server-rendered with the console's escaping `html` template: the case page, the result
+// of an action, and the neutral, limit and error pages. No script at all: everything works with JavaScript off.
+import { formatMoment } from '../activities/mail-templates';
+import { REASONS } from '../core/reasons';
+import { duration, translator } from '../console/i18n';
+import { href, html, type Html } from '../console/html';
+import { MAX_FILE_BYTES, MAX_FILES } from './forms';
+import {
+  deadlineKey,
+  historyKey,
+  LANGS,
+  outcomeKey,
+  portalTranslator,
+  problemKey,
+  tierKey,
+  type Lang,
+  type PortalKey,
+  type PortalTranslate,
+} from './i18n';
+import type { UserCase } from './view';
+import { PORTAL_CSS_PATH } from './assets';
+
+export interface PortalContext {
+  t: PortalTranslate;
+  lang: Lang;
+  /** The user's time zone (from the link), else UTC. */
+  tz?: string;
+  now: number;
+}
+
+export function portalContext(lang: Lang, tz: string | undefined, now = Date.now()): PortalContext {
+  return { t: portalTranslator(lang), lang, tz, now };
+}
+
+/** The hidden fields every form carries: CSRF token, language and zone (so the answer keeps them). */
+export interface FormHidden {
+  csrf: string;
+  requestId: string;
+}
+
+function hidden(ctx: PortalContext, f: FormHidden): Html {
+  return html`<input type="hidden" name="_csrf" value="${f.csrf}" />
+    <input type="hidden" name="requestId" value="${f.requestId}" />
+    <input type="hidden" name="lang" value="${ctx.lang}" />
+    ${ctx.tz ? html`<input type="hidden" name="tz" value="${ctx.tz}" />` : ''}`;
+}
+
+const mb = Math.round(MAX_FILE_BYTES / (1024 * 1024));
+
+/** The page around a body. `path` is where the language switch points (this page, in the other language). */
+export function layout(ctx: PortalContext, title: string, body: Html, path?: string): string {
+  const { t } = ctx;
+  const other = LANGS.filter((l) => l !== ctx.lang);
+  const switchTo = (l: Lang) =>
+    // Without a path (the neutral page) the link keeps whatever path the browser is on.
+    path ? href(path, { lang: l, tz: ctx.tz }) : `?${new URLSearchParams({ lang: l }).toString()}`;
+  return html`<!doctype html>
+    <html lang="${ctx.lang}">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="robots" content="noindex, nofollow" />
+        <title>${title} · ${t('app')}</title>
+        <link rel="stylesheet" href="${PORTAL_CSS_PATH}" />
+      </head>
+      <body>
+        <header class="top">
+          <span class="brand">${t('app')}</span>
+          <nav class="lang" aria-label="${t('switchTo')}">
+            ${other.map(
+              (l) =>
+                html`<a href="${switchTo(l)}" hreflang="${l}" lang="${l}"
+                  >${portalTranslator(l)('langName')}</a
+                >`,
+            )}
+          </nav>
+        </header>
+        <main id="main">${body}</main>
+        <footer class="foot"><p>${t('safety')}</p></footer>
+      </body>
+    </html>`.text;
+}
+
+/** A moment in the user's zone and language, with what is left until it. */
+function moment(ctx: PortalContext, iso: string): Html {
+  const ms = Date.parse(iso) - ctx.now;
+  const left = ms > 0 ? ctx.t('timeLeft', { d: duration(translator(ctx.lang), ms) }) : ctx.t('passed');
+  return html`<time datetime="${iso}">${formatMoment(iso, ctx.lang, ctx.tz)}</time>
+    <span class="${ms > 0 ? 'left' : 'left over'}">(${left})</span>`;
+}
+
+export interface Failure {
+  /** Which form failed: its values come back into it. */
+  form: 'verify' | 'confirm' | 'appeal' | 'info';
+  status: number;
+  /** A refusal code or one of the page's own (FILE_TYPE, FILE_SIZE, FILE_COUNT, FORM, statement, answer…). */
+  code?: string;
+  values: Record<string, string>;
+  /** Files had been chosen: the user must choose them again. */
+  hadFiles: boolean;
+}
+
+function failureBox(ctx: PortalContext, f: Failure): Html {
+  const key = problemKey(f.code);
+  const text = key ? ctx.t(key, { mb, n: MAX_FILES }) : ctx.t('problem.FORM');
+  return html`<div
+    class="alert error"
+    role="alert"
+    id="problem"
+    data-status="${f.status}"
+    data-code="${f.code ?? ''}"
+  >
+    <strong>${ctx.t('problem')}</strong>
+    <p>${text}</p>
+    ${f.hadFiles ? html`<p>${ctx.t('filesAgain')}</p>` : ''}
+  </div>`;
+}
+
+export interface CasePageInput {
+  view: UserCase;
+  /** `/u/<token>`: the page's own path, and the forms' base. */
+  base: string;
+  forms: FormHidden;
+  /** Whether step-up verification can be started from here (a provider, or the development stand-in). */
+  verificationAvailable: boolean;
+  failure?: Failure;
+}
+
+export function casePage(ctx: PortalContext, input: CasePageInput): string {
+  const { t } = ctx;
+  const v = input.view;
+  const ended = v.outcome !== null;
+  const title = ended
+    ? t(outcomeKey(v.outcome!))
+    : v.restricted && v.tier !== 'NONE'
+      ? t(tierKey(v.tier))
+      : t('notRestricted');
+  const f = input.failure;
+  const valueOf = (form: Failure['form'], name: string) => (f?.form === form ? f.values[name] : undefined);
+
+  const outcome = ended
+    ? html`<section class="card outcome" aria-labelledby="outcome-h">
+        <h2 id="outcome-h">${t('outcome')}</h2>
+        ${
+          v.explanation
+            ? html`<h3>${t('explanation')}</h3>
+                <p>${REASONS[v.explanation.code].user[ctx.lang]}</p>
+                <blockquote class="quote" id="explanation">${v.explanation.text}</blockquote>`
+            : ''
+        }
+        ${v.endedAt ? html`<p class="muted">${t('endedAt', { at: formatMoment(v.endedAt, ctx.lang, ctx.tz) })}</p>` : ''}
+      </section>`
+    : '';
+
+  const reasons = v.reasons.length
+    ? html`<section class="card" aria-labelledby="why-h">
+        <h2 id="why-h">${t('why')}</h2>
+        <ul class="reasons">
+          ${v.reasons.map((c) => html`<li>${REASONS[c].user[ctx.lang]}</li>`)}
+        </ul>
+      </section>`
+    : '';
+
+  const nextSteps =
+    !ended && v.reasons.length
+      ? html`<section class="card" aria-labelledby="next-h">
+          <h2 id="next-h">${t('nextSteps')}</h2>
+          <ul>
+            ${[...new Set(v.reasons.map((c) => REASONS[c].nextStep[ctx.lang]))].map((s) => html`<li>${s}</li>`)}
+          </ul>
+          ${
+            v.deadlines.length
+              ? html`<dl class="deadlines">
+                  ${v.deadlines.map(
+                    (d) =>
+                      html`<dt>${t(deadlineKey(d.kind))}</dt>
+                        <dd>${moment(ctx, d.at)}</dd>`,
+                  )}
+                </dl>`
+              : ''
+          }
+          <p class="muted">${t('tzNote', { zone: ctx.tz ?? 'UTC' })}</p>
+        </section>`
+      : '';
+
+  const actionBase = (name: string) => `${input.base}/${name}`;
+  const verify = v.canVerify
+    ? html`<section class="card action" aria-labelledby="verify-h">
+        <h2 id="verify-h">${t('verifyTitle')}</h2>
+        ${f?.form === 'verify' ? failureBox(ctx, f) : ''}
+        ${
+          input.verificationAvailable
+            ? html`<p>${t('verifyText')}</p>
+                <form method="post" action="${actionBase('verify')}">
+                  ${hidden(ctx, input.forms)}
+                  <button type="submit">${t('verifyButton')}</button>
+                </form>`
+            : html`<p>${t('verifyUnavailable')}</p>`
+        }
+      </section>`
+    : '';
+
+  const confirmOpen = v.confirmFrom === null || Date.parse(v.confirmFrom) <= ctx.now;
+  const confirm = v.canConfirm
+    ? html`<section class="card action" aria-labelledby="confirm-h">
+        <h2 id="confirm-h">${t('confirmTitle')}</h2>
+        ${f?.form === 'confirm' ? failureBox(ctx, f) : ''}
+        <p>${t('confirmText')}</p>
+        ${
+          confirmOpen
+            ? html`<form method="post" action="${actionBase('confirm')}">
+                ${hidden(ctx, input.forms)}
+                <div class="field check">
+                  <input type="checkbox" id="confirm-check" name="confirm" value="yes" required />
+                  <label for="confirm-check">${t('confirmCheck')}</label>
+                </div>
+                <button type="submit">${t('confirmButton')}</button>
+              </form>`
+            : html`<p class="muted">
+                ${t('confirmLater', {
+                  at: formatMoment(v.confirmFrom!, ctx.lang, ctx.tz),
+                  d: duration(translator(ctx.lang), Date.parse(v.confirmFrom!) - ctx.now),
+                })}
+              </p>`
+        }
+      </section>`
+    : '';
+
+  const filesField = (id: string) =>
+    html`<div class="field">
+      <label for="${id}">${t('files')}</label>
+      <input
+        type="file"
+        id="${id}"
+        name="files"
+        multiple
+        accept=".png,.jpg,.jpeg,.pdf,.txt,image/png,image/jpeg,application/pdf,text/plain"
+        aria-describedby="${id}-hint"
+      />
+      <p class="hint" id="${id}-hint">${t('filesHint', { n: MAX_FILES, mb })}</p>
+    </div>`;
+
+  const appeal = v.canAppeal
+    ? html`<section class="card action" aria-labelledby="appeal-h">
+        <h2 id="appeal-h">${t('appealTitle')}</h2>
+        ${f?.form === 'appeal' ? failureBox(ctx, f) : ''}
+        <p>${t('appealText')}</p>
+        <form method="post" action="${actionBase('appeal')}" enctype="multipart/form-data">
+          ${hidden(ctx, input.forms)}
+          <div class="field">
+            <label for="statement">${t('statement')}</label>
+            <textarea
+              id="statement"
+              name="statement"
+              required
+              maxlength="2000"
+              rows="6"
+              aria-describedby="statement-hint"
+            >
+${valueOf('appeal', 'statement') ?? ''}</textarea>
+            <p class="hint" id="statement-hint">${t('statementHint')}</p>
+          </div>
+          ${filesField('appeal-files')}
+          <button type="submit">${t('appealButton')}</button>
+        </form>
+      </section>`
+    : '';
+
+  const info =
+    v.canAnswer || v.canAddInfo
+      ? html`<section class="card action" aria-labelledby="info-h">
+          <h2 id="info-h">${v.canAnswer ? t('answerTitle') : t('addInfoTitle')}</h2>
+          ${f?.form === 'info' ? failureBox(ctx, f) : ''}
+          ${
+            v.question
+              ? html`<p><strong>${t('question')}</strong></p>
+                  <blockquote class="quote" id="question">${v.question}</blockquote>`
+              : ''
+          }
+          <form method="post" action="${actionBase('info')}" enctype="multipart/form-data">
+            ${hidden(ctx, input.forms)}
+            <div class="field">
+              <label for="answer">${t('answer')}</label>
+              <textarea
+                id="answer"
+                name="answer"
+                required
+                maxlength="4000"
+                rows="6"
+                aria-describedby="answer-hint"
+              >
+${valueOf('info', 'answer') ?? ''}</textarea>
+              <p class="hint" id="answer-hint">${t('answerHint')}</p>
+            </div>
+            ${filesField('info-files')}
+            <button type="submit">${t('answerButton')}</button>
+          </form>
+        </section>`
+      : '';
+
+  const reviewText =
+    v.review === 'none'
+      ? ended
+        ? ''
+        : v.canVerify
+          ? t('review.none')
+          : v.canAppeal
+            ? t('review.noneAppealable')
+            : ''
+      : t(`review.${v.review}` as PortalKey);
+  const status = html`<section class="card" aria-labelledby="status-h">
+    <h2 id="status-h">${t('status')}</h2>
+    ${reviewText ? html`<p id="review-state" data-review="${v.review}">${reviewText}</p>` : ''}
+    ${
+      v.appeal
+        ? html`<p>
+            ${t('appealFiled', {
+              at: formatMoment(v.appeal.at, ctx.lang, ctx.tz),
+              files: v.appeal.files ? t('appealFiles', { n: v.appeal.files }) : '',
+            })}
+          </p>`
+        : ''
+    }
+    ${
+      v.history.length
+        ? html`<h3>${t('history')}</h3>
+            <ol class="history">
+              ${v.history.map(
+                (h) =>
+                  html`<li data-kind="${h.kind}">
+                    <time datetime="${h.at}">${formatMoment(h.at, ctx.lang, ctx.tz)}</time>:
+                    ${t(historyKey(h.kind))}
+                  </li>`,
+              )}
+            </ol>`
+        : ''
+    }
+  </section>`;
+
+  // A refusal of a form the case no longer offers (an appeal after the appeal) is shown at the top.
+  const shown = {
+    verify: v.canVerify,
+    confirm: v.canConfirm && confirmOpen,
+    appeal: v.canAppeal,
+    info: v.canAnswer || v.canAddInfo,
+  };
+  const orphan = f && !shown[f.form] ? failureBox(ctx, f) : '';
+  return layout(
+    ctx,
+    title,
+    html`<h1 id="headline" data-status="${v.status}">${title}</h1>
+      <p class="muted">${t('caseRef', { id: v.caseId })}</p>
+      ${orphan} ${outcome} ${reasons} ${nextSteps} ${verify} ${confirm} ${appeal} ${info} ${status}`,
+    input.base,
+  );
+}
+
+export type ResultKind =
+  'appeal' | 'info' | 'confirmation' | 'verified' | 'verifiedReview' | 'verificationFailed';
+
+const RESULT: Record<ResultKind, [PortalKey, PortalKey]> = {
+  appeal: ['done.appeal', 'done.appealText'],
+  info: ['done.info', 'done.infoText'],
+  confirmation: ['done.confirmation', 'done.confirmationText'],
+  verified: ['done.verified', 'done.verifiedText'],
+  verifiedReview: ['done.verified', 'done.verifiedReview'],
+  verificationFailed: ['done.verificationFailed', 'done.verificationFailedText'],
+};
+
+export function resultPage(ctx: PortalContext, kind: ResultKind, base: string, path: string): string {
+  const [title, text] = RESULT[kind];
+  return layout(
+    ctx,
+    ctx.t(title),
+    html`<div class="card result" role="status">
+      <h1 id="headline" data-result="${kind}">${ctx.t(title)}</h1>
+      <p>${ctx.t(text)}</p>
+      <p><a class="button" href="${href(base, { lang: ctx.lang, tz: ctx.tz })}">${ctx.t('back')}</a></p>
+    </div>`,
+    path,
+  );
+}
+
+/** The same page, status and bytes for an expired, altered or unknown link: it says nothing about the case. */
+export function neutralPage(ctx: PortalContext): string {
+  return messagePage(ctx, 'linkTitle', html`<p>${ctx.t('linkText')}</p>`);
+}
+
+export function messagePage(ctx: PortalContext, title: PortalKey, body: Html, path?: string): string {
+  return layout(
+    ctx,
+    ctx.t(title),
+    html`<div class="card">
+      <h1 id="headline">${ctx.t(title)}</h1>
+      ${body}
+    </div>`,
+    path,
+  );
+}
+
+export function limitPage(ctx: PortalContext, retryAfterS: number): string {
+  return messagePage(
+    ctx,
+    'limitTitle',
+    html`<p>${ctx.t('limitText', { d: duration(translator(ctx.lang), retryAfterS * 1000) })}</p>`,
+  );
+}
+
+/** The development stand-in for the identity provider: clearly labelled, pass or fail. */
+export function devProviderPage(ctx: PortalContext, o: { state: string; csrf: string }): string {
+  const { t } = ctx;
+  const button = (outcome: 'passed' | 'failed', label: string) =>
+    html`<form method="post" action="/u/dev-verify" class="inline">
+      <input type="hidden" name="_csrf" value="${o.csrf}" />
+      <input type="hidden" name="state" value="${o.state}" />
+      <input type="hidden" name="result" value="${outcome}" />
+      <button type="submit" class="${outcome === 'failed' ? 'secondary' : ''}">${label}</button>
+    </form>`;
+  return layout(
+    ctx,
+    t('devTitle'),
+    html`<div class="card dev">
+      <p class="badge">DEVELOPMENT STAND-IN</p>
+      <h1 id="headline">${t('devTitle')}</h1>
+      <p>${t('devText')}</p>
+      <div class="buttons">${button('passed', t('devPass'))} ${button('failed', t('devFail'))}</div>
+    </div>`,
+  );
+}

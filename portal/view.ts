@@ -1,0 +1,161 @@
+// What the account holder may see of their case: a pure mapping from the API's case view that keeps only what
+// helps them act, and leaves out everything that would help an attacker or names other people: no score or
+// contributions, no rule IDs or policy version, no reviewer IDs or rationales, no other accounts, no contact
+// details, no statements or answers (a forwarded link must not show them), no deliveries.
+import type { CaseView } from '../core/contracts';
+import type { Explanation, TimelineEntry } from '../core/case-machine';
+import {
+  OUTCOMES,
+  REASON_CODES,
+  TIERS,
+  type CaseStatus,
+  type Locale,
+  type Outcome,
+  type ReasonCode,
+  type Tier,
+} from '../core/model';
+
+/** Where the review stands, in the user's terms. */
+export type ReviewState = 'none' | 'in-review' | 'info-requested' | 'second-review' | 'done';
+
+export type DeadlineKind = 'act' | 'answer' | 'confirmFrom' | 'lockoutEnds';
+
+export type HistoryKind =
+  | 'restricted'
+  | 'tightened'
+  | 'appeal'
+  | 'verified'
+  | 'verificationFailed'
+  | 'infoRequested'
+  | 'info'
+  | 'inReview'
+  | 'lifted'
+  | 'outcome';
+
+export interface UserCase {
+  /** The case reference the notices name (the user's own account ID and a tag). */
+  caseId: string;
+  locale: Locale;
+  tier: Tier;
+  status: CaseStatus;
+  restricted: boolean;
+  /** Catalogue codes, each once, in the case's order: the page shows their plain words, never the code. */
+  reasons: ReasonCode[];
+  /** The next deadline that concerns the user. */
+  deadlines: { kind: DeadlineKind; at: string }[];
+  canVerify: boolean;
+  /** PROTECT: the user may confirm the held payment (from `confirmFrom` on). */
+  canConfirm: boolean;
+  confirmFrom: string | null;
+  canAppeal: boolean;
+  appealed: boolean;
+  appeal: { at: string; files: number } | null;
+  /** A reviewer asked something: the question, and the user may answer. */
+  question: string | null;
+  canAnswer: boolean;
+  /** In review or waiting for a second reviewer: the user may add information unasked. */
+  canAddInfo: boolean;
+  review: ReviewState;
+  outcome: Outcome | null;
+  endedAt: string | null;
+  /** The reviewer's explanation for the user: a catalogue reason and the reviewer's words. */
+  explanation: Explanation | null;
+  /** What happened, without actors' IDs or any free text. */
+  history: { at: string; kind: HistoryKind }[];
+}
+
+const USER_WAITING: readonly CaseStatus[] = [
+  'VERIFICATION_REQUIRED',
+  'AWAITING_USER',
+  'LIMITED',
+  'PROTECTIVE_HOLD',
+];
+
+const HISTORY: Partial<Record<TimelineEntry['type'], (e: TimelineEntry) => HistoryKind | null>> = {
+  RESTRICTION_APPLIED: () => 'restricted',
+  ESCALATED: () => 'tightened',
+  APPEAL: () => 'appeal',
+  VERIFICATION: (e) => (e.passed === true ? 'verified' : 'verificationFailed'),
+  DECISION: (e) => (e.decision === 'REQUEST_INFO' ? 'infoRequested' : null),
+  INFO_PROVIDED: () => 'info',
+  REVIEW_STARTED: () => 'inReview',
+  RESTRICTION_LIFTED: () => 'lifted',
+  OUTCOME: () => 'outcome',
+};
+
+const isReason = (code: unknown): code is ReasonCode => REASON_CODES.includes(code as ReasonCode);
+
+/** The user-safe view of a case (pure: same input, same output). */
+export function userSafeView(view: CaseView): UserCase {
+  const status = view.status;
+  const waiting = USER_WAITING.includes(status);
+  const d = view.deadlines;
+  const deadlines: { kind: DeadlineKind; at: string }[] = [];
+  if (view.outcome === null) {
+    if (d.lockoutLiftsAt && status !== 'MONITORING')
+      deadlines.push({ kind: 'lockoutEnds', at: d.lockoutLiftsAt });
+    if (waiting && d.userDeadlineAt) deadlines.push({ kind: 'act', at: d.userDeadlineAt });
+    if (status === 'AWAITING_INFO' && d.infoDueAt) deadlines.push({ kind: 'answer', at: d.infoDueAt });
+  }
+  const appealEntry = view.timeline.find((e) => e.type === 'APPEAL');
+  const history: { at: string; kind: HistoryKind }[] = [];
+  for (const e of view.timeline) {
+    const kind = HISTORY[e.type]?.(e);
+    // A restriction applied again (a tightening) reads once as "tightened".
+    if (kind && !(kind === 'restricted' && history.some((h) => h.kind === 'restricted')))
+      history.push({ at: e.at, kind });
+  }
+  // Among entries of the same moment, the case's end reads last.
+  history.sort(
+    (a, b) => a.at.localeCompare(b.at) || Number(a.kind === 'outcome') - Number(b.kind === 'outcome'),
+  );
+  const reasons = [...new Set(view.reasons.map((r) => r.code).filter(isReason))];
+  const open = view.outcome === null;
+  const review: ReviewState = !open
+    ? view.timeline.some((e) => e.type === 'REVIEW_STARTED')
+      ? 'done'
+      : 'none'
+    : status === 'IN_REVIEW'
+      ? 'in-review'
+      : status === 'AWAITING_INFO'
+        ? 'info-requested'
+        : status === 'PENDING_APPROVAL'
+          ? 'second-review'
+          : 'none';
+  const outcome = OUTCOMES.includes(view.outcome as Outcome) ? view.outcome : null;
+  const explanation =
+    view.explanation && isReason(view.explanation.code) && typeof view.explanation.text === 'string'
+      ? { code: view.explanation.code, text: view.explanation.text }
+      : null;
+  return {
+    caseId: view.caseId,
+    locale: view.locale === 'zh-CN' ? 'zh-CN' : 'en',
+    tier: TIERS.includes(view.tier) ? view.tier : 'NONE',
+    status,
+    restricted: Boolean(view.restricted),
+    reasons,
+    deadlines,
+    canVerify:
+      open &&
+      view.verificationAllowed &&
+      (status === 'VERIFICATION_REQUIRED' || (status === 'AWAITING_USER' && view.tier === 'FREEZE')),
+    canConfirm: open && status === 'PROTECTIVE_HOLD' && view.verificationAllowed,
+    confirmFrom: open && status === 'PROTECTIVE_HOLD' ? (d.coolingOffEndsAt ?? null) : null,
+    canAppeal: open && !view.appealed && status !== 'MONITORING',
+    appealed: Boolean(view.appealed),
+    appeal: appealEntry
+      ? {
+          at: appealEntry.at,
+          files: Array.isArray(appealEntry.evidence) ? appealEntry.evidence.length : 0,
+        }
+      : null,
+    question: open && status === 'AWAITING_INFO' && typeof view.question === 'string' ? view.question : null,
+    canAnswer: open && status === 'AWAITING_INFO',
+    canAddInfo: open && (status === 'IN_REVIEW' || status === 'PENDING_APPROVAL'),
+    review,
+    outcome,
+    endedAt: open ? null : ([...view.timeline].reverse().find((e) => e.type === 'OUTCOME')?.at ?? null),
+    explanation: outcome ? explanation : null,
+    history,
+  };
+}
