@@ -31,8 +31,9 @@ import { fieldErrors, Problem } from './problems';
 import * as S from './schemas';
 import { consoleRouter, sessionPrincipal, type ConsoleDeps } from '../console/router';
 import { codecRouter } from './codec-routes';
-import { portalRouter } from '../portal/router';
+import { portalRouter, type PortalDeps } from '../portal/router';
 import type { ShadowScoring } from './shadow';
+import { overturnRatesAsync } from '../lab/overturns';
 import { mailCatcherPages } from './dev-mail';
 import type { LinkKey } from '../infra/links';
 import type { Store } from '../infra/store';
@@ -40,6 +41,8 @@ import type { Store } from '../infra/store';
 export interface AppDeps {
   cases: CaseService;
   scorer: Scorer;
+  /** CORDON_TRUST_PROXY: the proxies whose X-Forwarded-For gives the client's address. */
+  trustProxy?: number | string;
   /** Shadow scoring by a candidate policy, when CORDON_SHADOW_POLICY is set. */
   shadow?: ShadowScoring;
   /** Bearer token → principal (a Map: only configured tokens are ever looked up). */
@@ -61,6 +64,8 @@ export interface AppDeps {
   codecCorsOrigins: readonly string[];
   /** Development: the mail catcher's folder, whose mails are shown at /dev/mail. */
   mailDir?: string;
+  /** The user's pages: the identity provider and the evidence store's keys (defaults: see portal/router.ts). */
+  portal?: Pick<PortalDeps, 'verification' | 'evidenceKeys' | 'evidence'>;
 }
 
 type Method = 'get' | 'post';
@@ -301,6 +306,16 @@ export function routes(d: AppDeps): RouteSpec[] {
     userAction('info', "The user's answer to a reviewer's request for information", S.InfoBody, infoUpdate),
     route({
       method: 'get',
+      path: '/v1/reports/overturns',
+      summary:
+        "Overturn rates: for each rule and reason code, how often the restrictions it caused (cases opened in the window) were lifted by a reviewer or by the user's verification, with a Wilson 95% interval; from Cordon's archive of ended cases",
+      roles: ANALYSTS,
+      query: S.ReportWindowQuery,
+      // Cases opened in the window ended after its start: every case ended since then, streamed.
+      handle: ({ query }) => overturnRatesAsync(d.store.endedCases(query.from, Date.now() + 1), query),
+    }),
+    route({
+      method: 'get',
       path: '/v1/reports/shadow',
       summary:
         'Shadow mode: how often the candidate policy (CORDON_SHADOW_POLICY) decided live events differently, per day and tier, with the latest disagreements',
@@ -390,6 +405,8 @@ const parseJson = express.json({ limit: '64kb', type: JSON_TYPES });
 export function buildApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Per-IP limits on the user's pages read req.ip: only configured proxies may set it through X-Forwarded-For.
+  if (d.trustProxy !== undefined) app.set('trust proxy', d.trustProxy);
   // Every request has an ID (the caller's X-Request-Id if it is a plain token, else a new one), answered in
   // X-Request-Id and carried by every log line written while the request is handled.
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -432,6 +449,7 @@ export function buildApp(d: AppDeps): express.Express {
       mode: d.mode,
       limits: d.scorer.policy.policy.userActions,
       logger: d.logger,
+      ...d.portal,
     }),
   );
   app.use(

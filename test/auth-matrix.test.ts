@@ -161,6 +161,10 @@ const MATRIX: Record<string, Row> = {
     expect: [401, 401, 200, 403, 403, 200, 403],
     request: () => ({ path: '/v1/changes?after=0&limit=1' }),
   },
+  'GET /v1/reports/overturns': {
+    expect: [401, 401, 403, 403, 200, 200, 200],
+    request: () => ({ path: '/v1/reports/overturns?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z' }),
+  },
   'GET /v1/reports/shadow': {
     expect: [401, 401, 403, 403, 200, 200, 200],
     request: () => ({ path: '/v1/reports/shadow' }),

@@ -151,6 +151,17 @@ describe('configuration', () => {
     );
   });
 
+  it('CORDON_TRUST_PROXY: unset trusts no proxy; a hop count, addresses or a named range; anything else is refused', () => {
+    assert.equal(parseConfig({}).trustProxy, undefined);
+    assert.equal(parseConfig({ CORDON_TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.equal(parseConfig({ CORDON_TRUST_PROXY: 'loopback' }).trustProxy, 'loopback');
+    assert.equal(
+      parseConfig({ CORDON_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy,
+      '10.0.0.0/8, 127.0.0.1',
+    );
+    assert.throws(() => parseConfig({ CORDON_TRUST_PROXY: 'everyone!' }), /CORDON_TRUST_PROXY/);
+  });
+
   it('names the variable of every bad value', () => {
     assert.throws(() => parseConfig({ PORT: 'eighty' }), /PORT/);
     assert.throws(() => parseConfig({ CORDON_TOKENS: 'short=backend:x' }), /CORDON_TOKENS/);
