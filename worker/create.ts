@@ -39,7 +39,7 @@ export interface CaseWorkerOptions {
  * holds. An evicted case replays its history when it is next touched. The default keeps worker and API together
  * under 1 GB (see README, _Benchmark_, for the figures it was chosen from).
  */
-export const DEFAULT_WORKFLOW_CACHE_SIZE = 1_000;
+export const DEFAULT_WORKFLOW_CACHE_SIZE = 250;
 
 /** CORDON_WORKFLOW_CACHE_SIZE: a positive integer; unset, the default. A bad value stops the worker naming it. */
 export function workflowCacheSizeFromEnv(env: NodeJS.ProcessEnv = process.env): number {
