@@ -17,6 +17,7 @@ COPY api ./api
 COPY console ./console
 COPY core ./core
 COPY infra ./infra
+COPY lab ./lab
 COPY policy ./policy
 COPY portal ./portal
 COPY scripts ./scripts
