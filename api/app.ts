@@ -31,7 +31,7 @@ import { fieldErrors, Problem } from './problems';
 import * as S from './schemas';
 import { consoleRouter, sessionPrincipal, type ConsoleDeps } from '../console/router';
 import { codecRouter } from './codec-routes';
-import { portalRouter, type PortalDeps } from '../portal/router';
+import { evidenceStoreOf, portalRouter, type PortalDeps } from '../portal/router';
 import type { ShadowScoring } from './shadow';
 import { overturnRatesAsync } from '../lab/overturns';
 import { mailCatcherPages } from './dev-mail';
@@ -428,7 +428,10 @@ export function buildApp(d: AppDeps): express.Express {
   const authenticate = createAuthenticator(d.tokens);
   const table = routes(d);
   const openapi = buildOpenApi(table);
+  // One evidence store: the user's page keeps the files, the console shows them to reviewers.
+  const evidence = evidenceStoreOf({ ...d.portal, dataDir: d.dataDir, mode: d.mode });
   const consoleDeps: ConsoleDeps = {
+    evidence,
     routes: table,
     tokens: d.tokens,
     sessionSecret: d.sessionSecret,
@@ -450,6 +453,7 @@ export function buildApp(d: AppDeps): express.Express {
       limits: d.scorer.policy.policy.userActions,
       logger: d.logger,
       ...d.portal,
+      evidence,
     }),
   );
   app.use(

@@ -1,5 +1,6 @@
 // The case page: what the case is, what the user said, the whole timeline, and the reviewer's actions with
 // any refusal shown beside the form that caused it.
+import { EVIDENCE_REF } from '../infra/evidence-store';
 import type { CaseDetails } from '../api/case-service';
 import type { Problem } from '../api/problems';
 import type { TimelineEntry } from '../core/case-machine';
@@ -152,6 +153,15 @@ function reasons(t: Translate, v: ConsoleCase): Html {
 }
 
 /** The user's own words and documents: the appeal and every answer, as the timeline recorded them. */
+/** A reference to a file the user sent through their page opens it; any other reference is shown as given. */
+function evidenceLink(caseId: string, ref: string): Html {
+  return EVIDENCE_REF.test(ref)
+    ? html`<a class="evidence" href="${`/console/cases/${encodeURIComponent(caseId)}/evidence/${ref}`}"
+        ><code>${ref}</code></a
+      > `
+    : html`<code class="evidence">${ref}</code> `;
+}
+
 function fromUser(t: Translate, v: ConsoleCase): Html {
   const entries = v.timeline.filter((e) => e.type === 'APPEAL' || e.type === 'INFO_PROVIDED');
   return html`<div class="card" id="user-statements">
@@ -172,7 +182,7 @@ function fromUser(t: Translate, v: ConsoleCase): Html {
           <span class="muted">${when(e.at)} · ${actorOf(e)}</span>
         </p>
         <div class="quote">${typeof text === 'string' ? text : ''}</div>
-        ${evidence.length ? html`<p>${t('evidence')}: ${evidence.map((ref) => html`<code class="evidence">${ref}</code> `)}</p>` : ''}
+        ${evidence.length ? html`<p>${t('evidence')}: ${evidence.map((ref) => evidenceLink(v.caseId, ref))}</p>` : ''}
       </div>`;
     })}
     ${

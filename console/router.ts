@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Principal, TokenTable } from '../infra/config';
 import type { Logger } from '../infra/logger';
+import type { EvidenceStore } from '../infra/evidence-store';
 import type { RouteSpec } from '../api/app';
 import type { ReviewQueueItem } from '../api/case-service';
 import { Problem } from '../api/problems';
@@ -37,6 +38,8 @@ export interface ConsoleDeps {
   tokens: TokenTable;
   sessionSecret: Buffer;
   logger: Logger;
+  /** The files users sent with appeals and answers (the user's page keeps them), for reviewers to open. */
+  evidence?: EvidenceStore;
 }
 
 /** How often the queue page refreshes itself. */
@@ -287,6 +290,31 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       }),
     );
   };
+
+  // A file a user sent, for a signed-in reviewer: only within its own case, always as a download (never rendered
+  // in the console's origin), and recorded in the log by reference (the file's name is personal data).
+  router.get('/cases/:caseId/evidence/:ref', signedIn, async (req, res) => {
+    const caseId = String(req.params.caseId);
+    const ref = String(req.params.ref);
+    const stored = deps.evidence ? await deps.evidence.get(ref) : null;
+    if (!stored || stored.meta.caseId !== caseId) {
+      const ctx = context(req, res, `/console/cases/${encodeURIComponent(caseId)}`);
+      return void res.status(404).send(errorPage(ctx, ctx.t('notFound'), ctx.t('notFoundDetail')));
+    }
+    logger.info('console evidence opened', { principal: principalOf(res).id, caseId, ref });
+    const extension = {
+      'image/png': 'png',
+      'image/jpeg': 'jpg',
+      'application/pdf': 'pdf',
+      'text/plain': 'txt',
+    }[stored.meta.type];
+    res.set({
+      'Content-Type': stored.meta.type,
+      'Content-Disposition': `attachment; filename="${ref}.${extension}"`,
+      'Content-Security-Policy': "default-src 'none'; sandbox",
+    });
+    res.send(stored.content);
+  });
 
   const DONE = new Set<string>(['claim', 'release', 'decision', 'approval']);
   router.get('/cases/:caseId', signedIn, async (req, res) => {

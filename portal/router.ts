@@ -101,6 +101,17 @@ function originOf(url: string | undefined): string | undefined {
   }
 }
 
+/** The evidence store the deps name, else files under the data folder (development: with a key of its own). */
+export function evidenceStoreOf(
+  deps: Pick<PortalDeps, 'evidence' | 'evidenceKeys' | 'dataDir' | 'mode'>,
+): EvidenceStore | undefined {
+  if (deps.evidence) return deps.evidence;
+  if (deps.evidenceKeys?.length) return new FileEvidenceStore(deps.dataDir, deps.evidenceKeys);
+  return deps.mode === 'development'
+    ? new FileEvidenceStore(deps.dataDir, [{ id: 'dev', key: devSecret(deps.dataDir, 'evidence-key') }])
+    : undefined;
+}
+
 export function portalRouter(deps: PortalDeps): Router {
   const router = Router();
   const call = routeCaller(deps.routes);
@@ -114,13 +125,7 @@ export function portalRouter(deps: PortalDeps): Router {
   const providerSecret =
     deps.verification?.secret ?? (dev ? devSecret(deps.dataDir, 'verification-secret') : undefined);
   const verificationAvailable = Boolean(providerUrl && providerSecret);
-  const evidence: EvidenceStore | undefined =
-    deps.evidence ??
-    (deps.evidenceKeys?.length
-      ? new FileEvidenceStore(deps.dataDir, deps.evidenceKeys)
-      : dev
-        ? new FileEvidenceStore(deps.dataDir, [{ id: 'dev', key: devSecret(deps.dataDir, 'evidence-key') }])
-        : undefined);
+  const evidence = evidenceStoreOf(deps);
 
   const csp = [
     "default-src 'none'",

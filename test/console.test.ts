@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { startApi, type RunningApi } from '../api/main';
+import { parseCodecKeys } from '../infra/codec';
+import { evidenceKeysFrom, FileEvidenceStore } from '../infra/evidence-store';
 import { translator, USER_PRESETS } from '../console/i18n';
 import { queuePage } from '../console/pages';
 import { applyFilter, facetCounts, sortQueue, type QueueRow } from '../console/queue';
@@ -173,6 +175,57 @@ describe('reviewer console', function () {
   const caseOf = async (caseId: string) => (await apiCall('GET', `/v1/cases/${caseId}`, 'dev-backend')).body;
 
   describe('over HTTP', () => {
+    it('opens a file the user sent as a download, within its own case only; visitors go to sign in', async () => {
+      const [type, attributes] = EXAMPLES.identityMismatch;
+      const reported = await apiCall(
+        'POST',
+        '/v1/risk-events',
+        'dev-backend',
+        riskEvent(uniqueAccount('console'), type, attributes as never),
+      );
+      const caseId: string = reported.body.caseId;
+      // The store the user's page writes to: the API's data folder, keys derived from the codec keys.
+      const store = new FileEvidenceStore(
+        parseConfig({}).dataDir,
+        evidenceKeysFrom(parseCodecKeys(TEST_CODEC_KEYS)),
+      );
+      const content = Buffer.from('scan of my new ID card\n');
+      const { ref } = await store.put(content, { type: 'text/plain', caseId, name: 'id-card.txt' });
+      const appealed = await apiCall('POST', `/v1/cases/${caseId}/appeal`, 'dev-backend', {
+        statement: 'See the file.',
+        evidence: [ref, 'doc-elsewhere'],
+        requestId: 'appeal-ev',
+      });
+      assert.equal(appealed.status, 200, JSON.stringify(appealed.body));
+
+      const a = new Agent(url);
+      await a.signIn('dev-reviewer-1');
+      const link = `/console/cases/${encodeURIComponent(caseId)}/evidence/${ref}`;
+      const page = await a.get(`/console/cases/${encodeURIComponent(caseId)}`);
+      assert.ok(page.text.includes(`href="${link}"`), 'the reference links to the file');
+      assert.ok(
+        page.text.includes('<code class="evidence">doc-elsewhere</code>'),
+        'other references as given',
+      );
+      const file = await a.get(link);
+      assert.equal(file.status, 200);
+      assert.equal(file.text, content.toString());
+      assert.match(file.headers.get('content-type') ?? '', /^text\/plain/);
+      assert.equal(file.headers.get('content-disposition'), `attachment; filename="${ref}.txt"`);
+      assert.match(file.headers.get('content-security-policy') ?? '', /sandbox/);
+
+      const otherCase = `${uniqueAccount()}.0123456789ab`;
+      assert.equal(
+        (await a.get(`/console/cases/${otherCase}/evidence/${ref}`)).status,
+        404,
+        'not in another case',
+      );
+      assert.equal((await a.get(`/console/cases/${caseId}/evidence/ev_${'A'.repeat(32)}`)).status, 404);
+      const visitor = await new Agent(url).get(link);
+      assert.equal(visitor.status, 303);
+      assert.match(visitor.location ?? '', /^\/console\/login/);
+    });
+
     it('sends a visitor to sign in, then signs a reviewer in with an HttpOnly, SameSite=Strict cookie without the token', async () => {
       const a = new Agent(url);
       const away = await a.get('/console/queue?tier=FREEZE');
