@@ -7,7 +7,6 @@ import { temporalUnavailable, TEMPORAL_RETRY_AFTER_S } from '../api/errors';
 import { fieldErrors, Problem, type FieldError } from '../api/problems';
 import type { Principal } from '../infra/config';
 import type { ReviewQueueItem } from '../api/case-service';
-import type { ConsoleCase } from './case-page';
 import type { QueueRow } from './queue';
 
 export interface RouteInput {
@@ -75,52 +74,7 @@ export function bodyKeys(r: RouteSpec | undefined): Set<string> | undefined {
   return shape ? new Set(Object.keys(shape)) : undefined;
 }
 
-/** Items without reason codes: at most this many are looked up per page, within this time. */
-const REASON_LOOKUPS = 100;
-const REASON_LOOKUP_MS = 3_000;
-
-/**
- * Queue items with their reason codes: from the item when the API gives them, else from each case (bounded in
- * number and time, so a slow case cannot hold up the queue; what is not known in time shows as unknown).
- */
-export async function withReasonCodes(
-  call: CallRoute,
-  items: ReviewQueueItem[],
-  principal: Principal,
-): Promise<QueueRow[]> {
-  const rows: QueueRow[] = items.map((item) => {
-    const given = (item as { reasonCodes?: unknown }).reasonCodes;
-    return { ...item, reasonCodes: Array.isArray(given) ? given.map(String) : null };
-  });
-  const missing = rows.filter((r) => r.reasonCodes === null).slice(0, REASON_LOOKUPS);
-  if (!missing.length) return rows;
-  const found = new Map<string, string[]>();
-  let next = 0;
-  let late = false;
-  const worker = async () => {
-    while (!late && next < missing.length) {
-      const row = missing[next++]!;
-      try {
-        const view = (await call('get', '/v1/cases/:caseId', principal, {
-          params: { caseId: row.caseId },
-        })) as ConsoleCase;
-        found.set(
-          row.caseId,
-          view.reasons.map((r) => r.code),
-        );
-      } catch {
-        // Unknown for now: the row shows "?" and the next refresh tries again.
-      }
-    }
-  };
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.all(Array.from({ length: 8 }, worker)),
-    new Promise((resolve) => (timer = setTimeout(resolve, REASON_LOOKUP_MS))),
-  ]);
-  clearTimeout(timer);
-  late = true;
-  return rows.map((r) =>
-    r.reasonCodes === null && found.has(r.caseId) ? { ...r, reasonCodes: found.get(r.caseId)! } : r,
-  );
+/** Queue items as queue rows: the API's items carry their reason codes (from the case's search attribute). */
+export function queueRows(items: readonly ReviewQueueItem[]): QueueRow[] {
+  return items.map((item) => ({ ...item, reasonCodes: [...item.reasonCodes] }));
 }

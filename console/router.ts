@@ -8,7 +8,7 @@ import type { EvidenceStore } from '../infra/evidence-store';
 import type { RouteSpec } from '../api/app';
 import type { ReviewQueueItem } from '../api/case-service';
 import { Problem } from '../api/problems';
-import { bodyKeys, routeCaller, withReasonCodes } from './actions';
+import { bodyKeys, queueRows, routeCaller } from './actions';
 import { bodyOf, formValues } from './forms';
 import { CSS, SCRIPT } from './assets';
 import { casePage, type CaseAction, type ConsoleCase, type FailedAction } from './case-page';
@@ -243,7 +243,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       if (!(err instanceof Problem)) throw err;
       return void res.status(err.status).send(errorPage(ctx, ctx.t('queue'), problemBox(ctx.t, err)));
     }
-    const rows = sortQueue(await withReasonCodes(call, items, me), now);
+    const rows = sortQueue(queueRows(items), now);
     const filter = parseFilter(req.query);
     res.send(
       queuePage(ctx, {

@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker as Thread } from 'node:worker_threads';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startApi } from '../api/main';
@@ -19,6 +18,7 @@ import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { createCaseWorker } from '../worker/create';
 import { startWorkerRuntime } from '../worker/deps';
+import { driveOnThread } from './bench/load';
 import { freePort, startDevServer } from './dev-server';
 import { ensureTemporalCli } from './temporal-tools';
 
@@ -62,25 +62,6 @@ export function summarise(
   return { busyMs: busy / 1000, functions: rank(byFunction), packages: rank(byPackage) };
 }
 
-const LOAD = `
-const { parentPort, workerData: w } = require('node:worker_threads');
-(async () => {
-  let next = 0;
-  await Promise.all(Array.from({ length: 20 }, async () => {
-    while (next < w.n) {
-      const i = next++;
-      const res = w.mode === 'check'
-        ? await fetch(w.base + '/v1/accounts/a-' + (i % 500) + '/restriction', { headers: { authorization: 'Bearer dev-backend' } })
-        : await fetch(w.base + '/v1/risk-events', { method: 'POST', headers: { authorization: 'Bearer dev-backend', 'content-type': 'application/json' },
-            body: JSON.stringify({ eventId: 'h-' + w.run + '-' + i, accountId: 'calm-' + w.run + '-' + i, type: 'LOGIN', occurredAt: new Date().toISOString(), attributes: { newDevice: false } }) });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error('answered ' + res.status);
-    }
-  }));
-  parentPort.postMessage('done');
-})().catch((err) => parentPort.postMessage(String(err)));
-`;
-
 /** The profiled run (in the child process). */
 async function child(mode: Mode, n: number): Promise<void> {
   const quiet = createLogger('profile', { level: 'error' });
@@ -92,15 +73,14 @@ async function child(mode: Mode, n: number): Promise<void> {
       quiet,
       Connection.lazy({ address: '127.0.0.1:1' }),
     );
-    const t0 = performance.now();
-    const answer = await new Promise((resolve) =>
-      new Thread(LOAD, { eval: true, workerData: { base: api.url, n, mode, run: randomUUID() } }).on(
-        'message',
-        resolve,
-      ),
-    );
-    if (answer !== 'done') throw new Error(String(answer));
-    process.stdout.write(`${n} ${mode} requests: ${Math.round(n / ((performance.now() - t0) / 1000))}/s\n`);
+    const { perSecond } = await driveOnThread({
+      base: api.url,
+      run: randomUUID(),
+      kind: mode,
+      n,
+      concurrency: 20,
+    });
+    process.stdout.write(`${n} ${mode} requests: ${Math.round(perSecond)}/s\n`);
     await api.close();
     return;
   }

@@ -15,7 +15,7 @@ import { devSecret } from '../infra/dev-secrets';
 import { quiet } from './helpers/deps';
 import { launchBrowser, openPage, screenshot, signIn, type ReviewerPage } from './helpers/browser';
 import { EXAMPLES, riskEvent, uniqueAccount } from './helpers/events';
-import { eventually, startApiHarness, type ApiHarness } from './helpers/harness';
+import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
 
 interface Answer {
@@ -129,17 +129,8 @@ describe('reviewer console', function () {
     await running?.close();
   });
 
-  async function apiCall(method: 'GET' | 'POST', path: string, token: string, body?: unknown) {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  }
+  const apiCall = (method: 'GET' | 'POST', path: string, token: string, body?: unknown) =>
+    callApi(url, method, path, token, body);
 
   /** A case the user appealed, waiting in review (and listed in the queue). */
   async function caseInReview(

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { RunningApi } from '../api/main';
 import { riskEvent, uniqueAccount } from './helpers/events';
-import { eventually, startApiHarness, type ApiHarness } from './helpers/harness';
+import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
 
 /** The value of one sample (`name{labels}`), 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -37,17 +37,8 @@ describe('metrics at /metrics', function () {
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     return res.text();
   };
-  const call = async (method: string, path: string, token: string, body?: unknown) => {
-    const res = await fetch(`${api.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    callApi(api.url, method, path, token, body);
 
   it('counts events by tier, time to restrict, actions by result and decisions; gauges read the truth', async () => {
     const before = await scrape();

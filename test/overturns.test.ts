@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { riskEvent, uniqueAccount } from './helpers/events';
-import { eventually, startApiHarness, type ApiHarness } from './helpers/harness';
+import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
 
 describe('overturn report', function () {
   this.timeout(180_000);
@@ -12,17 +12,9 @@ describe('overturn report', function () {
   after(async () => running?.close());
 
   const call = async (method: string, path: string, token: string, body?: unknown) => {
-    const res = await fetch(`${running.api.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const body_ = (await res.json()) as Record<string, any>;
-    assert.ok(res.status < 300, `${method} ${path} → ${res.status} ${JSON.stringify(body_)}`);
-    return body_;
+    const res = await callApi(running.api.url, method, path, token, body);
+    assert.ok(res.status < 300, `${method} ${path} → ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body as Record<string, any>;
   };
   const freeze = async () =>
     (

@@ -6,7 +6,7 @@ import { CaseService } from '../api/case-service';
 import { backfillRestrictions } from '../scripts/backfill-restrictions';
 import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
-import { eventually, startApiHarness, type ApiHarness, type Harness } from './helpers/harness';
+import { callApi, eventually, startApiHarness, type ApiHarness, type Harness } from './helpers/harness';
 
 describe('restriction record', function () {
   this.timeout(60_000);
@@ -21,14 +21,8 @@ describe('restriction record', function () {
   });
   after(() => running?.close());
 
-  async function call(method: string, path: string, token: string, body?: unknown) {
-    const res = await fetch(`${api.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  }
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    callApi(api.url, method, path, token, body);
   const check = async (account: string) =>
     (await call('GET', `/v1/accounts/${account}/restriction`, 'dev-backend')).body;
 

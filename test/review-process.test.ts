@@ -25,6 +25,7 @@ import {
   withHarness,
   type ApiHarness,
   type Harness,
+  callApi,
 } from './helpers/harness';
 
 const backend: Actor = { kind: 'backend', id: 'backend' };
@@ -305,16 +306,8 @@ describe('review process over HTTP', function () {
 
   const TOKENS = { backend: 'dev-backend', r1: 'dev-reviewer-1', r2: 'dev-reviewer-2', senior: 'dev-senior' };
   async function post(path: string, who: keyof typeof TOKENS, body: unknown) {
-    const res = await fetch(`${api.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKENS[who]}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return {
-      status: res.status,
-      type: res.headers.get('content-type') ?? '',
-      body: (await res.json()) as any,
-    };
+    const res = await callApi(api.url, 'POST', path, TOKENS[who], body);
+    return { ...res, type: res.headers.get('content-type') ?? '' };
   }
   async function frozen(): Promise<{ account: string; caseId: string; eventId: string }> {
     const account = uniqueAccount();

@@ -9,7 +9,7 @@ import { disagreement } from '../api/shadow';
 import { parseConfig } from '../infra/config';
 import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
-import { newHarness, type Harness } from './helpers/harness';
+import { callApi, newHarness, type Harness } from './helpers/harness';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
 
 const DEFAULT_POLICY = join(__dirname, '..', 'policy', 'default.json');
@@ -52,17 +52,8 @@ describe('shadow mode', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const call = async (method: string, path: string, token: string, body?: unknown) => {
-    const res = await fetch(`${api.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    callApi(api.url, method, path, token, body);
 
   it('records where the candidate disagrees, with no effect on the live answer or the case', async () => {
     const from = new Date(Date.now() - 1_000).toISOString();

@@ -215,3 +215,22 @@ export async function startApiHarness(logger: Logger = quiet): Promise<ApiHarnes
     },
   };
 }
+
+/** One API call over real HTTP with a bearer token and an optional JSON body: its status, headers and JSON. */
+export async function callApi(
+  base: string,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}
