@@ -916,8 +916,9 @@ describe('case machine: properties (fast-check)', function () {
         });
         statuses.add(run.state.status);
       }),
-      // A fixed count, and no replayed seed or path: this is about the generators, not about one case.
-      { numRuns: 1000 },
+      // About the generators, not one case: a fixed count and a fixed seed, so that a rare refusal missed by
+      // chance (SAME_REVIEWER was, once in a CI run) cannot fail the run; a generator change that loses one still does.
+      { numRuns: 1000, seed: 20261125 },
     );
     const missing = [
       ...[...OPEN_STATUSES, ...OUTCOMES].filter((s) => !statuses.has(s)),
