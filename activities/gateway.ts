@@ -10,22 +10,17 @@ export interface AccountGateway {
   close(command: RestrictionCommand): Promise<void>;
 }
 
-export type RestrictionRecord = { tier: string; closed: boolean; lockout: boolean };
-
 /**
- * The built-in gateway: keeps each account's current restriction itself and logs every change, so Cordon runs
- * with no other system. Commands are idempotent by key, as a real account system's should be.
+ * The built-in gateway, for a platform that has no account system to call: the restriction is carried out by
+ * Cordon's own durable record, which the platform reads (`GET /v1/accounts/{id}/restriction`); this only logs
+ * each command. It keeps nothing in memory, so a worker's memory does not grow with the cases it has seen.
  */
-export class LedgerGateway implements AccountGateway {
-  readonly name = 'ledger';
-  readonly accounts = new Map<string, RestrictionRecord>();
-  private readonly applied = new Set<string>();
+export class RecordOnlyGateway implements AccountGateway {
+  readonly name = 'record-only';
 
   constructor(private readonly logger: Logger) {}
 
   async apply(c: ApplyRestrictionCommand): Promise<void> {
-    if (this.once(c.idempotencyKey))
-      this.accounts.set(c.accountId, { tier: c.tier, closed: false, lockout: c.lockout });
     this.logger.info('restriction applied', {
       caseId: c.caseId,
       tier: c.tier,
@@ -35,20 +30,11 @@ export class LedgerGateway implements AccountGateway {
   }
 
   async lift(c: RestrictionCommand): Promise<void> {
-    if (this.once(c.idempotencyKey)) this.accounts.delete(c.accountId);
     this.logger.info('restriction lifted', { caseId: c.caseId });
   }
 
   async close(c: RestrictionCommand): Promise<void> {
-    if (this.once(c.idempotencyKey))
-      this.accounts.set(c.accountId, { tier: 'CLOSE', closed: true, lockout: false });
     this.logger.info('account closed', { caseId: c.caseId });
-  }
-
-  private once(key: string): boolean {
-    if (this.applied.has(key)) return false;
-    this.applied.add(key);
-    return true;
   }
 }
 

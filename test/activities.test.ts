@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../activities';
 import { WebhookChannel, WebhookNotifier } from '../activities/channels';
-import { HttpAccountGateway, LedgerGateway } from '../activities/gateway';
+import { HttpAccountGateway, RecordOnlyGateway } from '../activities/gateway';
 import { createScorer } from '../activities/scorer';
 import { renderNotice } from '../activities/templates';
 import type { BackendEvent, UserNotice } from '../core/activity-contract';
@@ -115,7 +115,7 @@ describe('activities', () => {
   it('a retried notification never reaches a deduplicating receiver twice', async () => {
     const activities = createActivities({
       scorer: createScorer(defaultPolicy()),
-      gateway: new LedgerGateway(quiet),
+      gateway: new RecordOnlyGateway(quiet),
       channels: [new WebhookChannel(`${receiver.url}/messages`, SECRET)],
       backend: new WebhookNotifier(`${receiver.url}/hooks`, SECRET),
       store: await tempStore(),
@@ -181,13 +181,40 @@ describe('activities', () => {
     assert.equal(err.nonRetryable, true);
   });
 
-  it('the built-in ledger gateway applies each command once', async () => {
-    const ledger = new LedgerGateway(quiet);
-    const base = { caseId: 'c', accountId: 'a' };
-    await ledger.apply({ ...base, tier: 'LIMIT', lockout: false, reasonCodes: [], idempotencyKey: 'k1' });
-    await ledger.lift({ ...base, idempotencyKey: 'k2' });
-    await ledger.apply({ ...base, tier: 'LIMIT', lockout: false, reasonCodes: [], idempotencyKey: 'k1' });
-    assert.equal(ledger.accounts.has('a'), false, 'a replayed apply after the lift does not re-restrict');
+  it('without an account system, the restriction is carried out by the record alone; the gateway keeps nothing', async () => {
+    const store = await tempStore();
+    const gateway = new RecordOnlyGateway(quiet);
+    const activities = createActivities({
+      scorer: createScorer(defaultPolicy()),
+      gateway,
+      channels: [],
+      backend: new WebhookNotifier(`${receiver.url}/hooks`, SECRET),
+      store,
+      archiveKeepMs: 1,
+      eventIdWindowMs: 1,
+    });
+    const base = { caseId: 'case-1', accountId: 'acct-record-only' };
+    const record = (status: 'AWAITING_USER' | 'RESTORED', version: string) => ({
+      ...base,
+      status,
+      tier: 'FREEZE' as const,
+      restricted: status === 'AWAITING_USER',
+      open: status === 'AWAITING_USER',
+      version,
+    });
+    await activities.applyRestriction({
+      ...base,
+      tier: 'FREEZE',
+      lockout: false,
+      reasonCodes: ['IDENTITY_MISMATCH'],
+      idempotencyKey: 'k1',
+      record: record('AWAITING_USER', '0001'),
+    });
+    assert.equal((await store.restrictionsOf([base.accountId]))[0]?.restricted, true);
+    await activities.liftRestriction({ ...base, idempotencyKey: 'k2', record: record('RESTORED', '0002') });
+    assert.equal((await store.restrictionsOf([base.accountId]))[0]?.restricted, false);
+    assert.deepEqual(Object.keys(gateway).sort(), ['logger', 'name'], 'no per-account state in memory');
+    await store.db.close();
   });
 });
 

@@ -6,7 +6,7 @@ import {
   WebhookNotifier,
   type NotificationChannel,
 } from '../activities/channels';
-import { HttpAccountGateway, LedgerGateway } from '../activities/gateway';
+import { HttpAccountGateway, RecordOnlyGateway } from '../activities/gateway';
 import { scorerFromConfig } from '../activities/scorer';
 import { httpDirectory, SmtpChannel } from '../activities/mail';
 import { linkKeysFromConfig } from '../infra/links';
@@ -39,7 +39,7 @@ export function activityDepsFromConfig(config: Config, logger: Logger, store: St
     scorer: scorerFromConfig(config, logger.child('policy')),
     gateway: config.gateway
       ? new HttpAccountGateway(config.gateway.url, config.gateway.secret)
-      : new LedgerGateway(logger.child('gateway')),
+      : new RecordOnlyGateway(logger.child('gateway')),
     channels,
     backend: config.webhook
       ? new WebhookNotifier(config.webhook.url, config.webhook.secret)

@@ -4,10 +4,15 @@ import { join } from 'node:path';
 import type { ActivityDeps } from '../../activities';
 import { openStore, type Store } from '../../infra/store';
 import type { BackendNotifier, NotificationChannel } from '../../activities/channels';
-import { LedgerGateway } from '../../activities/gateway';
+import type { AccountGateway } from '../../activities/gateway';
 import { createScorer, type DataSource } from '../../activities/scorer';
 import type { RenderedMessage } from '../../activities/templates';
-import type { BackendEvent, UserNotice } from '../../core/activity-contract';
+import type {
+  ApplyRestrictionCommand,
+  BackendEvent,
+  RestrictionCommand,
+  UserNotice,
+} from '../../core/activity-contract';
 import { createLogger } from '../../infra/logger';
 import { loadPolicy } from '../../infra/policy-loader';
 import type { LoadedPolicy } from '../../core/policy';
@@ -37,6 +42,36 @@ export class RecordingNotifier implements BackendNotifier {
   }
 }
 
+/**
+ * The platform's account system as a test sees it: each account's current restriction, each command carried out
+ * once per idempotency key, as a real account system's should be.
+ */
+export class RecordingGateway implements AccountGateway {
+  readonly name = 'recording';
+  readonly accounts = new Map<string, { tier: string; closed: boolean; lockout: boolean }>();
+  private readonly applied = new Set<string>();
+
+  async apply(c: ApplyRestrictionCommand): Promise<void> {
+    if (this.once(c.idempotencyKey))
+      this.accounts.set(c.accountId, { tier: c.tier, closed: false, lockout: c.lockout });
+  }
+
+  async lift(c: RestrictionCommand): Promise<void> {
+    if (this.once(c.idempotencyKey)) this.accounts.delete(c.accountId);
+  }
+
+  async close(c: RestrictionCommand): Promise<void> {
+    if (this.once(c.idempotencyKey))
+      this.accounts.set(c.accountId, { tier: 'CLOSE', closed: true, lockout: false });
+  }
+
+  private once(key: string): boolean {
+    if (this.applied.has(key)) return false;
+    this.applied.add(key);
+    return true;
+  }
+}
+
 /** A fresh SQLite database of Cordon's own, in the temp folder. */
 export function tempStore(): Promise<Store> {
   return openStore({ sqliteFile: join(tmpdir(), `cordon-test-${randomUUID()}.sqlite`) });
@@ -45,16 +80,16 @@ export function tempStore(): Promise<Store> {
 export interface TestDeps {
   deps: ActivityDeps;
   store: Store;
-  gateway: LedgerGateway;
+  gateway: RecordingGateway;
   channel: RecordingChannel;
   backend: RecordingNotifier;
 }
 
-/** The real activities with the built-in gateway; only the outside world (user, backend) is a recorder. */
+/** The real activities; only the outside world (account system, user, backend) is a recorder. */
 export async function testDeps(
   options: { policy?: LoadedPolicy; sources?: DataSource[]; store?: Store } = {},
 ): Promise<TestDeps> {
-  const gateway = new LedgerGateway(quiet);
+  const gateway = new RecordingGateway();
   const channel = new RecordingChannel();
   const backend = new RecordingNotifier();
   const store = options.store ?? (await tempStore());
