@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Client, WithStartWorkflowOperation } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { startApi, type RunningApi } from '../api/main';
@@ -148,10 +150,18 @@ function table(figures: Figure[]): string {
 }
 
 const rssMb = () => process.memoryUsage().rss / 1024 / 1024;
+/**
+ * The main thread's V8 heap: used (live objects and garbage not yet collected) and retained (live objects only,
+ * after a full collection), so growth per open case can be told from garbage. The case workflows themselves live
+ * in the SDK's workflow threads, whose heaps these do not include.
+ */
 const heapNote = () => {
   const m = process.memoryUsage();
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  const retained = process.memoryUsage().heapUsed;
   const mb = (x: number) => `${Math.round(x / 1024 / 1024)} MB`;
-  return `V8 heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}, array buffers ${mb(m.arrayBuffers)}`;
+  return `main thread V8 heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, ${mb(retained)} retained after a full collection; external ${mb(m.external)}, array buffers ${mb(m.arrayBuffers)}`;
 };
 
 /** The dev server's SQLite file with its WAL and shared-memory files. */
