@@ -13,13 +13,18 @@ import { devSecret } from '../infra/dev-secrets';
 import { linkKeysFromConfig } from '../infra/links';
 import { devMailDir } from './dev-mail';
 import { codecDataConverter, codecFromConfig } from '../infra/codec';
-import { evidenceKeysFrom } from '../infra/evidence-store';
+import { evidenceKeysFrom, FileEvidenceStore, type EvidenceStore } from '../infra/evidence-store';
+import { referencesFromCases, startEvidenceSweeper, type EvidenceSweeper } from './evidence-sweep';
 
 export interface RunningApi {
   server: Server;
   url: string;
   /** Calls made to Temporal on the API's own connection (none counted when it shares one). */
   temporalCalls(): number;
+  /** Where the user's page keeps evidence files and the console reads them. */
+  evidence: EvidenceStore;
+  /** Removes evidence files no case holds any more (hourly; `runOnce` for operators and tests). */
+  evidenceSweeper: EvidenceSweeper;
   close(): Promise<void>;
 }
 
@@ -60,6 +65,11 @@ export async function startApi(
     taskQueue: config.taskQueue,
     shadow,
   });
+  // Evidence files are sealed with keys derived from the payload codec's (same IDs, same rotation).
+  const evidence = new FileEvidenceStore(
+    config.dataDir,
+    evidenceKeysFrom(config.codec.keys ?? [{ id: 'dev', key: devSecret(config.dataDir, 'codec-key', 32) }]),
+  );
   const app = buildApp({
     cases,
     scorer,
@@ -89,10 +99,7 @@ export async function startApi(
             ? devSecret(config.dataDir, 'verification-secret')
             : undefined,
       },
-      // Evidence files are sealed with keys derived from the payload codec's (same IDs, same rotation).
-      evidenceKeys: evidenceKeysFrom(
-        config.codec.keys ?? [{ id: 'dev', key: devSecret(config.dataDir, 'codec-key', 32) }],
-      ),
+      evidence,
     },
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -108,14 +115,22 @@ export async function startApi(
       ),
     );
   });
+  const evidenceSweeper = startEvidenceSweeper({
+    evidence,
+    referencesOf: referencesFromCases((caseId) => cases.getCase(caseId)),
+    logger: logger.child('evidence'),
+  });
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
   return {
     server,
     url,
     temporalCalls: () => calls.started(),
+    evidence,
+    evidenceSweeper,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await evidenceSweeper.stop();
       server.closeAllConnections();
       // Calls that outlived their request (a query abandoned by Promise.all) end before the channel closes.
       scorer.close?.();

@@ -9,7 +9,7 @@
 // files sealed with a listed older key stay readable.
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The kinds of file a user may send, told apart by their first bytes (not by the name they came with). */
@@ -45,6 +45,11 @@ export interface EvidenceStore {
   get(ref: string): Promise<StoredEvidence | null>;
   /** Removes a file; an unknown reference is no error. */
   delete(ref: string): Promise<void>;
+  /**
+   * The files written before `before` (ms since the epoch), each with the case it was sent for (undefined when
+   * the file cannot be read, e.g. sealed with a key no longer configured): what the evidence sweep looks at.
+   */
+  listBefore(before: number): AsyncIterable<{ ref: string; caseId?: string }>;
 }
 
 export interface EvidenceKey {
@@ -186,6 +191,29 @@ export class FileEvidenceStore implements EvidenceStore {
   async delete(ref: string): Promise<void> {
     if (!EVIDENCE_REF.test(ref)) return;
     await rm(this.path(ref), { force: true });
+  }
+
+  /** Also removes what an interrupted put left behind: its temporary file, never referenced by anything. */
+  async *listBefore(before: number): AsyncGenerator<{ ref: string; caseId?: string }> {
+    for (const name of await readdir(this.dir)) {
+      const path = join(this.dir, name);
+      const modified = await stat(path).then(
+        (s) => s.mtimeMs,
+        () => Infinity, // gone meanwhile
+      );
+      if (modified >= before) continue;
+      if (name.startsWith('.') && name.endsWith('.tmp')) {
+        await rm(path, { force: true });
+        continue;
+      }
+      const ref = name.replace(/\.bin$/, '');
+      if (!name.endsWith('.bin') || !EVIDENCE_REF.test(ref)) continue;
+      const caseId = await this.get(ref).then(
+        (stored) => stored?.meta.caseId,
+        () => undefined,
+      );
+      yield { ref, ...(caseId ? { caseId } : {}) };
+    }
   }
 }
 

@@ -540,7 +540,7 @@ export function portalRouter(deps: PortalDeps): Router {
       res.redirect(303, withLangTz(`${basePath(token)}/result/${name}`, ctx));
     };
 
-  /** Checks the files, keeps them (encrypted) and answers their references; removes them if the action fails. */
+  /** Checks the files, keeps them (encrypted) and answers their references; removes them if the action is refused. */
   const withEvidence = async (
     caseId: string,
     parsed: ParsedForm,
@@ -569,7 +569,11 @@ export function portalRouter(deps: PortalDeps): Router {
         );
       await send(stored.map((s) => s.ref));
     } catch (err) {
-      await Promise.all(stored.filter((s) => s.created).map((s) => evidence!.delete(s.ref)));
+      // Only a refusal (4xx) is certain to have changed nothing. After anything else the action may have reached
+      // the case, so the files stay: a retry with the same request ID finds them, and the evidence sweep removes
+      // them later if no case holds them.
+      if (err instanceof Problem && err.status < 500)
+        await Promise.all(stored.filter((s) => s.created).map((s) => evidence!.delete(s.ref)));
       throw err;
     }
   };

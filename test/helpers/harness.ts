@@ -193,8 +193,14 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-/** A running worker and the API over real HTTP on the shared dev server, sharing the harness's database. */
-export async function startApiHarness(logger: Logger = quiet): Promise<ApiHarness> {
+/**
+ * A running worker and the API over real HTTP on the shared dev server, sharing the harness's database;
+ * `env` adds configuration (e.g. a data folder of the test's own).
+ */
+export async function startApiHarness(
+  logger: Logger = quiet,
+  env: Record<string, string> = {},
+): Promise<ApiHarness> {
   const server = await sharedDevServer();
   const h = await newHarness();
   const workerDone = h.worker.run();
@@ -203,6 +209,7 @@ export async function startApiHarness(logger: Logger = quiet): Promise<ApiHarnes
     TEMPORAL_ADDRESS: server.address,
     CORDON_TASK_QUEUE: h.taskQueue,
     CORDON_CODEC_KEYS: TEST_CODEC_KEYS,
+    ...env,
   });
   const api = await startApi(config, logger, undefined, h.store);
   return {
