@@ -43,8 +43,7 @@ describe('evidence sweep', function () {
     const caseId = opened.body.caseId as string;
     const attached = (await put(caseId, 'my passport scan')).ref;
     const abandoned = (await put(caseId, 'an upload whose action never arrived')).ref;
-    const noCase = (await put(`${uniqueAccount()}.01a200000000`, 'for a case that never was'))
-      .ref;
+    const noCase = (await put(`${uniqueAccount()}.01a200000000`, 'for a case that never was')).ref;
     const appeal = await callApi(api.url, 'POST', `/v1/cases/${caseId}/appeal`, 'dev-backend', {
       statement: 'it was me',
       evidence: [attached],
@@ -72,8 +71,7 @@ describe('evidence sweep', function () {
   });
 
   it('keeps every file while the case cannot be asked, and clears what an interrupted write left', async () => {
-    const ref = (await put(`${uniqueAccount()}.01a200000001`, 'kept while Temporal is away'))
-      .ref;
+    const ref = (await put(`${uniqueAccount()}.01a200000001`, 'kept while Temporal is away')).ref;
     const leftover = join(dataDir, 'evidence', '.ev_interrupted.0a0b0c.tmp');
     writeFileSync(leftover, 'half a file');
     const old = new Date(Date.now() - EVIDENCE_GRACE_MS - 60_000);
