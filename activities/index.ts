@@ -46,6 +46,10 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
       await deps.gateway.close(command);
     },
     recordRestriction: (record) => deps.store.recordRestriction(record),
+    firstAnswerOf: (accountId, eventId) => deps.store.findEvent(accountId, eventId, deps.eventIdWindowMs),
+    async recordEvents(results) {
+      for (const r of results) await deps.store.recordEvent(r);
+    },
     // Used by cases begun before 0.2 only; later ones go through the outbox and the dispatcher.
     notifyUser: (notice) => sendNotice(deps.channels, notice),
     notifyBackend: (event) => sendBackendEvent(deps.backend, event),

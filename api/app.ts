@@ -20,6 +20,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Actor } from '../core/model';
 import { identityOf, type ActionUpdates } from '../core/actions';
 import { REASONS } from '../core/reasons';
+import { STAFF_EVENT_PREFIX } from '../core/events';
 import type { Principal, Role, TokenTable } from '../infra/config';
 import { logContext, type Logger } from '../infra/logger';
 import { createAuthenticator, requireRole } from './auth';
@@ -64,6 +65,8 @@ export interface AppDeps {
   codecCorsOrigins: readonly string[];
   /** Development: the mail catcher's folder, whose mails are shown at /dev/mail. */
   mailDir?: string;
+  /** False once the process is stopping: GET /readyz then answers 503 (see api/main.ts). Unset: always ready. */
+  ready?: () => boolean;
   /** The user's pages: the identity provider and the evidence store's keys (defaults: see portal/router.ts). */
   portal?: Pick<PortalDeps, 'verification' | 'evidenceKeys' | 'evidence'>;
 }
@@ -82,6 +85,8 @@ export interface RouteSpec<
   body?: B;
   params?: P;
   query?: Q;
+  /** Statuses this route answers beyond those every route of its kind does (for the OpenAPI document). */
+  answers?: Record<number, string>;
   handle(input: {
     body: z.infer<B>;
     params: z.infer<P>;
@@ -216,12 +221,40 @@ export function routes(d: AppDeps): RouteSpec[] {
       handle: async () => ({ status: 'ok', policyVersion: d.scorer.policy.policy.version }),
     }),
     route({
+      method: 'get',
+      path: '/readyz',
+      summary: 'Readiness: 503 (STOPPING) once the process is asked to stop, so it gets no new traffic',
+      roles: 'public',
+      handle: async () => {
+        if (d.ready && !d.ready())
+          throw new Problem(503, 'Stopping', 'this process is shutting down: send requests to another', {
+            code: 'STOPPING',
+          });
+        return { status: 'ok' };
+      },
+    }),
+    route({
       method: 'post',
       path: '/v1/risk-events',
       summary: 'Report a risk event; answers with the decision and the case it opened or entered',
       roles: BACKEND,
       body: S.RiskEventSchema,
-      handle: ({ body, principal }) => d.cases.reportEvent(body, { kind: 'backend', id: principal.id }),
+      answers: {
+        400: 'Invalid body (VALIDATION_FAILED, with field paths; RESERVED_EVENT_ID for a "staff:" ID)',
+      },
+      handle: ({ body, principal }) => {
+        if (body.eventId.startsWith(STAFF_EVENT_PREFIX))
+          throw new Problem(
+            400,
+            'Reserved event ID',
+            `event IDs beginning "${STAFF_EVENT_PREFIX}" are Cordon's own`,
+            {
+              code: 'RESERVED_EVENT_ID',
+              errors: [{ path: 'body.eventId', message: `must not begin with "${STAFF_EVENT_PREFIX}"` }],
+            },
+          );
+        return d.cases.reportEvent(body, { kind: 'backend', id: principal.id });
+      },
     }),
     route({
       method: 'post',
@@ -231,8 +264,22 @@ export function routes(d: AppDeps): RouteSpec[] {
       roles: BACKEND,
       params: S.EventIdParams,
       body: S.RetractionBody,
+      answers: {
+        404: 'No case recorded this event for the account (EVENT_NOT_FOUND)',
+        409: "The case's state does not allow it, the request ID was used for another body, or the event opened a staff member's case (NOT_RETRACTABLE)",
+      },
       handle: async ({ params, body, principal }) => {
         const caseId = await d.cases.caseOfEvent(body.accountId, params.eventId);
+        // A case a staff member opened rests on their judgement, not on a report the backend can withdraw.
+        if (params.eventId.startsWith(STAFF_EVENT_PREFIX))
+          throw new Problem(
+            409,
+            'Not retractable',
+            'a case opened by staff is not withdrawn by a retraction',
+            {
+              code: 'NOT_RETRACTABLE',
+            },
+          );
         const args = {
           eventId: params.eventId,
           reason: body.reason,
@@ -251,18 +298,8 @@ export function routes(d: AppDeps): RouteSpec[] {
         "Open a case by hand for an account (staff), or add to its open case: the tier and reason are the staff member's",
       roles: REVIEWERS,
       body: S.ManualCaseBody,
-      handle: ({ body, principal }) =>
-        d.cases.reportEvent(
-          {
-            type: 'STAFF_REPORT',
-            eventId: `staff:${principal.id}:${body.requestId}`,
-            accountId: body.accountId,
-            occurredAt: new Date().toISOString(),
-            ...(body.locale ? { locale: body.locale } : {}),
-            attributes: { tier: body.tier, reason: body.reason, rationale: body.rationale },
-          },
-          { kind: 'reviewer', id: principal.id },
-        ),
+      answers: { 409: 'This requestId was used for another body (IDEMPOTENCY_KEY_REUSED)' },
+      handle: ({ body, principal }) => d.cases.openCase(body, principal.id),
     }),
     route({
       method: 'post',
@@ -479,8 +516,9 @@ export function buildApp(d: AppDeps): express.Express {
   // For Prometheus scrapers: no token, no personal data (labels are codes and statuses only).
   if (metrics)
     app.get('/metrics', async (_req, res) => {
-      const text = (await metrics.registry.metrics()) + (await sdkMetricsText(d.sdkMetricsAddress));
-      res.type(metrics.registry.contentType).send(text);
+      // Both bounded in time: a source that is down leaves its figures out, never the answer.
+      const [own, sdk] = await Promise.all([metrics.scrape(), sdkMetricsText(d.sdkMetricsAddress)]);
+      res.type(metrics.registry.contentType).send(own + sdk);
     });
 
   // Per route: who (401), may they (403), then the body (413, 400), its type (415) and its shape (400).

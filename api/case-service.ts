@@ -34,6 +34,11 @@ import type { CaseStatus } from '../core/model';
 import { REVIEW_STATUSES, type Actor, type Decision } from '../core/model';
 import type { Logger } from '../infra/logger';
 import { Problem } from './problems';
+import { busyProblem, orBusy, workflowTaskTrouble } from './overload';
+import { fingerprint } from '../core/idempotency';
+import { STAFF_EVENT_PREFIX } from '../core/events';
+import type { ManualCase } from './schemas';
+import { temporalRead, TEMPORAL_READ_MS } from './errors';
 
 /** Every refusal of the case machine means "this case cannot do that now": a 409. So does a reused key. */
 const CONFLICTS = new Set<string>([...REFUSAL_CODES, 'IDEMPOTENCY_KEY_REUSED']);
@@ -85,6 +90,8 @@ export interface CaseServiceOptions {
   store: Store;
   /** How long an event ID gets its first answer back. */
   eventIdWindowMs: number;
+  /** How long an event or an action may wait for its case before the answer is a 503 (default 20 s). */
+  temporalCallMs?: number;
   taskQueue?: string;
   metrics?: Metrics;
   /** A candidate policy scoring every live event in shadow, after its answer. */
@@ -109,6 +116,34 @@ class PerAccountLimit {
       const next = slot.queue.shift();
       if (next) next();
       else if (--slot.active === 0) this.waiting.delete(accountId);
+    }
+  }
+}
+
+/** How long the review queue's listing may take before the answer is a 503. */
+const REVIEW_QUEUE_READ_MS = 10_000;
+
+/** How long an event waits for the account's ending case to finish before the answer is a 503. */
+const CASE_ENDING_WAIT_MS = 20_000;
+
+/** The event ID of a staff member's case opening: its own space, since backend event IDs never begin so. */
+export function staffEventId(principalId: string, requestId: string): string {
+  return `${STAFF_EVENT_PREFIX}${principalId}:${requestId}`;
+}
+
+/**
+ * Retries an update the case could not take for the moment: it is moving to a new run (CASE_CONTINUING, a
+ * refusal: nothing was applied), or, when sending the same update again is safe (`idempotent`: an event, or
+ * an action with its request identity), a workflow task failed under it. Bounded by the caller's deadline
+ * (caseCall), after which the answer is a 503.
+ */
+async function retryMomentary<T>(fn: () => Promise<T>, idempotent: boolean): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (refusalType(err) !== 'CASE_CONTINUING' && !(idempotent && workflowTaskTrouble(err))) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** Math.min(attempt, 5))));
     }
   }
 }
@@ -155,19 +190,50 @@ export class CaseService {
   private readonly client: Client;
   private readonly taskQueue: string;
   private readonly perAccount = new PerAccountLimit(5);
+  private readonly callMs: number;
 
   constructor(private readonly o: CaseServiceOptions) {
     this.client = o.client;
     this.taskQueue = o.taskQueue ?? TASK_QUEUE;
+    this.callMs = o.temporalCallMs ?? 20_000;
+  }
+
+  /**
+   * An update sent to a case, within the time the API waits (then 503: the case is starved or failing, and the
+   * update may still be applied later, which a retry with the same ID learns). A transient refusal is a 503 too.
+   */
+  private async caseCall<T>(call: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(busyProblem()), this.callMs);
+    });
+    try {
+      return await Promise.race([
+        orBusy(() => this.client.connection.withDeadline(Date.now() + this.callMs, call)),
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A risk event's call into its case: as caseCall, and a reused staff requestId is a 409. */
+  private async eventCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.caseCall(call);
+    } catch (err) {
+      if (refusalType(err) === 'IDEMPOTENCY_KEY_REUSED') throw keyReused();
+      throw err;
+    }
   }
 
   /**
    * Scores the event here first. A NONE for an account with no open case is answered at once and writes
    * nothing to Temporal; anything else goes to the account's case workflow, whose decision is returned.
    */
-  async reportEvent(event: RiskEvent, actor: Actor): Promise<RiskEventResult> {
+  async reportEvent(event: RiskEvent, actor: Actor, requestFingerprint?: string): Promise<RiskEventResult> {
     const started = performance.now();
-    const result = await this.decideEvent(event, actor);
+    const { requestFingerprint: _kept, ...result } = await this.decideEvent(event, actor, requestFingerprint);
     this.o.metrics?.eventReported(
       result.decision.tier,
       result.duplicate,
@@ -176,28 +242,74 @@ export class CaseService {
     return result;
   }
 
-  private async decideEvent(event: RiskEvent, actor: Actor): Promise<RiskEventResult> {
-    // An event ID seen within the window gets its first answer, whichever case of the account it reached.
+  /**
+   * A staff member opens a case by hand (or adds to the account's open case): a request keyed by the account,
+   * the principal and its requestId, in an event-ID space of its own (backend event IDs cannot begin with
+   * "staff:"). A repeat gets the first answer; the same requestId with another body is a 409.
+   */
+  async openCase(body: ManualCase, principalId: string): Promise<RiskEventResult> {
+    const { requestId, ...fields } = body;
+    return this.reportEvent(
+      {
+        type: 'STAFF_REPORT',
+        eventId: staffEventId(principalId, requestId),
+        accountId: body.accountId,
+        occurredAt: new Date().toISOString(),
+        ...(body.locale ? { locale: body.locale } : {}),
+        attributes: { tier: body.tier, reason: body.reason, rationale: body.rationale },
+      },
+      { kind: 'reviewer', id: principalId },
+      fingerprint(fields),
+    );
+  }
+
+  private async decideEvent(
+    event: RiskEvent,
+    actor: Actor,
+    requestFingerprint?: string,
+  ): Promise<RiskEventResult> {
+    // An event ID seen within the window gets its first answer, whichever case of the account it reached. The
+    // case looks again itself if it began about when this look was made (see RiskEventUpdate.checkedAt).
+    const checkedAt = Date.now();
     const first = await this.o.store.findEvent(event.accountId, event.eventId, this.o.eventIdWindowMs);
-    if (first) return { ...first, duplicate: true };
+    if (first) {
+      if (requestFingerprint && first.requestFingerprint && first.requestFingerprint !== requestFingerprint)
+        throw keyReused();
+      return { ...first, duplicate: true };
+    }
     const {
       result: { decision, terms },
       sources,
     } = await this.o.scorer.scoreDetailed(event);
     const workflowId = caseWorkflowId(event.accountId);
     // No update ID: the workflow remembers event IDs itself (across continue-as-new) and flags repeats.
-    const updateOptions = { args: [{ event, actor, scored: { decision, terms } }] as [RiskEventUpdate] };
+    const update: RiskEventUpdate = {
+      event,
+      actor,
+      scored: { decision, terms },
+      checkedAt,
+      ...(requestFingerprint ? { fingerprint: requestFingerprint } : {}),
+    };
+    const updateOptions = { args: [update] as [RiskEventUpdate] };
     let result: RiskEventResult | undefined;
     if (decision.tier !== 'NONE') {
       result = await this.perAccount.run(event.accountId, () =>
-        retryWhenBusy(() => this.withStart(workflowId, event.accountId, decision, updateOptions)),
+        this.eventCall(() =>
+          retryWhenBusy(() => this.withStart(workflowId, event.accountId, decision, updateOptions)),
+        ),
       );
     } else if ((await this.o.store.restrictionsOf([event.accountId]))[0]?.open) {
       // A harmless event goes to an open case only (it counts it); for any other account, no Temporal call.
       try {
         result = await this.perAccount.run(event.accountId, () =>
-          retryWhenBusy(() =>
-            this.client.workflow.getHandle(workflowId).executeUpdate(riskEventUpdate, updateOptions),
+          this.eventCall(() =>
+            retryWhenBusy(() =>
+              retryMomentary(
+                () =>
+                  this.client.workflow.getHandle(workflowId).executeUpdate(riskEventUpdate, updateOptions),
+                true,
+              ),
+            ),
           ),
         );
       } catch (err) {
@@ -237,7 +349,9 @@ export class CaseService {
     decision: Decision,
     updateOptions: { args: [RiskEventUpdate] },
   ): Promise<RiskEventResult> {
-    // A case that has reached its outcome refuses new events while it finishes; the next event starts a new case.
+    // A case that has reached its outcome refuses new events while it finishes (its last messages and archive
+    // written); the next event starts a new case. Under load the finishing takes longer: wait for it, then 503.
+    const giveUpAt = Date.now() + CASE_ENDING_WAIT_MS;
     for (let attempt = 0; ; attempt++) {
       const startWorkflowOperation = new WithStartWorkflowOperation(CASE_WORKFLOW_TYPE, {
         workflowId,
@@ -254,15 +368,23 @@ export class CaseService {
           startWorkflowOperation,
         });
       } catch (err) {
-        if (refusalType(err) !== 'CASE_CLOSED' || attempt >= 50) throw err;
-        await new Promise((r) => setTimeout(r, 100));
+        // Sending the event again is safe: the case answers a seen event ID with its first answer.
+        const refused = refusalType(err);
+        if (refused !== 'CASE_CLOSED' && refused !== 'CASE_CONTINUING' && !workflowTaskTrouble(err))
+          throw err;
+        if (Date.now() > giveUpAt)
+          throw busyProblem(
+            "the account's previous case is still ending; it is safe to retry after Retry-After seconds",
+          );
+        await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * 2 ** Math.min(attempt, 5))));
       }
     }
   }
 
   /**
-   * The view of one case with its deliveries: the account's current run if it is that case, else the archive
-   * in Cordon's database, else an earlier run found by its ID.
+   * The view of one case with its deliveries: the archive in Cordon's database if the case has ended (an open
+   * case is never there), else the account's current run if it is that case, else an earlier run found by its
+   * ID. An ended case is so read without Temporal, which may be down.
    */
   async getCase(caseId: string): Promise<CaseDetails> {
     const found = await this.findCase(caseId);
@@ -273,16 +395,19 @@ export class CaseService {
   private async findCase(caseId: string): Promise<{ view: CaseView; current: boolean } | null> {
     const parsed = parseCaseId(caseId);
     if (!parsed) return null;
-    const latest = await this.queryView(this.client.workflow.getHandle(caseWorkflowId(parsed.accountId)));
-    if (latest?.caseId === caseId) return { view: latest, current: true };
     const archived = await this.o.store.archivedCase(caseId);
     if (archived) return { view: withLaterFields(archived.view), current: false };
-    // An earlier case of the account: visibility knows its run by the CordonCaseId search attribute.
-    for await (const wf of this.client.workflow.list({ query: `CordonCaseId = "${caseId}"` })) {
-      const view = await this.queryView(this.client.workflow.getHandle(wf.workflowId, wf.runId));
-      if (view?.caseId === caseId) return { view, current: false };
-    }
-    return null;
+    // Within a deadline: with Temporal out of reach, a 503 with Retry-After soon rather than the client's retries.
+    return temporalRead(this.client, TEMPORAL_READ_MS, async () => {
+      const latest = await this.queryView(this.client.workflow.getHandle(caseWorkflowId(parsed.accountId)));
+      if (latest?.caseId === caseId) return { view: latest, current: true };
+      // An earlier case of the account: visibility knows its run by the CordonCaseId search attribute.
+      for await (const wf of this.client.workflow.list({ query: `CordonCaseId = "${caseId}"` })) {
+        const view = await this.queryView(this.client.workflow.getHandle(wf.workflowId, wf.runId));
+        if (view?.caseId === caseId) return { view, current: false };
+      }
+      return null;
+    });
   }
 
   private async queryView(handle: WorkflowHandle): Promise<CaseView | null> {
@@ -336,11 +461,17 @@ export class CaseService {
     const handle = this.client.workflow.getHandle(caseWorkflowId(parsed.accountId));
     let view: CaseView | undefined;
     try {
-      view = await handle.executeUpdate(update, {
-        args: [{ ...args, caseId } as A],
-        // Temporal answers a repeat of the same request on the same run with the first outcome.
-        ...(identity ? { updateId: updateIdOf(identity.key + identity.fingerprint) } : {}),
-      });
+      view = await this.caseCall(() =>
+        retryMomentary(
+          () =>
+            handle.executeUpdate(update, {
+              args: [{ ...args, caseId } as A],
+              // Temporal answers a repeat of the same request on the same run with the first outcome.
+              ...(identity ? { updateId: updateIdOf(identity.key + identity.fingerprint) } : {}),
+            }),
+          identity !== undefined,
+        ),
+      );
     } catch (err) {
       const type = refusalType(err);
       if (type && CONFLICTS.has(type))
@@ -418,6 +549,13 @@ export class CaseService {
     const query = `WorkflowType = "${CASE_WORKFLOW_TYPE}" AND ExecutionStatus = "Running" AND CordonStatus IN (${statuses
       .map((s) => `"${s}"`)
       .join(', ')})${breach}`;
+    // Bounded like every read (a visibility listing of thousands takes longer than one case's view).
+    const items = await temporalRead(this.client, REVIEW_QUEUE_READ_MS, () => this.listQueue(query, now));
+    items.sort((a, b) => (a.reviewDueAt ?? '9999').localeCompare(b.reviewDueAt ?? '9999'));
+    return items.slice(0, limit);
+  }
+
+  private async listQueue(query: string, now: string): Promise<ReviewQueueItem[]> {
     const items: ReviewQueueItem[] = [];
     for await (const wf of this.client.workflow.list({ query })) {
       const sa = wf.typedSearchAttributes;
@@ -434,8 +572,7 @@ export class CaseService {
       });
       if (items.length >= 5_000) break;
     }
-    items.sort((a, b) => (a.reviewDueAt ?? '9999').localeCompare(b.reviewDueAt ?? '9999'));
-    return items.slice(0, limit);
+    return items;
   }
 }
 
@@ -473,19 +610,20 @@ function withDeliveries(view: CaseView, messages: StoredMessage[]): CaseDetails 
   return { ...view, timeline, deliveries };
 }
 
-/** What the metrics' gauges read at scrape time: visibility for open cases, the database for messages. */
+/**
+ * What the metrics' gauges read at scrape time: visibility for open cases, the database for messages. Each
+ * visibility count runs under the scrape's deadline, which also ends its retries when Temporal is out of reach.
+ */
 export function gaugeSourcesOf(client: Client, store: Store): GaugeSources {
   const running = `WorkflowType = "${CASE_WORKFLOW_TYPE}" AND ExecutionStatus = "Running"`;
   const inReview = `CordonStatus IN (${REVIEW_STATUSES.map((s) => `"${s}"`).join(', ')})`;
+  const count = (query: string, deadline: number) =>
+    client.withDeadline(deadline, async () => (await client.workflow.count(query)).count);
   return {
-    openCases: async (status: CaseStatus) =>
-      (await client.workflow.count(`${running} AND CordonStatus = "${status}"`)).count,
-    reviewBreached: async () =>
-      (
-        await client.workflow.count(
-          `${running} AND ${inReview} AND CordonReviewDueAt < "${new Date().toISOString()}"`,
-        )
-      ).count,
+    openCases: (status: CaseStatus, deadline: number) =>
+      count(`${running} AND CordonStatus = "${status}"`, deadline),
+    reviewBreached: (deadline: number) =>
+      count(`${running} AND ${inReview} AND CordonReviewDueAt < "${new Date().toISOString()}"`, deadline),
     messagesByStatus: () => store.messageCounts(),
   };
 }

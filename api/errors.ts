@@ -3,10 +3,49 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isGrpcServiceError } from '@temporalio/client';
 import type { Logger } from '../infra/logger';
-import { Problem, sendProblem } from './problems';
+import { busyProblem, temporalBusy } from './overload';
+import { Problem, RETRY_AFTER_S, sendProblem } from './problems';
 
 /** Seconds a client should wait before retrying while Temporal is out of reach. */
-export const TEMPORAL_RETRY_AFTER_S = 5;
+export const TEMPORAL_RETRY_AFTER_S = RETRY_AFTER_S;
+
+/**
+ * How long a read (a case's view, a visibility lookup) waits for Temporal. A healthy query answers in
+ * milliseconds; an unreachable server would otherwise hold the request while the client retries (~20 s).
+ */
+export const TEMPORAL_READ_MS = 3_000;
+
+const UNAVAILABLE_DETAIL =
+  'the case engine (Temporal) cannot be reached just now; it is safe to retry after Retry-After seconds';
+
+/** The 503 every surface answers while Temporal is out of reach: code TEMPORAL_UNAVAILABLE, with Retry-After. */
+export function temporalUnavailableProblem(detail = UNAVAILABLE_DETAIL): Problem {
+  return new Problem(503, 'Service unavailable', detail, {
+    code: 'TEMPORAL_UNAVAILABLE',
+    headers: { 'Retry-After': String(TEMPORAL_RETRY_AFTER_S) },
+  });
+}
+
+/**
+ * Runs the Temporal calls of a read under a deadline of `ms`, and fails with the 503 problem once it has passed.
+ * The deadline ends the gRPC call and stops its retries (none lingers); the timer bounds the answer, since a
+ * retry already scheduled only notices the deadline when it fires.
+ */
+export async function temporalRead<T>(
+  connection: { withDeadline<R>(deadline: number, fn: () => Promise<R>): Promise<R> },
+  ms: number,
+  read: () => Promise<T>,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(temporalUnavailableProblem()), ms);
+  });
+  try {
+    return await Promise.race([connection.withDeadline(Date.now() + ms, read), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** gRPC status codes (grpc.status) that mean the server could not be reached, or not in time. */
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -82,7 +121,12 @@ export const noRoute: RequestHandler = (req) => {
 /** The one error handler: problems as they are, parser errors as 4xx, Temporal out of reach 503, else 500. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    if (err instanceof Problem) return sendProblem(res, err);
+    const route = (req.route as { path?: string } | undefined)?.path ?? 'unknown';
+    if (err instanceof Problem) {
+      if (err.extra.code === 'TEMPORAL_UNAVAILABLE')
+        logger.warn('Temporal unavailable', { method: req.method, path: route, reason: 'READ_DEADLINE' });
+      return sendProblem(res, err);
+    }
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.parse.failed')
       return sendProblem(
@@ -105,33 +149,39 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
             })
           : new Problem(e.status, 'Bad request', 'the request could not be read', { code: 'BAD_REQUEST' }),
       );
-    const route = (req.route as { path?: string } | undefined)?.path ?? 'unknown';
     const unavailable = temporalUnavailable(err);
     if (unavailable) {
       // Only the route pattern and the status name: the error's own text names addresses and workflow IDs.
       logger.warn('Temporal unavailable', { method: req.method, path: route, reason: unavailable });
-      return sendProblem(
-        res,
-        new Problem(
-          503,
-          'Service unavailable',
-          'the case engine (Temporal) cannot be reached just now; it is safe to retry after Retry-After seconds',
-          {
-            code: 'TEMPORAL_UNAVAILABLE',
-            headers: { 'Retry-After': String(TEMPORAL_RETRY_AFTER_S) },
-          },
-        ),
-      );
+      return sendProblem(res, temporalUnavailableProblem());
+    }
+    // Overload (a starved worker's failing tasks, a server shedding load): slow, never a 500.
+    const busy = temporalBusy(err);
+    if (busy) {
+      logger.warn('Temporal busy', { method: req.method, path: route, reason: busy });
+      return sendProblem(res, busyProblem());
     }
     logger.error('request failed', {
       method: req.method,
       path: route,
       error: (err as Error).name,
       message: (err as Error).message,
+      // The gRPC status codes down the cause chain (numbers only), to tell a Temporal refusal from a bug.
+      codes: causeCodes(err),
     });
     return sendProblem(
       res,
       new Problem(500, 'Internal error', 'the request could not be completed; it is safe to retry'),
     );
   };
+}
+
+function causeCodes(err: unknown): string {
+  const codes: string[] = [];
+  for (let e: unknown = err, depth = 0; depth < 10 && e instanceof Error; depth++) {
+    const code = (e as { code?: unknown }).code;
+    codes.push(`${e.name}:${typeof code === "number" || typeof code === "string" ? code : "-"}:${process.env.DEBUG_CAUSES ? e.message : ""}`);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return codes.join(' > ');
 }

@@ -2,7 +2,8 @@
 // files that no case references (an upload whose action was refused, or whose process died before the action
 // reached the case) and files of cases that are known nowhere any more (ended, and past the archive's keeping
 // period). A file is only removed when that is certain: while Temporal or the database cannot answer for its
-// case, it stays for the next sweep.
+// case, it stays for the next sweep. It works through EvidenceStore.listBefore, so alike for the local folder,
+// Cordon's database and an object store (docs/evidence-storage.md says how each lists its files).
 import type { EvidenceStore } from '../infra/evidence-store';
 import type { Logger } from '../infra/logger';
 import type { CaseView } from '../core/contracts';

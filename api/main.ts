@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { Client, Connection, type ConnectionLike } from '@temporalio/client';
 import { createScorer, reloadingScorer, scorerFromConfig } from '../activities/scorer';
 import { ShadowScoring } from './shadow';
@@ -13,8 +13,17 @@ import { devSecret } from '../infra/dev-secrets';
 import { linkKeysFromConfig } from '../infra/links';
 import { devMailDir } from './dev-mail';
 import { codecDataConverter, codecFromConfig } from '../infra/codec';
-import { evidenceKeysFrom, FileEvidenceStore, type EvidenceStore } from '../infra/evidence-store';
+import type { EvidenceStore } from '../infra/evidence-store';
+import { evidenceStoreFromConfig } from '../infra/evidence/from-config';
 import { referencesFromCases, startEvidenceSweeper, type EvidenceSweeper } from './evidence-sweep';
+import { stopOnSignals } from '../infra/shutdown';
+
+/** Once the listener is closed, requests in flight get this long to be answered before their connections are cut. */
+export const REQUEST_DRAIN_MS = 5_000;
+/** Temporal calls that outlived their request (a query abandoned by Promise.all) get this long on a SIGTERM. */
+const CALLS_DRAIN_MS = 1_000;
+/** The bound of a stop after the readiness delay: requests drained, then connections and the database closed. */
+export const API_STOP_MS = REQUEST_DRAIN_MS + 1_500;
 
 export interface RunningApi {
   server: Server;
@@ -25,7 +34,17 @@ export interface RunningApi {
   evidence: EvidenceStore;
   /** Removes evidence files no case holds any more (hourly; `runOnce` for operators and tests). */
   evidenceSweeper: EvidenceSweeper;
-  close(): Promise<void>;
+  /**
+   * What a SIGTERM does: GET /readyz answers 503 at once while everything else is still served for delayMs (load
+   * balancers take the process out of rotation late), then close().
+   */
+  drainAndClose(delayMs: number): Promise<void>;
+  /**
+   * Stops: readiness fails, the listener closes (new connections are refused), requests in flight are answered
+   * (for up to REQUEST_DRAIN_MS, each with Connection: close), then the Temporal connection and database close.
+   * callsDrainMs: how long Temporal calls that outlived their request may take to end (15 s unless told).
+   */
+  close(o?: { callsDrainMs?: number }): Promise<void>;
 }
 
 /** Starts the API on config.port (0: any free port), over an existing Temporal connection or a new one. */
@@ -39,6 +58,8 @@ export async function startApi(
   const codec = codecFromConfig(config);
   const store = sharedStore ?? (await openStore(config.database));
   const calls = callTracker();
+  /** Set when the stop begins: /readyz fails and every answer closes its connection. */
+  let stopping = false;
   const ownConnection = connection
     ? undefined
     : await Connection.connect({ ...connectionOptions(config), interceptors: calls.interceptors });
@@ -63,13 +84,11 @@ export async function startApi(
     metrics,
     eventIdWindowMs: config.database.eventIdWindowMs,
     taskQueue: config.taskQueue,
+    temporalCallMs: config.temporalCallMs,
     shadow,
   });
-  // Evidence files are sealed with keys derived from the payload codec's (same IDs, same rotation).
-  const evidence = new FileEvidenceStore(
-    config.dataDir,
-    evidenceKeysFrom(config.codec.keys ?? [{ id: 'dev', key: devSecret(config.dataDir, 'codec-key', 32) }]),
-  );
+  // Evidence files: an object store, else PostgreSQL, else the data folder (sealed alike, codec-derived keys).
+  const evidence = evidenceStoreFromConfig(config, store.db, logger.child('evidence'));
   const app = buildApp({
     cases,
     scorer,
@@ -90,6 +109,7 @@ export async function startApi(
     mailDir: config.mode === 'development' ? devMailDir(config.dataDir) : undefined,
     codec,
     codecCorsOrigins: config.codec.corsOrigins,
+    ready: () => !stopping,
     portal: {
       verification: {
         url: config.verification.url,
@@ -120,27 +140,54 @@ export async function startApi(
     referencesOf: referencesFromCases((caseId) => cases.getCase(caseId)),
     logger: logger.child('evidence'),
   });
+  // Once stopping, every answer not yet begun closes its connection: keep-alive clients reconnect, elsewhere.
+  const answering = new Set<ServerResponse>();
+  server.prependListener('request', (_req, res: ServerResponse) => {
+    if (stopping) return void res.setHeader('Connection', 'close');
+    answering.add(res);
+    res.once('close', () => answering.delete(res));
+  });
+  const beginStopping = () => {
+    stopping = true;
+    for (const res of answering) if (!res.headersSent) res.setHeader('Connection', 'close');
+    server.closeIdleConnections();
+  };
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
-  return {
+  const running: RunningApi = {
     server,
     url,
     temporalCalls: () => calls.started(),
     evidence,
     evidenceSweeper,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    async drainAndClose(delayMs) {
+      beginStopping();
+      if (delayMs > 0) {
+        logger.info('readiness failing; still serving until the listener closes', { delayMs });
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+      await running.close({ callsDrainMs: CALLS_DRAIN_MS });
+    },
+    async close(o = {}) {
+      beginStopping();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A connection whose answer had begun before the stop goes idle after it: closed then, not at its timeout.
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      const cut = setTimeout(() => server.closeAllConnections(), REQUEST_DRAIN_MS);
+      await closed;
+      clearInterval(idle);
+      clearTimeout(cut);
       await evidenceSweeper.stop();
-      server.closeAllConnections();
       // Calls that outlived their request (a query abandoned by Promise.all) end before the channel closes.
       scorer.close?.();
       shadowPolicy?.close?.();
       await shadow?.settled();
-      if (ownConnection) await calls.idle(15_000);
+      if (ownConnection) await calls.idle(o.callsDrainMs ?? 15_000);
       await ownConnection?.close();
       if (!sharedStore) await store.db.close();
     },
   };
+  return running;
 }
 
 export function printTokens(config: Config, logger: Logger): void {
@@ -157,19 +204,28 @@ if (require.main === module) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);
   }
-  startApi(config, logger)
-    .then((api) => {
+  // SIGTERM (an orchestrator): readiness fails for the configured delay, then the stop. SIGINT (a person's
+  // Ctrl-C): the stop at once. Either way exit 0 once requests in flight are answered and connections closed.
+  const delayOf = (signal: string) => (signal === 'SIGTERM' ? config.shutdownDelayMs : 0);
+  const starting = startApi(config, logger);
+  const stopper = stopOnSignals({
+    logger,
+    deadlineMs: (signal) => delayOf(signal) + API_STOP_MS,
+    async stop(signal) {
+      const api = await starting.catch(() => undefined); // a signal during start-up stops once it is up
+      await api?.drainAndClose(delayOf(signal));
+      logger.info('API stopped');
+    },
+  });
+  starting.then(
+    (api) => {
+      if (stopper.stopping) return;
       logger.info('API listening', { url: api.url, mode: config.mode });
       printTokens(config, logger);
-      const stop = () => {
-        logger.info('API stopping');
-        void api.close().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    })
-    .catch((err) => {
+    },
+    (err: unknown) => {
       process.stderr.write(`API failed: ${(err as Error).message}\n`);
       process.exit(1);
-    });
+    },
+  );
 }

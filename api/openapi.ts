@@ -78,10 +78,12 @@ function responses(r: RouteSpec): Record<string, unknown> {
           415: problem('The body is not application/json (UNSUPPORTED_MEDIA_TYPE)'),
         }
       : {}),
+    ...Object.fromEntries(Object.entries(r.answers ?? {}).map(([status, text]) => [status, problem(text)])),
     500: problem('The request could not be completed; it is safe to retry'),
-    503: problem('Temporal cannot be reached (TEMPORAL_UNAVAILABLE); retry after Retry-After seconds', {
-      'Retry-After': 'Seconds to wait before retrying',
-    }),
+    503: problem(
+      'Temporal cannot be reached, or a read of it did not answer in time (TEMPORAL_UNAVAILABLE); retry after Retry-After seconds',
+      { 'Retry-After': 'Seconds to wait before retrying' },
+    ),
   };
 }
 

@@ -18,6 +18,17 @@ export class Problem extends Error {
   }
 }
 
+/** Seconds a client waits before retrying a 503 (every 503 says so: Retry-After). */
+export const RETRY_AFTER_S = 5;
+
+/** The headers that go with a problem; a 503 always carries Retry-After. */
+export function problemHeaders(p: Problem): Record<string, string> {
+  const headers = { ...p.extra.headers };
+  if (p.status === 503 && !Object.keys(headers).some((h) => h.toLowerCase() === 'retry-after'))
+    headers['Retry-After'] = String(RETRY_AFTER_S);
+  return headers;
+}
+
 export interface FieldError {
   /** Where in the request: body.attributes.matched, params.caseId, query.limit... */
   path: string;
@@ -32,7 +43,7 @@ export function fieldErrors(where: string, error: z.ZodError): FieldError[] {
 }
 
 export function sendProblem(res: Response, p: Problem): void {
-  if (p.extra.headers) res.set(p.extra.headers);
+  res.set(problemHeaders(p));
   res
     .status(p.status)
     .type('application/problem+json')

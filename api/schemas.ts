@@ -157,6 +157,7 @@ export const ChangesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
 });
 
+export type ManualCase = z.infer<typeof ManualCaseBody>;
 export type VerificationBody = z.infer<typeof VerificationBody>;
 export type AppealBody = z.infer<typeof AppealBody>;
 export type DecisionBody = z.infer<typeof DecisionBody>;

@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { RouteSpec } from '../api/app';
 import { requireRole } from '../api/auth';
-import { temporalUnavailable, TEMPORAL_RETRY_AFTER_S } from '../api/errors';
+import { temporalUnavailable, temporalUnavailableProblem } from '../api/errors';
 import { fieldErrors, Problem, type FieldError } from '../api/problems';
 import type { Principal } from '../infra/config';
 import type { ReviewQueueItem } from '../api/case-service';
@@ -60,12 +60,9 @@ function parsePart(
 }
 
 /** Temporal out of reach is a 503 the reviewer can retry; anything else unknown stays an error to log. */
-function asProblem(err: unknown): unknown {
+export function asProblem(err: unknown): unknown {
   if (err instanceof Problem || !temporalUnavailable(err)) return err;
-  return new Problem(503, 'Service unavailable', 'the case engine (Temporal) cannot be reached just now', {
-    code: 'TEMPORAL_UNAVAILABLE',
-    headers: { 'Retry-After': String(TEMPORAL_RETRY_AFTER_S) },
-  });
+  return temporalUnavailableProblem('the case engine (Temporal) cannot be reached just now');
 }
 
 /** The keys a body schema takes, when it is an object schema: the form sends only fields the API knows. */

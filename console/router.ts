@@ -7,8 +7,8 @@ import type { Logger } from '../infra/logger';
 import type { EvidenceStore } from '../infra/evidence-store';
 import type { RouteSpec } from '../api/app';
 import type { ReviewQueueItem } from '../api/case-service';
-import { Problem } from '../api/problems';
-import { bodyKeys, queueRows, routeCaller } from './actions';
+import { Problem, problemHeaders } from '../api/problems';
+import { asProblem, bodyKeys, queueRows, routeCaller } from './actions';
 import { bodyOf, formValues } from './forms';
 import { CSS, SCRIPT } from './assets';
 import { casePage, type CaseAction, type ConsoleCase, type FailedAction } from './case-page';
@@ -76,6 +76,11 @@ function localPath(value: unknown): string {
     !value.startsWith('/console//')
     ? value
     : '/console/queue';
+}
+
+/** A page answering a problem: its status and its headers (a 503's Retry-After, a 405's Allow). */
+function problemPage(res: Response, p: Problem, page: string): void {
+  res.set(problemHeaders(p)).status(p.status).send(page);
 }
 
 const secure = (req: Request) => req.secure || req.get('x-forwarded-proto') === 'https';
@@ -241,7 +246,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       });
     } catch (err) {
       if (!(err instanceof Problem)) throw err;
-      return void res.status(err.status).send(errorPage(ctx, ctx.t('queue'), problemBox(ctx.t, err)));
+      return problemPage(res, err, errorPage(ctx, ctx.t('queue'), problemBox(ctx.t, err)));
     }
     const rows = sortQueue(queueRows(items), now);
     const filter = parseFilter(req.query);
@@ -277,8 +282,10 @@ export function consoleRouter(deps: ConsoleDeps): Router {
         err.status === 404 || err.extra.code === 'VALIDATION_FAILED'
           ? ctx.t('caseNotFound')
           : ctx.t('failed');
-      return void res.status(err.status).send(errorPage(ctx, title, problemBox(ctx.t, err)));
+      return problemPage(res, err, errorPage(ctx, title, problemBox(ctx.t, err)));
     }
+    // A refused action shows the case again, answered with the refusal's status and headers.
+    if (o.failed) res.set(problemHeaders(o.failed.problem));
     res.status(o.failed?.problem.status ?? 200).send(
       casePage(ctx, {
         view,
@@ -354,8 +361,10 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const ctx = context(req, res, '/console/queue');
     const e = err as { status?: unknown; type?: string; name?: string; message?: string };
-    if (err instanceof Problem)
-      return void res.status(err.status).send(errorPage(ctx, err.title, problemBox(ctx.t, err)));
+    // Temporal out of reach outside an API call is the same 503 as within one.
+    const problem = asProblem(err);
+    if (problem instanceof Problem)
+      return problemPage(res, problem, errorPage(ctx, problem.title, problemBox(ctx.t, problem)));
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       const p = new Problem(e.status, 'Bad request', 'the form could not be read', {
         code: e.type === 'entity.too.large' ? 'BODY_TOO_LARGE' : 'BAD_REQUEST',

@@ -95,6 +95,10 @@ export interface CaseActivities {
   enqueueMessages(messages: OutboxMessage[], record?: AccountRestriction): Promise<void>;
   /** Writes the account's restriction record (0.3: on every change of status, tier or openness). */
   recordRestriction(record: AccountRestriction): Promise<void>;
+  /** The first answer Cordon's database holds for this event ID of the account within its window, if any. */
+  firstAnswerOf(accountId: string, eventId: string): Promise<RiskEventResult | null>;
+  /** Writes first answers to Cordon's database (a case hands over the IDs it no longer keeps itself). */
+  recordEvents(results: RiskEventResult[]): Promise<void>;
   /** Keeps an ended case's final view, its answered requests and events in Cordon's database. */
   archiveCase(archive: CaseArchive & CaseArchiveWithRecord): Promise<void>;
 }

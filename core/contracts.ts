@@ -57,6 +57,8 @@ export interface CarriedState {
   seenRequests: [string, string][] | string[];
   effectSeq: number;
   outbox: OutboxMessage[];
+  /** 0.4: when the case last forgot event IDs it had handed over to Cordon's database (workflow time). */
+  handedOverAt?: number;
 }
 
 /** A human request an ended case had answered, kept in the archive so a late repeat gets its answer. */
@@ -90,6 +92,17 @@ export interface RiskEventUpdate {
    * event ID in Cordon's database: a 0.3 run uses it instead of scoring again in a local activity.
    */
   scored?: { decision: Decision; terms: CaseTerms };
+  /**
+   * When the API looked for a first answer to this event ID in Cordon's database (its clock, ms). A case that
+   * began after (or about when) that look may be the one that answers an ID an earlier case of the account
+   * answered, so it looks again itself (0.4). Absent (an older API): the case always looks.
+   */
+  checkedAt?: number;
+  /**
+   * A staff member's case opening (POST /v1/cases) is a request: the fingerprint of its body. The same
+   * requestId with another body is refused (IDEMPOTENCY_KEY_REUSED) instead of answered as a repeat.
+   */
+  fingerprint?: string;
 }
 
 export interface RiskEventResult {
@@ -100,6 +113,11 @@ export interface RiskEventResult {
   decision: Decision;
   /** True when this event ID had been seen before: the first answer is returned and nothing happens again. */
   duplicate: boolean;
+  /**
+   * Kept with the first answer of a staff member's case opening: the fingerprint of the request's body, so a
+   * reuse of its requestId with another body is told apart from a repeat. Never shown to callers.
+   */
+  requestFingerprint?: string;
 }
 
 /** Every human action names its case, so it can never land on a later case of the same account. */
@@ -209,6 +227,8 @@ export interface CaseView {
   missingSources: string[];
   policyVersion: string;
   policyHash: string;
+  /** The case machine's rules the case follows (see CaseTerms.rulesVersion); absent in views archived before 0.4. */
+  rulesVersion?: number;
   openedAt: string;
   outcome: Outcome | null;
   locale: Locale;

@@ -94,6 +94,12 @@ export const RiskEventSchema = z.discriminatedUnion('type', [
 ]);
 
 /**
+ * Event IDs that begin so belong to staff members' case openings (POST /v1/cases: the principal and the
+ * request's ID follow); the backend may not use them, so the two never collide.
+ */
+export const STAFF_EVENT_PREFIX = 'staff:';
+
+/**
  * A case opened by hand by staff (POST /v1/cases): not a type the backend may report, so it is kept out of
  * RiskEventSchema; it travels the same path as any event (first answer per ID, update-with-start).
  */

@@ -126,6 +126,11 @@ const EnvSchema = z.object({
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   CORDON_TASK_QUEUE: z.string().optional(),
+  /**
+   * How long the API waits for a case to take an event or an action before it answers 503 with Retry-After (a
+   * starved or failing worker); the request may still be applied, and a retry with the same ID gets its answer.
+   */
+  CORDON_TEMPORAL_CALL_MS: z.coerce.number().int().min(1_000).max(300_000).default(20_000),
   CORDON_WEBHOOK_URL: z.url().optional(),
   CORDON_WEBHOOK_SECRET: z.string().min(16).optional(),
   CORDON_GATEWAY_URL: z.url().optional(),
@@ -137,6 +142,15 @@ const EnvSchema = z.object({
   CORDON_DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional(),
+  /**
+   * s3://KEY_ID:SECRET@HOST[:PORT]/BUCKET[/PREFIX]?region=R (s3+http:// for plain HTTP): evidence files in an
+   * S3-compatible store. Unset: in Cordon's database when that is PostgreSQL, else in the data folder.
+   * Parsed by infra/evidence/s3-store.ts.
+   */
+  CORDON_EVIDENCE_URL: z
+    .string()
+    .regex(/^s3(\+http)?:\/\//, 'an s3:// or s3+http:// URL')
     .optional(),
   /** How long an ended case stays readable in Cordon's database (years by default, for audits). */
   CORDON_ARCHIVE_DAYS: z.coerce
@@ -152,6 +166,11 @@ const EnvSchema = z.object({
   CORDON_SDK_METRICS_PORT: port.optional(),
   /** Where that exporter listens: 127.0.0.1 by default; 0.0.0.0 in a container, for probes and scrapers. */
   CORDON_SDK_METRICS_HOST: z.union([z.ipv4(), z.literal('localhost')]).default('127.0.0.1'),
+  /**
+   * On SIGTERM the API answers GET /readyz with 503 for this long while it still serves, then closes its
+   * listener (load balancers learn late). Unset: 3000 in production, 0 in development. See docs/deploy.md.
+   */
+  CORDON_SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).optional(),
   /** Where users reach Cordon's pages (links in notices); default http://127.0.0.1:<PORT>. */
   CORDON_PUBLIC_URL: z.url().optional(),
   /** smtp://user:pass@host:port (smtps:// for TLS): notices go out as e-mail. Unset in development: a catcher. */
@@ -247,6 +266,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       uiPort: e.TEMPORAL_UI_PORT,
     },
     taskQueue: e.CORDON_TASK_QUEUE,
+    temporalCallMs: e.CORDON_TEMPORAL_CALL_MS,
     webhook: secretFor(e.CORDON_WEBHOOK_URL, e.CORDON_WEBHOOK_SECRET, 'CORDON_WEBHOOK'),
     gateway: secretFor(e.CORDON_GATEWAY_URL, e.CORDON_GATEWAY_SECRET, 'CORDON_GATEWAY'),
     /** User messages go to the backend's messaging endpoint, signed with the webhook secret. */
@@ -263,6 +283,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       eventIdWindowMs: e.CORDON_EVENT_ID_DAYS * DAY_MS,
       deliveryGiveUpMs: e.CORDON_DELIVERY_GIVE_UP_HOURS * 3_600_000,
     },
+    /** Raw (it may hold the object store's secret): see infra/evidence/from-config.ts. */
+    evidenceUrl: e.CORDON_EVIDENCE_URL,
     sourceTimeoutMs: e.CORDON_SOURCE_TIMEOUT_MS,
     /** Unset in development: a secret created once in the data folder (see infra/dev-secrets.ts). */
     sessionSecret: e.CORDON_SESSION_SECRET,
@@ -274,6 +296,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
      */
     verification: { url: e.CORDON_VERIFICATION_URL, secret: e.CORDON_VERIFICATION_SECRET },
     trustProxy: e.CORDON_TRUST_PROXY,
+    shutdownDelayMs: e.CORDON_SHUTDOWN_DELAY_MS ?? (production ? 3_000 : 0),
     /** Raw; parsed by infra/links.ts. Unset in development: a key created once in the data folder. */
     linkKeys: e.CORDON_LINK_KEYS,
     codec: {

@@ -19,7 +19,8 @@ interface SqliteHandle {
 const Libsql = require('libsql') as new (path: string) => SqliteHandle;
 
 export type Row = Record<string, unknown>;
-export type Param = string | number | null;
+/** A statement parameter; bytes go as a Buffer (pg: bytea, libSQL: a blob). */
+export type Param = string | number | null | Buffer;
 
 export interface Database {
   readonly dialect: 'sqlite' | 'postgres';
@@ -121,7 +122,10 @@ export async function openDatabase(o: DatabaseOptions): Promise<Database> {
   if (o.url) {
     // BIGINT (epoch milliseconds, sequence numbers) as numbers, as SQLite gives them: they fit in a double.
     types.setTypeParser(types.builtins.INT8, (v) => Number(v));
-    db = new PostgresDatabase(new Pool({ connectionString: o.url, max: 10 }));
+    const pool = new Pool({ connectionString: o.url, max: 10 });
+    // An idle client's error (PostgreSQL restarting) would otherwise end the process; the next query reports it.
+    pool.on('error', () => undefined);
+    db = new PostgresDatabase(pool);
   } else {
     mkdirSync(dirname(o.sqliteFile), { recursive: true });
     const handle = new Libsql(o.sqliteFile);

@@ -2,20 +2,26 @@
 // API); gauges are read at scrape time from where the truth is kept (Temporal visibility for open cases,
 // Cordon's database for messages), so they agree across several API and worker processes. Labels are codes
 // and statuses only: never an account, case or person.
+//
+// A scrape never waits on a source that is down: each source gets SOURCE_TIMEOUT_MS, `cordon_source_up` says
+// which answered, and a gauge whose source did not is left out (no zero, no stale value stands in for it).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CaseStatus } from '../core/model';
 
 export interface GaugeSources {
-  /** Open cases (running case workflows) with this status, from visibility. */
-  openCases(status: CaseStatus): Promise<number>;
-  /** Cases waiting for a reviewer whose review deadline has passed. */
-  reviewBreached(): Promise<number>;
+  /** Open cases (running case workflows) with this status, from visibility, by the deadline (epoch ms). */
+  openCases(status: CaseStatus, deadline: number): Promise<number>;
+  /** Cases waiting for a reviewer whose review deadline has passed, by the deadline (epoch ms). */
+  reviewBreached(deadline: number): Promise<number>;
   /** Outbox messages by delivery status. */
-  messagesByStatus(): Promise<{ status: string; kind: string; count: number }[]>;
+  messagesByStatus(deadline: number): Promise<{ status: string; kind: string; count: number }[]>;
 }
 
 export interface Metrics {
+  /** The counters and the process's own figures; the gauges are added by `scrape`. */
   registry: Registry;
+  /** Everything /metrics serves, in the registry's text format: answers within about SOURCE_TIMEOUT_MS. */
+  scrape(): Promise<string>;
   /** A risk event answered by the API. */
   eventReported(tier: string, duplicate: boolean, seconds: number): void;
   /** A human action answered: `result` is `applied`, `repeat` or the refusal code. */
@@ -23,6 +29,9 @@ export interface Metrics {
   /** A reviewer's decision applied. */
   decisionApplied(decision: string): void;
 }
+
+/** How long a scrape waits for each source of gauges (read in parallel): well under a scraper's timeout. */
+export const SOURCE_TIMEOUT_MS = 400;
 
 const OPEN_STATUSES: CaseStatus[] = [
   'VERIFICATION_REQUIRED',
@@ -36,9 +45,78 @@ const OPEN_STATUSES: CaseStatus[] = [
 ];
 const REVIEW_STATUSES: CaseStatus[] = ['IN_REVIEW', 'AWAITING_INFO', 'PENDING_APPROVAL'];
 
-export function createMetrics(sources: GaugeSources): Metrics {
+/** The value by the deadline, or undefined: the source failed or did not answer in time. */
+async function byDeadline<T>(deadline: number, read: () => Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([
+      Promise.resolve()
+        .then(read)
+        .catch(() => undefined),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const known = <T>(values: (T | undefined)[]): values is T[] => values.every((v) => v !== undefined);
+
+/** The gauges of one scrape, in a registry of their own: only what the sources answered. */
+async function readGauges(sources: GaugeSources, timeoutMs: number): Promise<Registry> {
+  const deadline = Date.now() + timeoutMs;
+  const [open, breached, messages] = await Promise.all([
+    Promise.all(OPEN_STATUSES.map((s) => byDeadline(deadline, () => sources.openCases(s, deadline)))),
+    byDeadline(deadline, () => sources.reviewBreached(deadline)),
+    byDeadline(deadline, () => sources.messagesByStatus(deadline)),
+  ]);
+  const registry = new Registry();
+  const gauge = (name: string, help: string, labelNames: string[] = []) =>
+    new Gauge({ name, help, labelNames, registers: [registry] });
+  const openRead = known(open);
+  if (openRead) {
+    const g = gauge(
+      'cordon_open_cases',
+      'Open cases by status (Temporal visibility: eventually consistent)',
+      ['status'],
+    );
+    open.forEach((n, i) => g.set({ status: OPEN_STATUSES[i]! }, n));
+  }
+  const inReview = REVIEW_STATUSES.map((s) => open[OPEN_STATUSES.indexOf(s)]);
+  if (known(inReview))
+    gauge(
+      'cordon_review_queue_depth',
+      'Cases waiting for reviewers (in review, awaiting information, pending approval)',
+    ).set(inReview.reduce((a, b) => a + b, 0));
+  if (breached !== undefined)
+    gauge('cordon_review_sla_breached', 'Cases waiting for reviewers whose review deadline has passed').set(
+      breached,
+    );
+  if (messages !== undefined) {
+    const g = gauge(
+      'cordon_messages',
+      'Outbox messages by kind and delivery status (FAILED: given up, shown in the case)',
+      ['kind', 'status'],
+    );
+    for (const r of messages) g.set({ kind: r.kind, status: r.status }, r.count);
+  }
+  const up = gauge(
+    'cordon_source_up',
+    `Whether a source of the gauges answered this scrape within ${timeoutMs} ms (1) or not (0); the gauges of a source that did not are left out`,
+    ['source'],
+  );
+  up.set({ source: 'temporal' }, openRead && breached !== undefined ? 1 : 0);
+  up.set({ source: 'database' }, messages !== undefined ? 1 : 0);
+  return registry;
+}
+
+export function createMetrics(sources: GaugeSources, options: { sourceTimeoutMs?: number } = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'cordon_process_' });
+  const timeoutMs = options.sourceTimeoutMs ?? SOURCE_TIMEOUT_MS;
 
   const events = new Counter({
     name: 'cordon_risk_events_total',
@@ -65,46 +143,13 @@ export function createMetrics(sources: GaugeSources): Metrics {
     registers: [registry],
   });
 
-  new Gauge({
-    name: 'cordon_open_cases',
-    help: 'Open cases by status (Temporal visibility: eventually consistent)',
-    labelNames: ['status'],
-    registers: [registry],
-    async collect() {
-      const counts = await Promise.all(OPEN_STATUSES.map((s) => sources.openCases(s)));
-      OPEN_STATUSES.forEach((s, i) => this.set({ status: s }, counts[i]!));
-    },
-  });
-  new Gauge({
-    name: 'cordon_review_queue_depth',
-    help: 'Cases waiting for reviewers (in review, awaiting information, pending approval)',
-    registers: [registry],
-    async collect() {
-      const counts = await Promise.all(REVIEW_STATUSES.map((s) => sources.openCases(s)));
-      this.set(counts.reduce((a, b) => a + b, 0));
-    },
-  });
-  new Gauge({
-    name: 'cordon_review_sla_breached',
-    help: 'Cases waiting for reviewers whose review deadline has passed',
-    registers: [registry],
-    async collect() {
-      this.set(await sources.reviewBreached());
-    },
-  });
-  new Gauge({
-    name: 'cordon_messages',
-    help: 'Outbox messages by kind and delivery status (FAILED: given up, shown in the case)',
-    labelNames: ['kind', 'status'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const r of await sources.messagesByStatus()) this.set({ kind: r.kind, status: r.status }, r.count);
-    },
-  });
-
   return {
     registry,
+    async scrape() {
+      // The gauges after the counters, as one registry would list them.
+      const gauges = await readGauges(sources, timeoutMs);
+      return Registry.merge([registry, gauges]).metrics();
+    },
     eventReported(tier, duplicate, seconds) {
       events.inc({ tier, duplicate: String(duplicate) });
       if (tier !== 'NONE' && !duplicate) timeToRestrict.observe(seconds);
@@ -118,11 +163,16 @@ export function createMetrics(sources: GaugeSources): Metrics {
   };
 }
 
-/** The Temporal SDK's own metrics, served by its Prometheus exporter, appended to Cordon's when configured. */
+/**
+ * The Temporal SDK's own metrics, served by its Prometheus exporter, appended to Cordon's when configured; left
+ * out if the exporter does not answer in time, so that a scrape still answers within a second.
+ */
 export async function sdkMetricsText(address: string | undefined): Promise<string> {
   if (!address) return '';
   try {
-    const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(`http://${address}/metrics`, {
+      signal: AbortSignal.timeout(2 * SOURCE_TIMEOUT_MS),
+    });
     return res.ok ? await res.text() : '';
   } catch {
     return '';

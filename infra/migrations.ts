@@ -115,4 +115,18 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS case_archive_ended ON case_archive (ended_at)',
     ],
   },
+  {
+    version: 4,
+    up: (d) => [
+      // Evidence files users sent, sealed client-side (AES-256-GCM, see infra/evidence/seal.ts), so every API
+      // process reads what any of them stored. The case ID (no more personal than the other tables' account IDs)
+      // lets the hourly sweep find each file's case without reading the bytes; created_at is its time order.
+      `CREATE TABLE IF NOT EXISTS evidence_files (
+        ref TEXT PRIMARY KEY,
+        case_id TEXT,
+        sealed ${d === 'postgres' ? 'BYTEA' : 'BLOB'} NOT NULL,
+        created_at BIGINT NOT NULL)`,
+      'CREATE INDEX IF NOT EXISTS evidence_files_created ON evidence_files (created_at, ref)',
+    ],
+  },
 ];

@@ -12,8 +12,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { RouteSpec } from '../api/app';
-import { Problem } from '../api/problems';
-import { routeCaller } from '../console/actions';
+import { Problem, problemHeaders, RETRY_AFTER_S } from '../api/problems';
+import { asProblem, routeCaller } from '../console/actions';
 import { html } from '../console/html';
 import { csrfToken, csrfValid, newCsrfNonce, parseCookies, validNonce } from '../console/session';
 import { parseCaseId, type CaseView } from '../core/contracts';
@@ -658,6 +658,7 @@ export function portalRouter(deps: PortalDeps): Router {
       f.requestId && /^[A-Za-z0-9._:-]{1,128}$/.test(f.requestId) ? f.requestId : `portal-${randomUUID()}`;
     if (!providerUrl || !providerSecret)
       return void res
+        .set('Retry-After', String(RETRY_AFTER_S))
         .status(503)
         .send(messagePage(ctx, 'verifyTitle', html`<p>${ctx.t('verifyUnavailable')}</p>`));
     const state = signState(stateSecret, {
@@ -680,8 +681,10 @@ export function portalRouter(deps: PortalDeps): Router {
   // Never a stack trace: the user sees a calm page in their language, the log has the rest (no personal data).
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const ctx = ctxFor(req, undefined);
-    if (err instanceof Problem && err.status === 503) {
-      res.set(err.extra.headers ?? {});
+    // Temporal out of reach, in an API call or not: a calm page, and Retry-After for the browser.
+    const problem = asProblem(err);
+    if (problem instanceof Problem && problem.status === 503) {
+      res.set(problemHeaders(problem));
       return void res
         .status(503)
         .send(messagePage(ctx, 'errorTitle', html`<p>${ctx.t('problem.TEMPORAL_UNAVAILABLE')}</p>`));

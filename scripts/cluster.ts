@@ -2,7 +2,8 @@
 // runs the Temporal server v1.29.1 on PostgreSQL 15 (persistence and visibility, 4 history shards, schemas set up
 // by temporal-sql-tool, the dev server's latency tuning), its Web UI server, then two Cordon workers and two
 // Cordon APIs as separate processes configured by environment only, sharing one PostgreSQL database for Cordon's
-// records. Ctrl-C stops the APIs, drains the workers, then stops the UI, the server and PostgreSQL.
+// records and evidence files; like pods, each has a data folder of its own and its secrets from configuration.
+// Ctrl-C stops the APIs, drains the workers, then stops the UI, the server and PostgreSQL.
 // `npm run cluster -- --help` lists the options; scripts/cluster/* holds the parts.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -15,6 +16,7 @@ import { createLogger } from '../infra/logger';
 import { writeWorkflowBundle } from '../worker/create';
 import { parseClusterOptions, USAGE, type ClusterOptions } from './cluster/options';
 import { Managed, startWatchdog, type Watchdog } from './cluster/processes';
+import { clusterSecrets, processDataDir } from './cluster/secrets';
 import {
   prepareNamespace,
   serverPortList,
@@ -43,8 +45,8 @@ interface ClusterState {
   temporal?: { address: string; metrics: string; shards: number; persistence?: string; version?: string };
   ui?: string;
   postgres?: { port: number; url: string; cordonUrl: string; dataDir: string };
-  apis: Array<{ name: string; url: string; pid?: number }>;
-  workers: Array<{ name: string; pid?: number }>;
+  apis: Array<{ name: string; url: string; pid?: number; dataDir: string }>;
+  workers: Array<{ name: string; pid?: number; dataDir: string }>;
   processes: Array<{ name: string; pid: number; cmdline: string[] }>;
   mail?: string;
   timings?: Record<string, number>;
@@ -382,10 +384,9 @@ async function main(): Promise<void> {
     const cordonEnv: NodeJS.ProcessEnv = {
       ...inherited,
       CORDON_MODE: process.env.CORDON_MODE ?? 'development',
-      // Every process on one data folder: the development secrets (codec key, session secret, link keys) are
-      // created once there and shared, as production shares its configured keys.
-      CORDON_DATA_DIR: dirs.cordon,
-      CORDON_DATABASE_URL: cordonUrl,
+      // The keys every process must share, as configuration: each process's own folder shares nothing.
+      ...clusterSecrets(o.dir, dirs.cordon),
+      CORDON_DATABASE_URL: cordonUrl, // evidence files too, unless CORDON_EVIDENCE_URL names an object store
       TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_UI_PORT: String(o.uiPort),
@@ -397,13 +398,14 @@ async function main(): Promise<void> {
     const echo = (name: string) => (line: string) => {
       if (!/ development token /.test(line)) process.stdout.write(`[${name}] ${line}\n`);
     };
+    const dataDirOf = (name: string) => processDataDir(dirs.cordon, name, devMailDir(dirs.cordon));
     const spawnCordon = (name: string, script: string, extra: NodeJS.ProcessEnv) =>
       new Managed({
         name,
         command: process.execPath,
         args: ['--import', 'tsx', script],
         cwd: ROOT,
-        env: { ...cordonEnv, ...extra },
+        env: { ...cordonEnv, CORDON_DATA_DIR: dataDirOf(name), ...extra },
         logFile: join(dirs.logs, `${name}.log`),
         onLine: echo(name),
         watchdogGraceSeconds: 20,
@@ -434,7 +436,7 @@ async function main(): Promise<void> {
       const w = spawnCordon(`worker-${i}`, 'worker/main.ts', { CORDON_WORKFLOW_BUNDLE: bundle });
       workers.push(w);
       track(w);
-      state.workers.push({ name: w.name, pid: w.pid });
+      state.workers.push({ name: w.name, pid: w.pid, dataDir: dataDirOf(w.name) });
     }
     await Promise.all(workers.map((w) => whenLine(w, /worker started/, 180_000)));
     workers.forEach((w) => watchExit(w, workers, 'workers'));
@@ -445,7 +447,7 @@ async function main(): Promise<void> {
       const a = spawnCordon(`api-${i}`, 'api/main.ts', { PORT: String(o.apiPort + i - 1) });
       apis.push(a);
       track(a);
-      state.apis.push({ name: a.name, url: apiUrls[i - 1]!, pid: a.pid });
+      state.apis.push({ name: a.name, url: apiUrls[i - 1]!, pid: a.pid, dataDir: dataDirOf(a.name) });
     }
     await Promise.all(apis.map((a) => whenLine(a, /API listening/, 120_000)));
     for (const url of apiUrls) {
@@ -475,6 +477,7 @@ async function main(): Promise<void> {
           `  ${`API ${i + 1} (pid ${a.pid})`.padEnd(22)}  ${apiUrls[i]}  /console /openapi.json /dev/mail`,
       ),
       ...workers.map((w, i) => `  ${`worker ${i + 1} (pid ${w.pid})`.padEnd(22)}  task queue ${TASK_QUEUE}`),
+      `  data folders            ${relative(ROOT, dirs.cordon) || dirs.cordon}/<process> (one each, none shared)`,
       `  logs                    ${relative(ROOT, dirs.logs) || dirs.logs}/`,
       `  state                   ${relative(ROOT, stateFile) || stateFile}`,
       `Ctrl-C stops it all.`,

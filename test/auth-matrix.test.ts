@@ -49,6 +49,7 @@ const harmless = () =>
 const MATRIX: Record<string, Row> = {
   //                                                   none unknown backend reviewer senior admin analyst
   'GET /healthz': { expect: [200, 200, 200, 200, 200, 200, 200], request: () => ({ path: '/healthz' }) },
+  'GET /readyz': { expect: [200, 200, 200, 200, 200, 200, 200], request: () => ({ path: '/readyz' }) },
   'POST /v1/risk-events': {
     expect: [401, 401, 200, 403, 403, 200, 403],
     request: () => ({ path: '/v1/risk-events', body: harmless() }),

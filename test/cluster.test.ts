@@ -1,17 +1,33 @@
 // `npm run cluster` end to end (opt-in: CORDON_CLUSTER_TEST=1; a cold machine builds the Temporal server for
 // minutes first). Starts scripts/cluster.ts as a person would, in a folder of its own: the acceptance walkthrough
 // over HTTP across both APIs, the server checked in PostgreSQL itself (4+ history shards, the case's workflow in
-// its tables), one worker SIGKILLed while the other carries every case, then Ctrl-C stops every process.
+// its tables), one worker SIGKILLed while the other carries every case, a file a user uploaded through one API
+// read by a reviewer through the other after the first is SIGKILLed (no process shares a folder with another),
+// then Ctrl-C stops every process.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { parse } from 'yaml';
 import { caseWorkflowId, SEARCH_ATTRIBUTE_FLAGS } from '../core/contracts';
+import { parseConfig } from '../infra/config';
+import { linkKeysFromConfig } from '../infra/links';
 import { parseClusterOptions } from '../scripts/cluster/options';
+import { clusterSecrets, processDataDir } from '../scripts/cluster/secrets';
 import {
   cordonSearchAttributes,
   DYNAMIC_CONFIG,
@@ -19,95 +35,21 @@ import {
   writeServerConfig,
 } from '../scripts/cluster/temporal';
 import { findTool, TOOLS } from '../scripts/cluster/tools';
-import { assertPortFree } from '../scripts/dev-server';
 import { ROOT } from '../scripts/temporal-tools';
 import { riskEvent, uniqueAccount } from './helpers/events';
+import {
+  allFree,
+  choosePorts,
+  consoleSession,
+  http,
+  noticeLink,
+  running,
+  sleep,
+  type ClusterState,
+} from './helpers/cluster';
+import { formFields, PortalAgent } from './helpers/portal-env';
 
 const ENABLED = process.env.CORDON_CLUSTER_TEST === '1';
-
-interface ClusterState {
-  scriptPid: number;
-  up: boolean;
-  temporal: { address: string; shards: number; persistence: string };
-  ui?: string;
-  postgres: { port: number; url: string; dataDir: string };
-  apis: Array<{ name: string; url: string; pid: number }>;
-  workers: Array<{ name: string; pid: number }>;
-  processes: Array<{ name: string; pid: number }>;
-  timings: Record<string, number>;
-}
-
-interface Ports {
-  api: number;
-  temporal: number;
-  ui: number;
-  pg: number;
-}
-
-async function allFree(ports: number[]): Promise<boolean> {
-  for (const port of ports)
-    if (
-      !(await assertPortFree(port, '').then(
-        () => true,
-        () => false,
-      ))
-    )
-      return false;
-  return true;
-}
-
-/** The documented ports when they are free (the usual case), else a free set elsewhere. */
-async function choosePorts(): Promise<Ports> {
-  const list = (p: Ports) => [
-    p.api,
-    p.api + 1,
-    p.ui,
-    p.pg,
-    ...serverPortList(p.temporal).map(([port]) => port),
-  ];
-  const usual = { api: 8080, temporal: 7233, ui: 8233, pg: 55432 };
-  if (await allFree(list(usual))) return usual;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    const p = { api: base + 20, temporal: base + 400, ui: base + 30, pg: base + 40 };
-    if (await allFree(list(p))) return p;
-  }
-  throw new Error('no free set of ports for the cluster');
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function http(
-  base: string,
-  method: string,
-  path: string,
-  token: string,
-  body?: unknown,
-): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
-  const started = Date.now();
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return {
-    status: res.status,
-    body: (await res.json()) as Record<string, unknown>,
-    ms: Date.now() - started,
-  };
-}
 
 (ENABLED ? describe : describe.skip)('npm run cluster (CORDON_CLUSTER_TEST=1)', function () {
   // A cold machine builds the server, the SQL tool and the UI server first.
@@ -367,6 +309,64 @@ async function http(
     assert.match(output, new RegExp(`${victim!.name} exited \\(SIGKILL\\): 1 of 2 workers still running`));
   });
 
+  it('keeps evidence where every API reaches it: uploaded through one API, read through the other once it is killed', async () => {
+    // Like pods on different nodes: a data folder each, none shared.
+    const folders = [...state.apis, ...state.workers].map((p) => p.dataDir);
+    assert.equal(new Set(folders).size, folders.length, folders.join(', '));
+    const account = uniqueAccount();
+    const email = `${account}@example.test`;
+    const reported = await http(api2, 'POST', '/v1/risk-events', 'dev-backend', {
+      ...riskEvent(account, 'IDENTITY_CHECK', { matched: false, field: 'name' }),
+      contact: { email },
+    });
+    assert.equal(reported.status, 200, JSON.stringify(reported.body));
+    const caseId = reported.body.caseId as string;
+    // The notice's link (to the first API, the public URL), as the user receives it.
+    const link = await noticeLink(join(dir, 'cordon', 'mail'), email);
+    const path = new URL(link).pathname;
+    const user = new PortalAgent(api1);
+    const page = await user.send('GET', path);
+    assert.equal(page.status, 200);
+    const form = new FormData();
+    for (const [k, v] of Object.entries(formFields(page.text, `${path}/appeal`))) form.append(k, v);
+    form.append('statement', 'My new ID card is attached.');
+    const file = Buffer.from(`%PDF-1.7\n% new ID card of ${account}\n%%EOF\n`);
+    form.append('files', new Blob([file]), 'new-id-card.pdf');
+    const sent = await user.send('POST', `${path}/appeal`, { multipart: form });
+    assert.equal(sent.status, 303, sent.text.slice(0, 300));
+    const view = await http(api2, 'GET', `/v1/cases/${caseId}`, 'dev-backend');
+    const ref = (view.body.timeline as Array<{ type: string; evidence?: string[] }>).find(
+      (e) => e.type === 'APPEAL',
+    )?.evidence?.[0];
+    assert.match(ref ?? '', /^ev_/);
+
+    // The API that took the upload dies; the other serves the file to a reviewer.
+    const victim = state.apis[0]!;
+    process.kill(victim.pid, 'SIGKILL');
+    for (let i = 0; i < 50 && running(victim.pid); i++) await sleep(100);
+    assert.ok(!running(victim.pid), `${victim.name} is gone`);
+    const reviewer = await consoleSession(api2, 'dev-reviewer-1');
+    const opened = await reviewer(`/console/cases/${encodeURIComponent(caseId)}/evidence/${ref}`);
+    assert.equal(opened.status, 200, `${state.apis[1]!.name} opens the file ${victim.name} stored`);
+    assert.deepEqual(Buffer.from(await opened.arrayBuffer()), file);
+    // It is a row of Cordon's database, sealed; no process keeps it on its disk.
+    const cordonDb = new PgClient({ connectionString: state.postgres.cordonUrl });
+    await cordonDb.connect();
+    try {
+      const rows = await cordonDb.query<{ sealed: Buffer }>(
+        'SELECT sealed FROM evidence_files WHERE ref = $1',
+        [ref],
+      );
+      assert.equal(rows.rowCount, 1);
+      assert.ok(!rows.rows[0]!.sealed.includes(Buffer.from(account)), 'sealed, not plaintext');
+    } finally {
+      await cordonDb.end();
+    }
+    for (const folder of folders)
+      assert.ok(!existsSync(join(folder, 'evidence', `${ref}.bin`)), `not in ${folder}`);
+    assert.match(output, new RegExp(`${victim.name} exited \\(SIGKILL\\): 1 of 2 APIs still running`));
+  });
+
   it('Ctrl-C stops every process: Cordon, the Web UI, the Temporal server and PostgreSQL', async () => {
     const started = Date.now();
     child.kill('SIGINT');
@@ -448,6 +448,39 @@ describe('npm run cluster: options and configuration', () => {
         });
         assert.doesNotMatch(out, /warning|error/i, out);
       }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("gives every process the same secrets by configuration, kept in the cluster's folder, and a folder each", () => {
+    const root = mkdtempSync(join(tmpdir(), 'cordon-cluster-secrets-'));
+    try {
+      // A cluster from before: development keys in the folder every process shared.
+      const shared = join(root, 'cordon');
+      mkdirSync(shared);
+      const codecKey = randomBytes(32).toString('base64');
+      writeFileSync(join(shared, 'codec-key'), `${codecKey}\n`);
+      const first = clusterSecrets(root, shared, {});
+      assert.equal(first.CORDON_CODEC_KEYS, `dev:${codecKey}`, 'its codec key is taken over');
+      assert.equal(statSync(join(root, 'secrets.json')).mode & 0o777, 0o600);
+      assert.deepEqual(clusterSecrets(root, shared, {}), first, 'the same at every start');
+      const config = parseConfig({ ...first, CORDON_DATA_DIR: join(root, 'nowhere') });
+      assert.equal(config.codec.keys?.[0]?.key.toString('base64'), codecKey);
+      assert.equal(linkKeysFromConfig(config)[0]!.secret.length, 32);
+      assert.ok(config.sessionSecret && config.verification.secret);
+      const own = clusterSecrets(root, shared, { CORDON_SESSION_SECRET: 's'.repeat(40) });
+      assert.equal(own.CORDON_SESSION_SECRET, 's'.repeat(40), "the script's environment wins");
+      const mail = join(shared, 'mail'); // the mail catcher's, made before any process starts
+      mkdirSync(mail);
+      const dirs = ['api-1', 'api-2', 'worker-1'].map((name) => processDataDir(shared, name, mail));
+      assert.equal(new Set(dirs).size, 3);
+      assert.equal(processDataDir(shared, 'api-1', mail), dirs[0], 'again at the next start');
+      assert.equal(
+        realpathSync(join(dirs[0]!, 'mail')),
+        mail,
+        "an API's /dev/mail reads the catcher's folder",
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -1,9 +1,22 @@
 // Prometheus metrics over real HTTP: counters move with what the API answered, gauges read visibility and
-// Cordon's database at scrape time.
+// Cordon's database at scrape time, and `cordon_source_up` says which of the two answered.
 import assert from 'node:assert/strict';
-import type { RunningApi } from '../api/main';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApi, type RunningApi } from '../api/main';
+import { parseConfig } from '../infra/config';
+import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
+import { startPostgres } from './helpers/postgres';
+import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
+
+/** The metric families in the order served, leaving out the process's own (cordon_process_*). */
+const families = (text: string) =>
+  [...text.matchAll(/^# TYPE (cordon_\w+) /gm)]
+    .map((m) => m[1]!)
+    .filter((n) => !n.startsWith('cordon_process_'));
 
 /** The value of one sample (`name{labels}`), 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -100,5 +113,63 @@ describe('metrics at /metrics', function () {
     assert.equal(delta('cordon_decisions_total', { decision: 'UNLOCK' }), 1);
     assert.equal(sample(after, 'cordon_messages', { kind: 'NOTIFY_USER', status: 'FAILED' }), 0);
     assert.doesNotMatch(after, new RegExp(account), 'no account in any label');
+  });
+
+  it('says both sources answered, and serves the same families as before with cordon_source_up last', async () => {
+    const text = await scrape();
+    assert.equal(sample(text, 'cordon_source_up', { source: 'temporal' }), 1);
+    assert.equal(sample(text, 'cordon_source_up', { source: 'database' }), 1);
+    assert.deepEqual(families(text), [
+      'cordon_risk_events_total',
+      'cordon_time_to_restrict_seconds',
+      'cordon_actions_total',
+      'cordon_decisions_total',
+      'cordon_open_cases',
+      'cordon_review_queue_depth',
+      'cordon_review_sla_breached',
+      'cordon_messages',
+      'cordon_source_up',
+    ]);
+  });
+
+  it('with the database down, answers 200 within a second without the message gauge', async function () {
+    this.timeout(120_000);
+    const postgres = await startPostgres();
+    const dataDir = mkdtempSync(join(tmpdir(), 'cordon-metrics-'));
+    let own: RunningApi | undefined;
+    try {
+      own = await startApi(
+        parseConfig({
+          PORT: '0',
+          TEMPORAL_ADDRESS: (await sharedDevServer()).address,
+          CORDON_CODEC_KEYS: TEST_CODEC_KEYS,
+          CORDON_DATA_DIR: dataDir,
+          CORDON_DATABASE_URL: postgres.url,
+        }),
+        quiet,
+      );
+      const get = async () => {
+        const started = performance.now();
+        const res = await fetch(`${own!.url}/metrics`, { signal: AbortSignal.timeout(30_000) });
+        return { status: res.status, text: await res.text(), ms: performance.now() - started };
+      };
+      const before = await get();
+      assert.equal(before.status, 200);
+      assert.equal(sample(before.text, 'cordon_source_up', { source: 'database' }), 1);
+      assert.match(before.text, /^# TYPE cordon_messages gauge$/m);
+
+      await postgres.stop();
+      const after = await get();
+      assert.equal(after.status, 200, after.text);
+      assert.ok(after.ms < 1_000, `answered in ${Math.round(after.ms)} ms`);
+      assert.match(after.text, /^cordon_source_up\{source="database"\} 0$/m);
+      assert.match(after.text, /^cordon_source_up\{source="temporal"\} 1$/m);
+      assert.doesNotMatch(after.text, /cordon_messages/, 'the message gauge is left out');
+      assert.match(after.text, /^# TYPE cordon_open_cases gauge$/m, 'the gauges Temporal answered are there');
+    } finally {
+      await own?.close().catch(() => undefined);
+      await postgres.stop().catch(() => undefined);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

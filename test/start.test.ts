@@ -1,5 +1,6 @@
 // `npm start` as a user runs it: its own dev server on a SQLite file, Web UI, worker and API; Ctrl-C stops
-// everything; a second start finds the first one's cases; a busy port is a clear error.
+// everything; a second start finds the first one's cases; a busy port is a clear error. (How SIGINT and SIGTERM
+// to npm's own PID stop it all: test/signals.test.ts.)
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -169,6 +170,21 @@ describe('configuration', () => {
     assert.throws(() => parseConfig({ CORDON_DATA_SOURCES: '[{"name":"x"}]' }), /CORDON_DATA_SOURCES/);
     assert.throws(() => parseConfig({ CORDON_CODEC_KEYS: 'k1:dG9vIHNob3J0' }), /CORDON_CODEC_KEYS entry 1/);
     assert.throws(() => parseConfig({ CORDON_CODEC_CORS_ORIGINS: 'not a url' }), /CORDON_CODEC_CORS_ORIGINS/);
+  });
+
+  it("CORDON_SHUTDOWN_DELAY_MS: the API's readiness delay on SIGTERM, 3 s in production, none in development", () => {
+    const production = {
+      CORDON_MODE: 'production',
+      CORDON_TOKENS: 'svc-token-0123456789abcdef=backend:payments-backend',
+      CORDON_SESSION_SECRET: 'a-session-secret-of-32-characters!',
+      CORDON_CODEC_KEYS: `2026-01:${Buffer.alloc(32, 7).toString('base64')}`,
+    };
+    assert.equal(parseConfig(production).shutdownDelayMs, 3_000);
+    assert.equal(parseConfig({}).shutdownDelayMs, 0);
+    assert.equal(parseConfig({ CORDON_SHUTDOWN_DELAY_MS: '250' }).shutdownDelayMs, 250);
+    assert.equal(parseConfig({ ...production, CORDON_SHUTDOWN_DELAY_MS: '0' }).shutdownDelayMs, 0);
+    for (const bad of ['-1', 'soon', '60001'])
+      assert.throws(() => parseConfig({ CORDON_SHUTDOWN_DELAY_MS: bad }), /CORDON_SHUTDOWN_DELAY_MS/);
   });
 
   it('points at an existing cluster by configuration only', () => {

@@ -98,7 +98,7 @@ for (const [name, open] of databases) {
       const versions = await again.db.query<{ version: number }>('SELECT version FROM schema_migrations');
       assert.deepEqual(
         versions.map((v) => Number(v.version)),
-        [1, 2, 3],
+        [1, 2, 3, 4],
       );
       await Promise.all([a.db.close(), b.db.close(), again.db.close()]);
     });

@@ -32,7 +32,22 @@ export interface CaseWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** How many case workflows the worker keeps in memory (CORDON_WORKFLOW_CACHE_SIZE); the rest replay on use. */
   maxCachedWorkflows?: number;
+  /** Workflow tasks the worker takes at once (CORDON_WORKFLOW_TASK_SLOTS). */
+  workflowTaskSlots?: number;
+  /**
+   * The worker processes' drain (WORKER_DRAIN); unset, the SDK's defaults (activities in flight are cancelled
+   * as soon as a shutdown is asked, and nothing bounds it), which the tests' in-process workers keep.
+   */
+  drain?: { graceMs: number; forceMs: number };
 }
+
+/**
+ * A worker process's stop (SIGTERM): it stops polling at once; activities in flight get graceMs to finish (they
+ * call out over HTTP with their own 10 s timeouts) before the SDK cancels them, and at forceMs the SDK gives up.
+ * WORKER_STOP_MS bounds the whole stop, the outbox dispatcher and the database included.
+ */
+export const WORKER_DRAIN = { graceMs: 20_000, forceMs: 25_000 };
+export const WORKER_STOP_MS = 29_000;
 
 /**
  * The worker's workflow cache: open cases wait days for their users, so they pile up far beyond what memory
@@ -51,6 +66,24 @@ export function workflowCacheSizeFromEnv(env: NodeJS.ProcessEnv = process.env): 
   return n;
 }
 
+/**
+ * Workflow tasks a worker takes at once. Its workflows run on one thread, so more tasks in hand add no speed:
+ * they wait in the worker while their timeout runs. With the SDK's default of 40 on a CPU-starved machine, tasks
+ * waited 8 s (p50) in the worker, past the 10 s timeout, and the failed retries replayed whole histories, which
+ * starved it further. Beyond this number tasks wait at the server, where no timeout runs.
+ */
+export const DEFAULT_WORKFLOW_TASK_SLOTS = 8;
+
+/** CORDON_WORKFLOW_TASK_SLOTS: an integer from 2 (the SDK's minimum with a cache) to 100; unset, the default. */
+export function workflowTaskSlotsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.CORDON_WORKFLOW_TASK_SLOTS;
+  if (text === undefined || text === '') return DEFAULT_WORKFLOW_TASK_SLOTS;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 2 || n > 100)
+    throw new Error('invalid configuration: CORDON_WORKFLOW_TASK_SLOTS must be an integer from 2 to 100');
+  return n;
+}
+
 export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: o.connection,
@@ -58,6 +91,8 @@ export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
     taskQueue: o.taskQueue ?? TASK_QUEUE,
     activities: createActivities(o.deps),
     maxCachedWorkflows: o.maxCachedWorkflows ?? DEFAULT_WORKFLOW_CACHE_SIZE,
+    maxConcurrentWorkflowTaskExecutions: o.workflowTaskSlots ?? workflowTaskSlotsFromEnv(),
+    ...(o.drain ? { shutdownGraceTime: o.drain.graceMs, shutdownForceTime: o.drain.forceMs } : {}),
     // The bundler (no prebuilt bundle) takes the failure converter from here too.
     dataConverter: codecDataConverter(o.codec),
     ...(o.workflowBundle
@@ -101,11 +136,13 @@ export function workflowBundleFromEnv(
 /**
  * The SDK's INFO lines (webpack's bundle report among them) drown Cordon's own; keep its warnings. With an
  * address, the SDK's own metrics (workflow and activity task latencies, slots, polls...) are served there in
- * Prometheus format.
+ * Prometheus format. ownSignals: the process handles SIGINT and SIGTERM itself (infra/shutdown.ts) and stops
+ * its workers in its own order; otherwise the SDK shuts every worker down on them.
  */
-export function installSdkLogger(sdkMetricsAddress?: string): void {
+export function installSdkLogger(sdkMetricsAddress?: string, o: { ownSignals?: boolean } = {}): void {
   Runtime.install({
     logger: new DefaultLogger((process.env.SDK_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN'),
+    ...(o.ownSignals ? { shutdownSignals: [] } : {}),
     ...(sdkMetricsAddress
       ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } }
       : {}),

@@ -67,6 +67,7 @@ import {
   verificationInput,
 } from '../core/actions';
 import type { RequestIdentity } from '../core/idempotency';
+import { EventMemory } from './event-memory';
 
 const DEFAULT_HISTORY_LIMIT = 5_000;
 // Recent IDs only: Cordon's database remembers event IDs and requests for their whole window; these cover a
@@ -90,7 +91,40 @@ export const PATCHES = {
    * tier or openness changes; runs begun before record it only with their restriction changes, messages and end.
    */
   release03: 'cordon-0.3-restriction-record',
+  /**
+   * 0.4: an event ID another case of the account may have answered is looked up in Cordon's database before
+   * anything is decided (a fresh run; an event the API looked up before this case began); the answers the case
+   * stops remembering are written there first; a staff member's case opening whose requestId was used with
+   * another body is refused; the case decides its rules version itself (RULES_PATCHES).
+   */
+  release04: 'cordon-0.4-seen-ids',
 } as const;
+
+/**
+ * One marker per version of the case machine's rules, newest first. A case opening records the marker of the
+ * newest rules this code knows; a replay finds it and follows the same rules. A constant would change under
+ * replay when the code moves on, and the API's stamp (terms.rulesVersion) may name rules this worker has no code
+ * for (a newer API deployed before the workers), so neither decides. A new rules version adds its entry first.
+ */
+export const RULES_PATCHES: readonly (readonly [version: number, patchId: string])[] = [
+  [3, 'cordon-rules-3'],
+];
+
+/**
+ * The rules a case opening now follows: live, the newest this code knows; in a replay, the one whose marker the
+ * history holds. Entries are never removed, so a 0.4 history always finds its marker (the fallback is the API's
+ * stamp, as before 0.4).
+ */
+function rulesVersionOfCase(stamped: number | undefined): number | undefined {
+  for (const [version, patchId] of RULES_PATCHES) if (patched(patchId)) return version;
+  return stamped;
+}
+
+/**
+ * How far apart the API's clock and the workflow's may be. An event the API looked up less than this after
+ * the case began may have been answered by the account's previous case, whose archive the look missed.
+ */
+const CLOCK_SKEW_MS = 60_000;
 
 // Scoring is a local activity: it runs in the worker that handles the update, saving a server round trip on
 // the path the API waits for. Data-source lookups inside have their own timeouts.
@@ -121,16 +155,10 @@ const RECORD_OPTIONS: ActivityOptions = {
 };
 const records = proxyActivities<CaseActivities>(RECORD_OPTIONS);
 
-/** Maps are immune to caller-supplied keys such as `__proto__` or `constructor`; payloads carry entries. */
-function entriesOf<T>(carried: [string, T][] | Record<string, T> | undefined): [string, T][] {
-  if (!carried) return [];
-  return Array.isArray(carried) ? carried : Object.entries(carried);
-}
-
 /** The running case: its state, idempotency memory, the outbox of messages, and a lock for handlers. */
 class CaseRun {
   state: CaseState | null;
-  readonly seenEvents: Map<string, RiskEventResult>;
+  readonly seenEvents: EventMemory;
   /** Request key → fingerprint of the body that was applied. */
   readonly seenRequests: Map<string, string>;
   effectSeq: number;
@@ -148,16 +176,21 @@ class CaseRun {
     return this.release02 ? SEEN_KEPT : SEEN_KEPT_BEFORE_0_2;
   }
 
+  /** The time the case's first run began (continue-as-new keeps it): earlier cases had ended by then. */
+  private readonly caseBegan = workflowInfo().startTime.getTime();
+
   constructor(
     readonly accountId: string,
     /** This run follows 0.2's behaviour (PATCHES.release02); a run begun by 0.1 keeps 0.1's. */
     readonly release02: boolean,
     /** This run writes its restriction record on every change (PATCHES.release03). */
     readonly release03: boolean,
+    /** This run looks up event IDs other cases may have answered, and decides its rules (PATCHES.release04). */
+    readonly release04: boolean,
     carried?: CarriedState,
   ) {
     this.state = carried?.state ?? null;
-    this.seenEvents = new Map(entriesOf(carried?.seenEvents));
+    this.seenEvents = new EventMemory(carried?.seenEvents, this.seenKept, release04, carried?.handedOverAt);
     const requests = carried?.seenRequests ?? [];
     // Bare request IDs from before 0.2 match no key of today's form; they are kept only as history.
     this.seenRequests = new Map(requests.map((r): [string, string] => (typeof r === 'string' ? [r, ''] : r)));
@@ -171,6 +204,21 @@ class CaseRun {
 
   get idle(): boolean {
     return !this.busy && this.outbox.length === 0;
+  }
+
+  /**
+   * Set once the run must continue as new: new updates are refused (CASE_CONTINUING, which the API retries)
+   * so that those already accepted finish and the run can continue. A flood of events for one account would
+   * otherwise keep handlers running until the server's limit of updates per run refused them all.
+   */
+  continuing = false;
+
+  private refuseWhileContinuing(): void {
+    if (this.continuing)
+      throw ApplicationFailure.create({
+        type: 'CASE_CONTINUING',
+        message: 'the case is moving to a new run; retry shortly',
+      });
   }
 
   /** Runs handlers one at a time: each one's transition and effects complete before the next starts. */
@@ -252,6 +300,7 @@ class CaseRun {
       question: s.question ?? null,
       explanation: s.explanation ?? null,
       retractedEvents: s.retractedEvents ?? [],
+      rulesVersion: s.terms.rulesVersion ?? 1,
       lockoutCount: s.lockoutCount,
       missingSources: s.missingSources,
       policyVersion: s.terms.policyVersion,
@@ -274,21 +323,29 @@ class CaseRun {
     };
   }
 
-  async onRiskEvent({ event, actor, scored }: RiskEventUpdate): Promise<RiskEventResult> {
-    const seen = this.seenEvents.get(event.eventId);
-    if (seen) return { ...seen, duplicate: true };
+  async onRiskEvent(u: RiskEventUpdate): Promise<RiskEventResult> {
+    const { event, actor, scored } = u;
+    const seen = this.seenEvents.answerOf(event.eventId);
+    if (seen) return this.repeatOf(seen, u);
     this.handledAnyEvent = true;
     // A fresh run asks Cordon's database too: an earlier case of the account may have answered this event ID
     // and ended between the API's own check and this update.
     const fresh = this.state === null;
+    if (this.release04 && this.mayBeAnsweredElsewhere(u)) {
+      const first = await scoring.firstAnswerOf(event.accountId, event.eventId);
+      if (first) {
+        this.seenEvents.remember(first);
+        return this.repeatOf(first, u);
+      }
+    }
     // 0.3: the API's scoring stands (it looked for a first answer just before); a local activity would cost a
     // round trip through the worker's activity slots on the path the API waits for.
     const { decision, terms, firstAnswer } =
       this.release03 && scored
         ? { ...scored, firstAnswer: undefined }
-        : await scoring.scoreRiskEvent(event, fresh);
+        : await scoring.scoreRiskEvent(event, fresh && !this.release04);
     if (firstAnswer) {
-      this.remember(this.seenEvents, event.eventId, firstAnswer, this.seenKept);
+      this.seenEvents.remember(firstAnswer);
       return { ...firstAnswer, duplicate: true };
     }
     const now = Date.now();
@@ -299,7 +356,8 @@ class CaseRun {
           caseId: this.caseId,
           accountId: this.accountId,
           locale: event.locale ?? 'en',
-          terms,
+          // 0.4: the rules this code knows, whatever the API stamped (it may be newer than this worker).
+          terms: this.release04 ? { ...terms, rulesVersion: rulesVersionOfCase(terms.rulesVersion) } : terms,
           at: now,
           eventId: event.eventId,
           eventType: event.type,
@@ -331,9 +389,27 @@ class CaseRun {
       status: this.state?.status ?? 'NO_ACTION',
       decision,
       duplicate: false,
+      ...(this.release04 && u.fingerprint !== undefined ? { requestFingerprint: u.fingerprint } : {}),
     };
-    this.remember(this.seenEvents, event.eventId, result, this.seenKept);
+    this.seenEvents.remember(result);
     return result;
+  }
+
+  /**
+   * The database may hold an answer this case does not: this run is fresh (the previous case ended just before
+   * it began), or the API looked for a first answer before (or about when) this case began or last forgot IDs
+   * it had handed over to the database.
+   */
+  private mayBeAnsweredElsewhere(u: RiskEventUpdate): boolean {
+    if (this.state === null || u.checkedAt === undefined) return true;
+    const since = Math.max(this.caseBegan, this.seenEvents.handedOverAt ?? 0);
+    return u.checkedAt < since + CLOCK_SKEW_MS;
+  }
+
+  /** The first answer again, unless the event is a staff request whose requestId came with another body. */
+  private repeatOf(first: RiskEventResult, u: RiskEventUpdate): RiskEventResult {
+    if (this.release04) assertSameRequest(first, u);
+    return { ...first, duplicate: true };
   }
 
   /**
@@ -343,9 +419,17 @@ class CaseRun {
   async onAction(identity: RequestIdentity | undefined, input: CaseInput): Promise<CaseView> {
     if (!(identity && this.isRepeat(identity))) {
       await this.carryOut(this.apply(input, Date.now()));
-      if (identity) this.remember(this.seenRequests, identity.key, identity.fingerprint, this.seenKept);
+      if (identity) this.rememberRequest(identity);
     }
     return this.view()!;
+  }
+
+  /** The most recent request keys (the API's request records and the archive keep them all). */
+  private rememberRequest({ key, fingerprint }: RequestIdentity): void {
+    this.seenRequests.delete(key);
+    this.seenRequests.set(key, fingerprint);
+    if (this.seenRequests.size > this.seenKept)
+      this.seenRequests.delete(this.seenRequests.keys().next().value!);
   }
 
   /** True for a repeat of an applied request; throws when the key was used for another body. */
@@ -362,6 +446,7 @@ class CaseRun {
 
   /** The synchronous validator: refuses with the machine's typed reason, before anything is recorded. */
   validate(caseId: string, identity: RequestIdentity | undefined, input: CaseInput): void {
+    this.refuseWhileContinuing();
     if (!this.state || this.state.caseId !== caseId)
       throw ApplicationFailure.create({ type: 'CASE_NOT_FOUND', message: "not this account's current case" });
     if (identity && this.isRepeat(identity)) return;
@@ -370,10 +455,16 @@ class CaseRun {
       throw ApplicationFailure.create({ type: result.refusal.code, message: result.refusal.message });
   }
 
-  validateRiskEvent({ event }: RiskEventUpdate): void {
+  validateRiskEvent(u: RiskEventUpdate): void {
+    const { event } = u;
     if (event.accountId !== this.accountId)
       throw ApplicationFailure.create({ type: 'WRONG_ACCOUNT', message: 'event is for another account' });
-    if (this.seenEvents.has(event.eventId)) return;
+    this.refuseWhileContinuing();
+    const seen = this.seenEvents.answerOf(event.eventId);
+    if (seen) {
+      if (this.release04) assertSameRequest(seen, u);
+      return;
+    }
     if (this.state?.outcome)
       throw ApplicationFailure.create({ type: 'CASE_CLOSED', message: 'the case is ending; retry shortly' });
   }
@@ -404,11 +495,10 @@ class CaseRun {
   }
 
   /**
-   * A restriction change: a local activity in 0.3 runs, an activity (with its summary) in earlier ones. A local
-   * activity can run in a workflow task that is then lost with its worker, and the retried task may interleave
-   * concurrent updates differently, so its key does not count every effect: it is the number of restriction
-   * commands the case has carried out so far (from its timeline) and what this one does. The gateway sees one
-   * key per restriction command, and two different commands never share one.
+   * A restriction change: an activity (with its summary), or a local activity in 0.3 runs. A local activity can
+   * run in a workflow task that is then lost with its worker, and the retried task may interleave concurrent
+   * updates differently, so its key does not count every effect: it is the number of restriction commands the
+   * case has carried out so far (from its timeline) and what this one does.
    */
   private restrictionEffect<K extends 'applyRestriction' | 'liftRestriction' | 'closeAccount'>(
     name: K,
@@ -416,7 +506,12 @@ class CaseRun {
     command: Parameters<CaseActivities[K]>[0],
   ): Promise<void> {
     type Run = (c: typeof command) => Promise<void>;
-    if (this.release03) {
+    // 0.3 runs only. From 0.4 a command is an ordinary activity again (eager execution starts it in this worker
+    // at once): it is scheduled only once the workflow task that decided it is committed, so its key comes from
+    // the committed history. A local activity acts before that commit; when a starved worker's task timed out
+    // and was redone with its updates in another order, the gateway got a command under a second key, or one
+    // the case never recorded.
+    if (this.release03 && !this.release04) {
       const s = this.state!;
       const done = s.timeline.filter((e) => RESTRICTION_ENTRIES.has(e.type)).length;
       const tier = name === 'applyRestriction' ? `:${(command as { tier: string }).tier}` : '';
@@ -561,10 +656,27 @@ class CaseRun {
     }
   }
 
+  /**
+   * 0.4: writes the first answers the case stops remembering to Cordon's database, where the API and later
+   * cases look; until then the case still answers them itself. Runs for as long as the workflow runs.
+   */
+  async handOverEvents(): Promise<never> {
+    for (;;) {
+      await condition(() => this.seenEvents.handingOver);
+      const batch = this.seenEvents.leavingBatch();
+      await records.recordEvents.executeWithOptions(
+        { ...RECORD_OPTIONS, summary: `hand over ${batch.length} event IDs` },
+        [batch],
+      );
+      this.seenEvents.handedOver(batch, Date.now());
+    }
+  }
+
   carried(): CarriedState {
     return {
       state: this.state!,
-      seenEvents: [...this.seenEvents],
+      seenEvents: this.seenEvents.entries(),
+      ...(this.seenEvents.handedOverAt !== undefined ? { handedOverAt: this.seenEvents.handedOverAt } : {}),
       seenRequests: [...this.seenRequests],
       effectSeq: this.effectSeq,
       outbox: this.outbox,
@@ -579,14 +691,8 @@ class CaseRun {
       record: this.restrictionRecord(),
       view,
       requests: [...this.seenRequests].map(([key, fingerprint]) => ({ key, fingerprint })),
-      events: [...this.seenEvents.values()],
+      events: this.seenEvents.answers(),
     });
-  }
-
-  private remember<T>(map: Map<string, T>, key: string, value: T, keep: number): void {
-    map.delete(key);
-    map.set(key, value);
-    if (map.size > keep) map.delete(map.keys().next().value!);
   }
 
   /** Keeps the Web UI's custom search attributes current; upserts only when something changed. */
@@ -608,6 +714,19 @@ class CaseRun {
     upsertSearchAttributes(pairs);
     setCurrentDetails(currentDetailsOf(s));
   }
+}
+
+/**
+ * A staff member's case opening repeats only with the same body: its first answer keeps the body's fingerprint
+ * (answers recorded before 0.4 have none and cannot be told apart: they stand).
+ */
+function assertSameRequest(first: RiskEventResult, u: RiskEventUpdate): void {
+  if (u.fingerprint === undefined || first.requestFingerprint === undefined) return;
+  if (first.requestFingerprint !== u.fingerprint)
+    throw ApplicationFailure.create({
+      type: 'IDEMPOTENCY_KEY_REUSED',
+      message: 'this requestId was already used for a different request',
+    });
 }
 
 const BACKEND_EVENT_TYPES: Record<BackendEventKind, BackendEvent['type']> = {
@@ -653,6 +772,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
     input.accountId,
     patched(PATCHES.release02),
     patched(PATCHES.release03),
+    patched(PATCHES.release04),
     input.carried,
   );
   const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
@@ -683,6 +803,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
   setHandler(caseStatsQuery, () => run.stats());
 
   void run.drainOutbox();
+  if (run.release04) void run.handOverEvents();
   run.syncSearchAttributes();
 
   // A fresh run waits for the event it was started with; one that opened nothing ends at once.
@@ -693,6 +814,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
   while (run.state !== null && run.state.outcome === null) {
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > historyLimit) {
+      run.continuing = true;
       await condition(() => run.idle && allHandlersFinished());
       await continueAsNew<typeof caseWorkflow>({
         accountId: input.accountId,

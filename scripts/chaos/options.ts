@@ -28,6 +28,8 @@ export interface ChaosOptions {
   keep: boolean;
   /** Another workflows module to bundle instead of workflows/ (to try a workflow change under chaos). */
   workflowsPath?: string;
+  /** Busy processes beside the run for its whole length (0: none): the run on a loaded machine. */
+  cpuLoad: number;
 }
 
 export const DEFAULTS: ChaosOptions = {
@@ -43,6 +45,7 @@ export const DEFAULTS: ChaosOptions = {
   flakyRate: 0.01,
   seed: 1,
   keep: false,
+  cpuLoad: 0,
 };
 
 export const USAGE = `npm run chaos -- [options]
@@ -61,6 +64,8 @@ export const USAGE = `npm run chaos -- [options]
   --seed N                   seed of the case plan (default ${DEFAULTS.seed})
   --keep                     keep the data folder and logs after a clean run
   --workflows-path FILE      bundle this workflows module instead of workflows/ (to try a change under chaos)
+  --cpu-load N               N processes keep a core busy each for the whole run (default 0; the release
+                             gate runs with 2 on this project's 2 cores)
 `;
 
 function range(flag: string, text: string | undefined): [number, number] {
@@ -130,6 +135,9 @@ export function parseOptions(argv: string[]): ChaosOptions | 'help' {
         break;
       case '--keep':
         o.keep = true;
+        break;
+      case '--cpu-load':
+        o.cpuLoad = number(flag, value(), 0, 16);
         break;
       case '--workflows-path': {
         const path = value();
