@@ -180,7 +180,7 @@ function causeCodes(err: unknown): string {
   const codes: string[] = [];
   for (let e: unknown = err, depth = 0; depth < 10 && e instanceof Error; depth++) {
     const code = (e as { code?: unknown }).code;
-    codes.push(`${e.name}:${typeof code === "number" || typeof code === "string" ? code : "-"}:${process.env.DEBUG_CAUSES ? e.message : ""}`);
+    codes.push(`${e.name}:${typeof code === 'number' || typeof code === 'string' ? code : '-'}`);
     e = (e as { cause?: unknown }).cause;
   }
   return codes.join(' > ');
