@@ -56,7 +56,7 @@ function databaseSubject(db: Database, keys: EvidenceKey[]): Subject {
       await db.run(
         `INSERT INTO evidence_files (ref, case_id, sealed, created_at) VALUES (?, NULL, ?, 0)
          ON CONFLICT (ref) DO UPDATE SET sealed = excluded.sealed`,
-        [ref, bytes as never],
+        [ref, bytes],
       );
     },
   };

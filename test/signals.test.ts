@@ -39,13 +39,9 @@ import { sharedDevServer, TEST_CODEC_KEYS, workflowBundle } from './helpers/serv
 const npm = (script: string, env: Record<string, string>, o: { detached?: boolean } = {}) =>
   spawnCommand('npm', ['run', script], env, o);
 
-/** Runs the test's body with a list to register process trees in; whatever of them still runs is killed. */
+/** Process trees a test started, and its folders: after each test whatever still runs is killed, then removed. */
 const trees: Proc[][] = [];
 const dirs: string[] = [];
-afterEach(() => {
-  for (const tree of trees.splice(0)) killAll(tree);
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 const tempDir = (prefix: string) => {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   dirs.push(dir);
@@ -99,6 +95,10 @@ describe('stopping: SIGINT and SIGTERM', function () {
   this.timeout(180_000);
   before(function () {
     if (process.platform !== 'linux') this.skip();
+  });
+  afterEach(() => {
+    for (const tree of trees.splice(0)) killAll(tree);
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
   it('a repeated signal never cuts a stop short; a stop past its deadline exits 1', async () => {

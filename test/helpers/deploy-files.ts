@@ -169,6 +169,7 @@ export function refuseUnsafeRun(command: string): void {
   assert.doesNotMatch(command, /(^|[\s=:'"])\//, `RUN ${command}: an absolute path would be this machine's`);
   assert.doesNotMatch(command, /\bnpm\s+cache\b/, `RUN ${command}: npm's cache here is shared`);
   assert.doesNotMatch(command, /~|\$HOME\b/, `RUN ${command}: the home folder here is this machine's`);
+  assert.doesNotMatch(command, /\.\.\//, `RUN ${command}: outside its WORKDIR`);
 }
 
 /**
@@ -187,6 +188,8 @@ export async function executeStages(
     log?: (line: string) => void;
   },
 ): Promise<BuiltStage[]> {
+  for (const stage of stages)
+    for (const step of stage.steps) if (step.kind === 'RUN') refuseUnsafeRun(step.command); // before any runs
   const built: BuiltStage[] = [];
   for (const [i, stage] of stages.entries()) {
     const root = mkdtempSync(join(tmpdir(), `cordon-image-${stage.name ?? i}-`));
@@ -207,7 +210,6 @@ export async function executeStages(
           cpSync(src, target, { recursive: true });
         }
       } else {
-        refuseUnsafeRun(step.command);
         o.log?.(`RUN ${step.command}`);
         // npm's cache where it is (by name: HOME moves), so installs reuse it.
         const env = { ...hostEnv(), npm_config_cache: NPM_CACHE, ...stage.env, ...o.runEnv, HOME: root };
