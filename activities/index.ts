@@ -3,6 +3,7 @@ import type { BackendNotifier, NotificationChannel } from './channels';
 import type { Scorer } from './scorer';
 import { renderNotice } from './templates';
 import type { BackendEvent, CaseActivities, Delivery, UserNotice } from '../core/activity-contract';
+import type { OutboxMessage } from '../core/contracts';
 import type { Store } from '../infra/store';
 
 export interface ActivityDeps {
@@ -22,6 +23,12 @@ export interface ActivityDeps {
 
 /** The case workflow's activities over injected dependencies (real ones in the worker, test doubles of I/O only). */
 export function createActivities(deps: ActivityDeps): CaseActivities {
+  // A message already queued (same idempotency key) is left alone: a retried activity queues nothing twice.
+  const enqueue = async (messages: OutboxMessage[] | undefined) => {
+    if (!messages?.length) return;
+    await deps.store.enqueue(messages);
+    deps.onEnqueued?.();
+  };
   return {
     async scoreRiskEvent(event, lookupFirstAnswer) {
       const first = lookupFirstAnswer
@@ -33,17 +40,20 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
     // Cordon's record first: the hot-path check protects the account even while the gateway is unreachable.
     // The record is Cordon's own; the gateway gets the command alone (the same body on every attempt, even
     // when a retried workflow task rebuilds the record with another version).
-    async applyRestriction({ record, ...command }) {
+    async applyRestriction({ record, messages, ...command }) {
       if (record) await deps.store.recordRestriction(record);
       await deps.gateway.apply(command);
+      await enqueue(messages);
     },
-    async liftRestriction({ record, ...command }) {
+    async liftRestriction({ record, messages, ...command }) {
       if (record) await deps.store.recordRestriction(record);
       await deps.gateway.lift(command);
+      await enqueue(messages);
     },
-    async closeAccount({ record, ...command }) {
+    async closeAccount({ record, messages, ...command }) {
       if (record) await deps.store.recordRestriction(record);
       await deps.gateway.close(command);
+      await enqueue(messages);
     },
     recordRestriction: (record) => deps.store.recordRestriction(record),
     firstAnswerOf: (accountId, eventId) => deps.store.findEvent(accountId, eventId, deps.eventIdWindowMs),

@@ -2,6 +2,7 @@
 // workflow implementation.
 import {
   WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
@@ -282,6 +283,9 @@ export class CaseService {
       sources,
     } = await this.o.scorer.scoreDetailed(event);
     const workflowId = caseWorkflowId(event.accountId);
+    // Read before the start: an account without a record has never had a case (see withStart).
+    const firstOfAccount =
+      decision.tier !== 'NONE' && (await this.o.store.restrictionsOf([event.accountId]))[0] === null;
     // No update ID: the workflow remembers event IDs itself (across continue-as-new) and flags repeats.
     const update: RiskEventUpdate = {
       event,
@@ -295,7 +299,9 @@ export class CaseService {
     if (decision.tier !== 'NONE') {
       result = await this.perAccount.run(event.accountId, () =>
         this.eventCall(() =>
-          retryWhenBusy(() => this.withStart(workflowId, event.accountId, decision, updateOptions)),
+          retryWhenBusy(() =>
+            this.withStart(workflowId, event.accountId, decision, updateOptions, firstOfAccount),
+          ),
         ),
       );
     } else if ((await this.o.store.restrictionsOf([event.accountId]))[0]?.open) {
@@ -343,21 +349,30 @@ export class CaseService {
     return result;
   }
 
+  /**
+   * The event to the account's case, starting one if none runs. An account that has never had a case (no
+   * restriction record when the API looked, before this start) starts its first run only if the server holds no
+   * earlier run of the account (REJECT_DUPLICATE), and tells the run so: it then has no earlier case's answers
+   * to look up. If an earlier run appeared meanwhile, the start is refused and made again the usual way.
+   */
   private async withStart(
     workflowId: string,
     accountId: string,
     decision: Decision,
     updateOptions: { args: [RiskEventUpdate] },
+    firstOfAccount: boolean,
   ): Promise<RiskEventResult> {
     // A case that has reached its outcome refuses new events while it finishes (its last messages and archive
     // written); the next event starts a new case. Under load the finishing takes longer: wait for it, then 503.
     const giveUpAt = Date.now() + CASE_ENDING_WAIT_MS;
+    let first = firstOfAccount;
     for (let attempt = 0; ; attempt++) {
       const startWorkflowOperation = new WithStartWorkflowOperation(CASE_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: this.taskQueue,
-        args: [{ accountId } satisfies CaseWorkflowInput],
+        args: [{ accountId, ...(first ? { firstOfAccount: true } : {}) } satisfies CaseWorkflowInput],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: first ? 'REJECT_DUPLICATE' : 'ALLOW_DUPLICATE',
         typedSearchAttributes: [{ key: SA.accountId, value: accountId }],
         // What the Web UI shows first: which account, and why the case opened (codes only).
         staticSummary: `Cordon case · account ${accountId} · ${decision.tier} · ${decision.reasons[0]?.code ?? 'no reason'}`,
@@ -368,6 +383,10 @@ export class CaseService {
           startWorkflowOperation,
         });
       } catch (err) {
+        if (first && err instanceof WorkflowExecutionAlreadyStartedError) {
+          first = false; // an earlier run of the account exists after all: its case may know this event
+          continue;
+        }
         // Sending the event again is safe: the case answers a seen event ID with its first answer.
         const refused = refusalType(err);
         if (refused !== 'CASE_CLOSED' && refused !== 'CASE_CONTINUING' && !workflowTaskTrouble(err))

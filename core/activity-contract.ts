@@ -34,6 +34,8 @@ export interface RestrictionCommand {
   idempotencyKey: string;
   /** The case's state after the transition, recorded before the gateway is called. */
   record?: AccountRestriction;
+  /** 0.4: the messages of the same transition, handed to the outbox once the gateway has the command. */
+  messages?: OutboxMessage[];
 }
 
 export interface ApplyRestrictionCommand extends RestrictionCommand {

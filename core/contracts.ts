@@ -47,6 +47,11 @@ export interface CaseWorkflowInput {
   historyLimit?: number;
   /** Present when the workflow continued as new: the state it carries over. */
   carried?: CarriedState;
+  /**
+   * 0.4: the account's first case ever (the API found no restriction record and the server no earlier run of the
+   * workflow): no earlier case can have answered an event, so the run looks nothing up.
+   */
+  firstOfAccount?: boolean;
 }
 
 export interface CarriedState {

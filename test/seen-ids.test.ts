@@ -56,6 +56,14 @@ async function endCase(h: Harness, account: string, caseId: string): Promise<voi
   assert.ok(await h.store.archivedCase(caseId), 'the ended case is archived');
 }
 
+/** How many local activities the run's history records (a lookup in Cordon's database is one). */
+async function localActivities(h: Harness, account: string, runId?: string): Promise<number> {
+  const history = await h.client.workflow.getHandle(caseWorkflowId(account), runId).fetchHistory();
+  return (history.events ?? []).filter(
+    (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+  ).length;
+}
+
 describe('event IDs across the cases of an account (issue 15, defect 1)', function () {
   this.timeout(120_000);
 
@@ -77,6 +85,25 @@ describe('event IDs across the cases of an account (issue 15, defect 1)', functi
       assert.equal(h.gateway.accounts.get(account), undefined, 'the account is not locked again');
       const run = await h.handle(account).result();
       assert.equal(run.outcome, 'NO_ACTION', 'the fresh run opened nothing and ended');
+      assert.equal(await localActivities(h, account), 1, 'the fresh run looked the event up');
+    }));
+
+  it("the account's first case looks nothing up; a start that finds an earlier run after all is made the usual way", () =>
+    withHarness(async (h) => {
+      const account = uniqueAccount();
+      const first = await h.cases.reportEvent(freeze(account), backend);
+      assert.equal(first.status, 'AWAITING_USER');
+      const firstRun = (await h.handle(account).describe()).runId;
+      assert.equal(await localActivities(h, account, firstRun), 0, 'no earlier case to ask about');
+      await endCase(h, account, first.caseId!);
+
+      // The API finds no restriction record (as if it read before the earlier case wrote one): it starts as
+      // the account's first case, the server refuses since an earlier run exists, and the start is made again.
+      await h.store.db.run('DELETE FROM account_restrictions WHERE account_id = ?', [account]);
+      const second = await h.cases.reportEvent(freeze(account), backend);
+      assert.equal(second.status, 'AWAITING_USER');
+      assert.notEqual(second.caseId, first.caseId);
+      assert.equal(await localActivities(h, account), 1, 'this case looked up its first event');
     }));
 
   it("an open case recognises an event its account's previous case answered, when the API looked before it began", () =>

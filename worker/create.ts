@@ -67,12 +67,14 @@ export function workflowCacheSizeFromEnv(env: NodeJS.ProcessEnv = process.env): 
 }
 
 /**
- * Workflow tasks a worker takes at once. Its workflows run on one thread, so more tasks in hand add no speed:
- * they wait in the worker while their timeout runs. With the SDK's default of 40 on a CPU-starved machine, tasks
- * waited 8 s (p50) in the worker, past the 10 s timeout, and the failed retries replayed whole histories, which
- * starved it further. Beyond this number tasks wait at the server, where no timeout runs.
+ * Workflow tasks a worker takes at once. Its workflows run on one thread, so tasks in hand beyond what keeps that
+ * thread busy only wait in the worker while their timeout (10 s) runs. With the SDK's default of 40 on a
+ * CPU-starved machine (load about 10) tasks took 8 s at the median, many past their timeout, and the failed
+ * retries replayed whole histories, which starved the worker further. Beyond this number tasks wait at the
+ * server, where no timeout runs. 20 keeps a quiet worker's throughput at 20 requests in flight (8 cost a quarter
+ * of it), and with four busy processes beside the chaos run no task took over 5 s.
  */
-export const DEFAULT_WORKFLOW_TASK_SLOTS = 8;
+export const DEFAULT_WORKFLOW_TASK_SLOTS = 20;
 
 /** CORDON_WORKFLOW_TASK_SLOTS: an integer from 2 (the SDK's minimum with a cache) to 100; unset, the default. */
 export function workflowTaskSlotsFromEnv(env: NodeJS.ProcessEnv = process.env): number {

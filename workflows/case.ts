@@ -17,7 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions, SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
-import type { AccountRestriction, BackendEvent, CaseActivities } from '../core/activity-contract';
+import type { AccountRestriction, CaseActivities } from '../core/activity-contract';
 import { REVIEW_STATUSES } from '../core/model';
 import {
   isRestricted,
@@ -26,7 +26,6 @@ import {
   recordEffect,
   transition,
   type CaseInput,
-  type BackendEventKind,
   type CaseState,
   type Effect,
   type TimerKind,
@@ -68,6 +67,7 @@ import {
 } from '../core/actions';
 import type { RequestIdentity } from '../core/idempotency';
 import { EventMemory } from './event-memory';
+import { isMessage, messageName, messageOf, type MessageEffect } from './messages';
 
 const DEFAULT_HISTORY_LIMIT = 5_000;
 // Recent IDs only: Cordon's database remembers event IDs and requests for their whole window; these cover a
@@ -188,6 +188,8 @@ class CaseRun {
     /** This run looks up event IDs other cases may have answered, and decides its rules (PATCHES.release04). */
     readonly release04: boolean,
     carried?: CarriedState,
+    /** The account's first case ever: no earlier case can have answered an event (CaseWorkflowInput). */
+    private readonly firstOfAccount = false,
   ) {
     this.state = carried?.state ?? null;
     this.seenEvents = new EventMemory(carried?.seenEvents, this.seenKept, release04, carried?.handedOverAt);
@@ -398,12 +400,14 @@ class CaseRun {
   /**
    * The database may hold an answer this case does not: this run is fresh (the previous case ended just before
    * it began), or the API looked for a first answer before (or about when) this case began or last forgot IDs
-   * it had handed over to the database.
+   * it had handed over to the database. The account's first case ever has no earlier case to ask about.
    */
   private mayBeAnsweredElsewhere(u: RiskEventUpdate): boolean {
-    if (this.state === null || u.checkedAt === undefined) return true;
-    const since = Math.max(this.caseBegan, this.seenEvents.handedOverAt ?? 0);
-    return u.checkedAt < since + CLOCK_SKEW_MS;
+    const earlierCases = !this.firstOfAccount;
+    if (this.state === null) return earlierCases;
+    if (u.checkedAt === undefined) return true;
+    const since = Math.max(earlierCases ? this.caseBegan : 0, this.seenEvents.handedOverAt ?? 0);
+    return since > 0 && u.checkedAt < since + CLOCK_SKEW_MS;
   }
 
   /** The first answer again, unless the event is a staff request whose requestId came with another body. */
@@ -526,22 +530,36 @@ class CaseRun {
 
   /** Restriction changes happen before the handler answers; messages go to the outbox, sent in order. */
   private async carryOut(fx: Effect[]): Promise<void> {
-    for (const effect of fx) {
+    for (let i = 0; i < fx.length; i++) {
+      const effect = fx[i]!;
       const s = this.state!;
       const base = { caseId: s.caseId, accountId: s.accountId, idempotencyKey: this.nextKey() };
-      const reasonCodes = s.reasons.map((r) => r.code);
+      if (isMessage(effect)) {
+        this.outbox.push(messageOf(s, effect, base.idempotencyKey));
+        continue;
+      }
+      // 0.4: the messages that follow a restriction command in its transition travel with it, and its activity
+      // hands them to the outbox once the command is carried out: one activity and one workflow task fewer on
+      // every restriction. Only when no earlier message is still on its way, so the outbox keeps their order.
+      const messages: OutboxMessage[] = [];
+      if (this.release04 && this.outbox.length === 0)
+        while (isMessage(fx[i + 1])) messages.push(messageOf(s, fx[++i] as MessageEffect, this.nextKey()));
+      const withMessages = messages.length ? { messages } : {};
+      // What the Web UI names the activity: the command, then the messages it hands over.
+      const then = messages.length ? `, then send ${messages.map(messageName).join(', ')}` : '';
       try {
         switch (effect.kind) {
           case 'APPLY_RESTRICTION':
             await this.restrictionEffect(
               'applyRestriction',
-              `apply ${effect.tier}${effect.lockout ? ' (lockout)' : ''}`,
+              `apply ${effect.tier}${effect.lockout ? ' (lockout)' : ''}${then}`,
               {
                 ...base,
                 tier: effect.tier,
                 lockout: effect.lockout,
-                reasonCodes,
+                reasonCodes: s.reasons.map((r) => r.code),
                 record: this.restrictionRecord(),
+                ...withMessages,
               },
             );
             recordEffect(this.state!, Date.now(), {
@@ -551,57 +569,29 @@ class CaseRun {
             });
             break;
           case 'LIFT_RESTRICTION':
-            await this.restrictionEffect('liftRestriction', 'lift the restriction', {
+            await this.restrictionEffect('liftRestriction', `lift the restriction${then}`, {
               ...base,
               record: this.restrictionRecord(),
+              ...withMessages,
             });
             recordEffect(this.state!, Date.now(), { type: 'RESTRICTION_LIFTED' });
             break;
           case 'CLOSE_ACCOUNT':
-            await this.restrictionEffect('closeAccount', 'close the account', {
+            await this.restrictionEffect('closeAccount', `close the account${then}`, {
               ...base,
               record: this.restrictionRecord(),
+              ...withMessages,
             });
             recordEffect(this.state!, Date.now(), { type: 'ACCOUNT_CLOSED' });
             break;
-          case 'NOTIFY_USER':
-            this.outbox.push({
-              kind: 'NOTIFY_USER',
-              notice: {
-                ...base,
-                locale: s.locale,
-                template: effect.template,
-                tier: s.tier,
-                status: s.status,
-                reasonCodes,
-                deadline: userDeadlineOf(s),
-                ...(effect.template === 'INFO_REQUESTED' && s.question ? { question: s.question } : {}),
-                ...(effect.template === 'OUTCOME' && s.explanation ? { explanation: s.explanation } : {}),
-                ...(s.contact ? { contact: s.contact } : {}),
-              },
-            });
-            break;
-          case 'NOTIFY_BACKEND':
-            this.outbox.push({
-              kind: 'NOTIFY_BACKEND',
-              event: {
-                ...base,
-                type: BACKEND_EVENT_TYPES[effect.event],
-                status: s.status,
-                tier: s.tier,
-                restricted: isRestricted(s),
-                reasonCodes,
-                outcome: s.outcome,
-                at: new Date().toISOString(),
-              },
-            });
-            break;
         }
       } catch (err) {
-        // A gateway that refuses for good: keep the case going and leave the failure in its timeline.
+        // A gateway that refuses for good: keep the case going and leave the failure in its timeline. The
+        // messages still go, through the outbox (the activity hands them over only after the command).
         if (!(err instanceof ActivityFailure)) throw err;
         log.error('effect failed', { effect: effect.kind, caseId: s.caseId, error: err.cause?.message });
         recordEffect(this.state!, Date.now(), { type: 'EFFECT_FAILED', effect: effect.kind });
+        this.outbox.push(...messages);
       }
     }
   }
@@ -729,13 +719,6 @@ function assertSameRequest(first: RiskEventResult, u: RiskEventUpdate): void {
     });
 }
 
-const BACKEND_EVENT_TYPES: Record<BackendEventKind, BackendEvent['type']> = {
-  RESTRICTION_CHANGED: 'restriction.changed',
-  OUTCOME: 'case.outcome',
-  ESCALATED: 'case.escalated',
-  BREAK_GLASS: 'case.break_glass',
-};
-
 /** Timeline entries of restriction commands carried out (or refused for good) by the gateway. */
 const RESTRICTION_ENTRIES: ReadonlySet<string> = new Set([
   'RESTRICTION_APPLIED',
@@ -743,11 +726,6 @@ const RESTRICTION_ENTRIES: ReadonlySet<string> = new Set([
   'ACCOUNT_CLOSED',
   'EFFECT_FAILED',
 ]);
-
-/** How a message is named in the Web UI: its template or event type (no personal data). */
-function messageName(m: OutboxMessage): string {
-  return m.kind === 'NOTIFY_USER' ? `notice ${m.notice.template}` : `webhook ${m.event.type}`;
-}
 
 /** What the Web UI shows as the case's current details (Temporal markdown; codes and IDs, no personal data). */
 function currentDetailsOf(s: CaseState): string {
@@ -760,12 +738,6 @@ function currentDetailsOf(s: CaseState): string {
   ].join('\n\n');
 }
 
-function userDeadlineOf(s: CaseState): string | undefined {
-  const d = s.deadlines;
-  const at = d.infoDueAt ?? d.lockoutLiftsAt ?? d.userDeadlineAt;
-  return at === undefined ? undefined : new Date(at).toISOString();
-}
-
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult> {
   // Decided once per run: a run begun by an older release keeps its path until it continues as new.
   const run = new CaseRun(
@@ -774,6 +746,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
     patched(PATCHES.release03),
     patched(PATCHES.release04),
     input.carried,
+    input.firstOfAccount === true,
   );
   const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
 
@@ -820,6 +793,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
         accountId: input.accountId,
         historyLimit,
         carried: run.carried(),
+        ...(input.firstOfAccount ? { firstOfAccount: true } : {}),
       });
     }
     const due = nextTimer(run.state);
