@@ -16,7 +16,7 @@ import {
 import type { RiskEvent } from '../core/events';
 import type { Actor } from '../core/model';
 import { riskEvent, uniqueAccount } from './helpers/events';
-import { eventually, withHarness, type Harness } from './helpers/harness';
+import { eventually, recordHistory, withHarness, type Harness } from './helpers/harness';
 
 const backend: Actor = { kind: 'backend', id: 'backend' };
 const freeze = (account: string) => riskEvent(account, 'IDENTITY_CHECK', { matched: false, field: 'name' });
@@ -67,7 +67,7 @@ async function localActivities(h: Harness, account: string, runId?: string): Pro
 describe('event IDs across the cases of an account (issue 15, defect 1)', function () {
   this.timeout(120_000);
 
-  it('a late retry of an event the ended case answered gets its first answer and opens no second case', () =>
+  it('a late retry of an event the ended case answered gets its first answer and opens no second case (histories-)', () =>
     withHarness(async (h) => {
       const account = uniqueAccount();
       const event = freeze(account);
@@ -86,6 +86,7 @@ describe('event IDs across the cases of an account (issue 15, defect 1)', functi
       const run = await h.handle(account).result();
       assert.equal(run.outcome, 'NO_ACTION', 'the fresh run opened nothing and ended');
       assert.equal(await localActivities(h, account), 1, 'the fresh run looked the event up');
+      await recordHistory('late-retry-fresh-run', h.handle(account));
     }));
 
   it("the account's first case looks nothing up; a start that finds an earlier run after all is made the usual way", () =>
@@ -124,7 +125,7 @@ describe('event IDs across the cases of an account (issue 15, defect 1)', functi
       assert.equal(after, before, 'the open case did not record the event again');
     }));
 
-  it('hands the IDs it stops remembering to the database, and still recognises them', () =>
+  it('hands the IDs it stops remembering to the database, and still recognises them (histories-)', () =>
     withHarness(async (h) => {
       const account = uniqueAccount();
       await h.cases.reportEvent(freeze(account), backend);
@@ -149,5 +150,6 @@ describe('event IDs across the cases of an account (issue 15, defect 1)', functi
       assert.equal(retry.duplicate, true, 'a retry looked up before the hand-over is still recognised');
       const view = await h.view(account);
       assert.equal(view.unchangedEvents.count, events.length, 'each harmless event was counted once');
+      await recordHistory('hand-over-event-ids', handle);
     }));
 });

@@ -2,7 +2,7 @@
 // account, the principal and its requestId, never colliding with the backend's event IDs; and the backend
 // cannot retract it. Over real HTTP, against a real worker and dev server.
 import assert from 'node:assert/strict';
-import { callApi, startApiHarness, type ApiHarness } from './helpers/harness';
+import { callApi, recordHistory, startApiHarness, type ApiHarness } from './helpers/harness';
 import { uniqueAccount } from './helpers/events';
 
 const BACKEND = 'dev-backend';
@@ -67,7 +67,7 @@ describe('staff case openings are requests of their own (issue 15, defect 2)', f
     assert.equal(check.body.tier, 'FREEZE', 'the account is restricted');
   });
 
-  it('a repeat gets the first answer; the same requestId with another body is a 409, changing nothing', async () => {
+  it('a repeat gets the first answer; the same requestId with another body is a 409, changing nothing (histories-)', async () => {
     const account = uniqueAccount();
     const first = await call('POST', '/v1/cases', REVIEWER, opening(account, 'open-1'));
     assert.equal(first.status, 200);
@@ -86,6 +86,7 @@ describe('staff case openings are requests of their own (issue 15, defect 2)', f
     const senior = await call('POST', '/v1/cases', 'dev-senior', opening(account, 'open-1'));
     assert.equal(senior.status, 200);
     assert.equal(senior.body.duplicate, false);
+    await recordHistory('staff-opening-reused-request', env.h.handle(account));
   });
 
   it('the case refuses the other body too when the API has no record of the first answer', async () => {

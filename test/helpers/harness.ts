@@ -173,16 +173,11 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
   mkdirSync(dir, { recursive: true });
   // The CLI writes the same proto-JSON as the Web UI's download, which the replayer reads.
   const { address } = await sharedDevServer();
-  const json = execFileSync(await ensureTemporalCli(), [
-    'workflow',
-    'show',
-    '--address',
-    address,
-    '-w',
-    handle.workflowId,
-    '--output',
-    'json',
-  ]);
+  const json = execFileSync(
+    await ensureTemporalCli(),
+    ['workflow', 'show', '--address', address, '-w', handle.workflowId, '--output', 'json'],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
   writeFileSync(join(dir, `${name}.json`), json);
 }
 
