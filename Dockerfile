@@ -31,8 +31,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
+# A container is reached on its own interface, never its loopback: production requires CORDON_HOST to be said.
 ENV NODE_ENV=production \
     CORDON_MODE=production \
+    CORDON_HOST=0.0.0.0 \
     PORT=8080 \
     CORDON_WORKFLOW_BUNDLE=dist/workflow-bundle.js
 WORKDIR /app

@@ -1,27 +1,67 @@
 import type { Logger } from '../infra/logger';
 import { signedPost } from './http';
-import type { RenderedMessage } from './templates';
-import type { BackendEvent, UserNotice } from '../core/activity-contract';
+import { renderNotice, type RenderedMessage } from './templates';
+import type { UserNotice, WebhookEvent } from '../core/activity-contract';
+
+/** What a channel did with a notice. */
+export interface ChannelResult {
+  /** False when the receiver had already seen this idempotency key (it carried the notice before). */
+  delivered: boolean;
+  /**
+   * Set when the channel carried nothing to the account holder, saying why (codes, never an address): it had
+   * no address for them, or it only records. Such a channel is not named in the notice's delivery record.
+   */
+  skipped?: string;
+}
 
 /** A way to reach the account holder. `send` is idempotent by the notice's key where the receiver dedupes. */
 export interface NotificationChannel {
   readonly name: string;
-  send(notice: UserNotice, message: RenderedMessage): Promise<{ delivered: boolean }>;
+  send(notice: UserNotice, message: RenderedMessage): Promise<ChannelResult>;
 }
 
-/** Writes the notice to the log (IDs and template only: message text stays out of logs). */
+/**
+ * Writes the notice to Cordon's log (IDs and template only: message text stays out of logs). An operator's
+ * trace, not a way to reach anyone: it never counts as having carried the notice.
+ */
 export class LogChannel implements NotificationChannel {
   readonly name = 'log';
   constructor(private readonly logger: Logger) {}
-  async send(notice: UserNotice): Promise<{ delivered: boolean }> {
-    this.logger.info('user notified', {
+  async send(notice: UserNotice): Promise<ChannelResult> {
+    this.logger.info('user notice logged', {
       caseId: notice.caseId,
       template: notice.template,
       locale: notice.locale,
       key: notice.idempotencyKey,
     });
-    return { delivered: true };
+    return { delivered: true, skipped: 'records only' };
   }
+}
+
+/** How a notice went: the channels that carried it to the account holder, and why the others did not. */
+export interface NoticeOutcome {
+  carried: string[];
+  /** `<channel>: <why>` for each channel that carried nothing. */
+  skipped: string[];
+}
+
+/**
+ * Sends a notice through every channel, each with the notice's idempotency key (so a retry after a partial
+ * failure re-sends only where the receiver dedupes), and says which channels carried it. A channel whose
+ * receiver had already seen the key carried it, on an earlier attempt.
+ */
+export async function carryNotice(
+  channels: NotificationChannel[],
+  notice: UserNotice,
+): Promise<NoticeOutcome> {
+  const message = renderNotice(notice);
+  const outcome: NoticeOutcome = { carried: [], skipped: [] };
+  for (const channel of channels) {
+    const { skipped } = await channel.send(notice, message);
+    if (skipped === undefined) outcome.carried.push(channel.name);
+    else outcome.skipped.push(`${channel.name}: ${skipped}`);
+  }
+  return outcome;
 }
 
 /** Posts the rendered message to the backend's messaging endpoint, signed, with the notice's idempotency key. */
@@ -43,10 +83,10 @@ export class WebhookChannel implements NotificationChannel {
   }
 }
 
-/** Restriction changes and outcomes for the platform's backend. */
+/** Restriction changes and outcomes for the platform's backend, and the erasure of an account's data. */
 export interface BackendNotifier {
   readonly name: string;
-  send(event: BackendEvent): Promise<{ delivered: boolean }>;
+  send(event: WebhookEvent): Promise<{ delivered: boolean }>;
 }
 
 export class WebhookNotifier implements BackendNotifier {
@@ -55,7 +95,7 @@ export class WebhookNotifier implements BackendNotifier {
     private readonly url: string,
     private readonly secret: string,
   ) {}
-  async send(event: BackendEvent): Promise<{ delivered: boolean }> {
+  async send(event: WebhookEvent): Promise<{ delivered: boolean }> {
     const result = await signedPost(this.url, this.secret, event, event.idempotencyKey, 'Webhook');
     return { delivered: !result.duplicate };
   }
@@ -64,11 +104,11 @@ export class WebhookNotifier implements BackendNotifier {
 export class LogNotifier implements BackendNotifier {
   readonly name = 'log';
   constructor(private readonly logger: Logger) {}
-  async send(event: BackendEvent): Promise<{ delivered: boolean }> {
+  async send(event: WebhookEvent): Promise<{ delivered: boolean }> {
     this.logger.info('backend event', {
       type: event.type,
       caseId: event.caseId,
-      status: event.status,
+      ...(event.type === 'account.erased' ? { accountId: event.accountId } : { status: event.status }),
       key: event.idempotencyKey,
     });
     return { delivered: true };

@@ -2,11 +2,13 @@
 // while a receiver is down, and marked FAILED (never dropped) when a receiver refuses for good or the
 // message has waited longer than the give-up period. Runs in every worker process; leases keep two
 // dispatchers from sending the same message at once, and receivers deduplicate by idempotency key.
+// A message's delivery record names only the channels that carried it; a user notice that no channel could
+// carry (no address for e-mail, no messaging endpoint: only the log) is FAILED with the reason, so neither the
+// case's timeline nor its deliveries claim the user was told.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../infra/logger';
 import type { StoredMessage, Store } from '../infra/store';
-import type { BackendNotifier, NotificationChannel } from './channels';
-import { sendBackendEvent, sendNotice } from './index';
+import { carryNotice, type BackendNotifier, type NotificationChannel } from './channels';
 
 export interface DispatcherOptions {
   store: Store;
@@ -30,6 +32,8 @@ export interface Dispatcher {
 }
 
 export const DEFAULT_GIVE_UP_AFTER_MS = 3 * 24 * 3600_000;
+/** The start of a FAILED user notice's reason when no channel could carry it (the rest names each channel's why). */
+export const NO_CHANNEL = 'no channel reached the account holder';
 
 export function startDispatcher(o: DispatcherOptions): Dispatcher {
   const pollMs = o.pollMs ?? 250;
@@ -42,11 +46,17 @@ export function startDispatcher(o: DispatcherOptions): Dispatcher {
 
   const deliver = async (m: StoredMessage): Promise<void> => {
     try {
-      const channels =
-        m.message.kind === 'NOTIFY_USER'
-          ? (await sendNotice(o.channels, m.message.notice)).map((d) => d.channel)
-          : [(await sendBackendEvent(o.backend, m.message.event)).channel];
-      await o.store.markDelivered(m.seq, channels);
+      if (m.message.kind === 'NOTIFY_USER') {
+        const { carried, skipped } = await carryNotice(o.channels, m.message.notice);
+        if (carried.length > 0) return await o.store.markDelivered(m.seq, carried);
+        // Nothing to retry: no channel has a way to this account holder. Recorded as such, never as sent.
+        const reason = `${NO_CHANNEL}: ${skipped.join('; ') || 'no channel configured'}`;
+        o.logger.warn('user notice reached no one', { caseId: m.caseId, key: m.idempotencyKey, reason });
+        return await o.store.markFailed(m.seq, reason);
+      }
+      // A case's event, or Cordon's own about the account (account.erased): the same webhook, in the same order.
+      await o.backend.send(m.message.event);
+      await o.store.markDelivered(m.seq, [o.backend.name]);
     } catch (err) {
       const reason = err instanceof Error ? err.message.slice(0, 200) : 'delivery failed';
       const forGood = err instanceof ApplicationFailure && err.nonRetryable;

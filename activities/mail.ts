@@ -11,11 +11,13 @@ import { ContactSchema, type Contact } from '../core/events';
 import { signLink, type LinkKey } from '../infra/links';
 import type { Logger } from '../infra/logger';
 import type { Store } from '../infra/store';
-import type { NotificationChannel } from './channels';
+import type { ChannelResult, NotificationChannel } from './channels';
 import { renderMail, type RenderedMail } from './mail-templates';
 import type { RenderedMessage } from './templates';
 
 export const MAIL_CHANNEL = 'email';
+/** Why a notice was not mailed: the event brought no address and the directory (if any) knows none. */
+export const NO_ADDRESS = 'no e-mail address';
 
 const DAY_MS = 24 * 3600_000;
 /** A link lives at least this long, so a user who reads the mail late can still open the case. */
@@ -123,7 +125,10 @@ export function mailFailure(err: unknown): ApplicationFailure {
   return ApplicationFailure.retryable(`Mail: not sent (${what})`, 'MailUnavailable');
 }
 
-/** Notices to `notice.contact.email`; a notice without one is skipped (done, nothing to send). */
+/**
+ * Notices to `notice.contact.email` (or the directory's); a notice without one is skipped: done, nothing sent,
+ * and the channel says so, so the notice's record does not name e-mail.
+ */
 export class SmtpChannel implements NotificationChannel {
   readonly name = MAIL_CHANNEL;
   private readonly transport: Mail;
@@ -153,7 +158,7 @@ export class SmtpChannel implements NotificationChannel {
     return renderMail(notice, { url: `${this.o.publicUrl}/u/${token}?${query.toString()}`, expiresAt });
   }
 
-  async send(notice: UserNotice, _message?: RenderedMessage): Promise<{ delivered: boolean }> {
+  async send(notice: UserNotice, _message?: RenderedMessage): Promise<ChannelResult> {
     const log = { caseId: notice.caseId, template: notice.template, key: notice.idempotencyKey };
     if (!notice.contact?.email && this.o.directory) {
       const found = await this.o.directory.lookup(notice.accountId);
@@ -163,7 +168,7 @@ export class SmtpChannel implements NotificationChannel {
     if (!to) {
       // Nothing to do for this channel: answering normally lets the dispatcher mark the message done.
       this.o.logger.debug('no e-mail address: notice not mailed', log);
-      return { delivered: false };
+      return { delivered: false, skipped: NO_ADDRESS };
     }
     if (await this.o.store.wasDelivered(MAIL_CHANNEL, notice.idempotencyKey)) {
       this.o.logger.debug('notice already mailed', log);

@@ -29,8 +29,10 @@ import { sdkMetricsText, type Metrics } from '../infra/metrics';
 import { allowedMethods, errorHandler, methodNotAllowed, noRoute } from './errors';
 import { buildOpenApi } from './openapi';
 import { fieldErrors, Problem } from './problems';
+import { JSON_TYPES, parseJson } from './json-body';
 import * as S from './schemas';
 import { consoleRouter, sessionPrincipal, type ConsoleDeps } from '../console/router';
+import { sessionsUnavailable } from '../console/session';
 import { codecRouter } from './codec-routes';
 import { evidenceStoreOf, portalRouter, type PortalDeps } from '../portal/router';
 import type { ShadowScoring } from './shadow';
@@ -38,6 +40,9 @@ import { overturnRatesAsync } from '../lab/overturns';
 import { mailCatcherPages } from './dev-mail';
 import type { LinkKey } from '../infra/links';
 import type { Store } from '../infra/store';
+import type { ConsoleSessionStore } from '../infra/sessions';
+import type { ErasureService } from './erasure';
+import { erasureRoutes } from './erasure-routes';
 
 export interface AppDeps {
   cases: CaseService;
@@ -54,6 +59,10 @@ export interface AppDeps {
   sdkMetricsAddress?: string;
   /** Signs the console's session and CSRF cookies. */
   sessionSecret: Buffer;
+  /** CORDON_EVENT_MAX_FUTURE_S in ms: how far ahead of this clock an event's occurredAt may be (default 300 s). */
+  eventMaxFutureMs?: number;
+  /** Console sessions, in Cordon's database (sign-out, timeouts, an admin's revoke). */
+  sessions: ConsoleSessionStore;
   /** For the user's case pages: Cordon's database (rate limits), link keys, the data folder (evidence). */
   store: Store;
   linkKeys: readonly LinkKey[];
@@ -69,6 +78,8 @@ export interface AppDeps {
   ready?: () => boolean;
   /** The user's pages: the identity provider and the evidence store's keys (defaults: see portal/router.ts). */
   portal?: Pick<PortalDeps, 'verification' | 'evidenceKeys' | 'evidence'>;
+  /** Erasure of accounts' personal data (admins; api/erasure.ts). */
+  erasures?: ErasureService;
 }
 
 type Method = 'get' | 'post';
@@ -87,6 +98,8 @@ export interface RouteSpec<
   query?: Q;
   /** Statuses this route answers beyond those every route of its kind does (for the OpenAPI document). */
   answers?: Record<number, string>;
+  /** Its success status: 200 unless it only accepts work that goes on (202). */
+  status?: 200 | 202;
   handle(input: {
     body: z.infer<B>;
     params: z.infer<P>;
@@ -240,19 +253,10 @@ export function routes(d: AppDeps): RouteSpec[] {
       roles: BACKEND,
       body: S.RiskEventSchema,
       answers: {
-        400: 'Invalid body (VALIDATION_FAILED, with field paths; RESERVED_EVENT_ID for a "staff:" ID)',
+        400: 'Invalid body (VALIDATION_FAILED, with field paths; RESERVED_EVENT_ID for a "staff:" ID; OCCURRED_IN_FUTURE; DUPLICATE_KEY; MALFORMED_JSON)',
       },
       handle: ({ body, principal }) => {
-        if (body.eventId.startsWith(STAFF_EVENT_PREFIX))
-          throw new Problem(
-            400,
-            'Reserved event ID',
-            `event IDs beginning "${STAFF_EVENT_PREFIX}" are Cordon's own`,
-            {
-              code: 'RESERVED_EVENT_ID',
-              errors: [{ path: 'body.eventId', message: `must not begin with "${STAFF_EVENT_PREFIX}"` }],
-            },
-          );
+        S.checkRiskEvent(body, d.eventMaxFutureMs);
         return d.cases.reportEvent(body, { kind: 'backend', id: principal.id });
       },
     }),
@@ -307,7 +311,14 @@ export function routes(d: AppDeps): RouteSpec[] {
       summary: 'Score an event with the current policy, with no effect at all',
       roles: [...ANY_STAFF, 'analyst'],
       body: S.RiskEventSchema,
-      handle: async ({ body }) => ({ decision: (await d.scorer.score(body)).decision }),
+      answers: {
+        400: 'Invalid body (VALIDATION_FAILED, with field paths; RESERVED_EVENT_ID for a "staff:" ID; OCCURRED_IN_FUTURE; DUPLICATE_KEY; MALFORMED_JSON)',
+      },
+      handle: async ({ body }) => {
+        // The same event as POST /v1/risk-events would take: the same refusals.
+        S.checkRiskEvent(body, d.eventMaxFutureMs);
+        return { decision: (await d.scorer.score(body)).decision };
+      },
     }),
     route({
       method: 'get',
@@ -409,6 +420,27 @@ export function routes(d: AppDeps): RouteSpec[] {
       },
     }),
     route({
+      method: 'post',
+      path: '/v1/staff/:id/sessions/revoke',
+      summary:
+        "End every console session of a staff member at once (admin): their pages and the Web UI's decoding ask them to sign in again; answers how many ended",
+      roles: ['admin'],
+      params: z.object({
+        id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "a principal's ID (from CORDON_TOKENS)"),
+      }),
+      handle: async ({ params, principal }) => {
+        const revoked = await d.sessions.endAllOf(params.id).catch((err: unknown) => {
+          throw Object.assign(sessionsUnavailable(), { cause: err });
+        });
+        d.logger.info('console sessions revoked', { principal: params.id, by: principal.id, revoked });
+        return { principalId: params.id, revoked };
+      },
+    }),
+    ...erasureRoutes(() => {
+      if (!d.erasures) throw new Error('erasure is not wired in this process'); // api/main.ts wires it
+      return d.erasures;
+    }),
+    route({
       method: 'get',
       path: '/v1/changes',
       summary:
@@ -435,13 +467,24 @@ function parsePart<T extends z.ZodType>(
   return parsed.data;
 }
 
-/** JSON bodies (application/json, application/*+json), up to 64 KiB; parsed only after authorization. */
-const JSON_TYPES = ['application/json', 'application/*+json'];
-const parseJson = express.json({ limit: '64kb', type: JSON_TYPES });
+/** How long browsers remember to use HTTPS only (one year, the usual value). */
+export const HSTS_MAX_AGE_S = 31_536_000;
 
 export function buildApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Production is reached over HTTPS only (TLS ends in front of it): browsers are told never to try plain HTTP.
+  if (d.mode === 'production')
+    app.use((_req, res, next) => {
+      res.setHeader('Strict-Transport-Security', `max-age=${HSTS_MAX_AGE_S}; includeSubDomains`);
+      next();
+    });
+  // Answers that can carry personal data (cases, statements, decoded payloads, the user's and reviewers' pages)
+  // are kept by no cache, the browser's included.
+  app.use(['/v1', '/console', '/u', '/codec', '/dev/mail'], (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   // Per-IP limits on the user's pages read req.ip: only configured proxies may set it through X-Forwarded-For.
   if (d.trustProxy !== undefined) app.set('trust proxy', d.trustProxy);
   // Every request has an ID (the caller's X-Request-Id if it is a plain token, else a new one), answered in
@@ -472,6 +515,8 @@ export function buildApp(d: AppDeps): express.Express {
     routes: table,
     tokens: d.tokens,
     sessionSecret: d.sessionSecret,
+    sessions: d.sessions,
+    mode: d.mode,
     logger: d.logger,
   };
   app.use('/console', consoleRouter(consoleDeps));
@@ -496,15 +541,15 @@ export function buildApp(d: AppDeps): express.Express {
   app.use(
     '/codec',
     codecRouter({
-      // Decoded payloads hold personal data: the case-working roles only, not analysts.
-      authorize: (req) => {
+      // Who is asking; which roles may decode or encode is codecRouter's (403 for the others, not 401).
+      authorize: async (req) => {
         let principal: Principal | undefined;
         try {
           principal = authenticate(req);
         } catch {
-          principal = sessionPrincipal(consoleDeps, req);
+          principal = await sessionPrincipal(consoleDeps, req);
         }
-        return principal && principal.role !== 'analyst' ? principal : undefined;
+        return principal;
       },
       codec: d.codec,
       corsOrigins: d.codecCorsOrigins,
@@ -532,7 +577,8 @@ export function buildApp(d: AppDeps): express.Express {
       }
       next();
     };
-    app[r.method](r.path, authorize, ...(r.body ? [parseJson] : []), async (req: Request, res: Response) => {
+    // JSON bodies (UTF-8, up to 64 KiB, no member named twice) are read only after authorization.
+    app[r.method](r.path, authorize, ...(r.body ? parseJson : []), async (req: Request, res: Response) => {
       if (r.body && !req.is(JSON_TYPES))
         throw new Problem(415, 'Unsupported media type', 'send the body as application/json', {
           code: 'UNSUPPORTED_MEDIA_TYPE',
@@ -543,7 +589,7 @@ export function buildApp(d: AppDeps): express.Express {
         body: parsePart(r.body, req.body, 'body'),
         principal: res.locals.principal as Principal,
       };
-      res.json(await r.handle(input));
+      res.status(r.status ?? 200).json(await r.handle(input));
     });
   }
 

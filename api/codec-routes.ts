@@ -1,8 +1,10 @@
 // The payload codec endpoint for the Temporal Web UI and CLI (Temporal's remote codec protocol): POST
 // /codec/decode and /codec/encode take and answer `{"payloads":[{"metadata":{k: base64},"data": base64}]}` (the
-// proto3 JSON of temporal.api.common.v1.Payloads). Decoded payloads hold personal data, so every call needs a
-// staff bearer token or a signed-in console session; browsers may call it with credentials from the configured
-// origins only (the Web UI's).
+// proto3 JSON of temporal.api.common.v1.Payloads). Decoded payloads hold personal data, so decoding is for the
+// people who work cases (reviewer, senior, admin: a bearer token or a signed-in console session), never for the
+// backend's integration token or analysts; encoding makes inputs a worker would trust, so it is for admins only.
+// Every call is logged with who made it and which workflow the caller names, never with payload contents.
+// Browsers may call it with credentials from the configured origins only (the Web UI's).
 import express, {
   Router,
   type NextFunction,
@@ -12,15 +14,16 @@ import express, {
 } from 'express';
 import { z } from 'zod';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import type { Principal } from '../infra/config';
+import type { Principal, Role } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { PayloadDecryptionError, UnknownCodecKeyError } from '../infra/codec';
+import { requireRole } from './auth';
 import { methodNotAllowed } from './errors';
 import { fieldErrors, Problem } from './problems';
 
 export interface CodecRouteDeps {
   /** Who is asking: a bearer token or a signed-in console session. */
-  authorize(req: Request): Principal | undefined;
+  authorize(req: Request): Promise<Principal | undefined>;
   codec: PayloadCodec;
   /** Browser origins (scheme://host[:port]) answered with credentialed CORS headers. */
   corsOrigins: readonly string[];
@@ -74,6 +77,41 @@ const toJson = (p: Payload) => ({
 /** What the Web UI sends: its JSON body, the namespace, and (with "pass access token") a bearer token. */
 const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Namespace';
 
+/** Who may do what: reading personal data is case work; sealing inputs a worker would trust is an admin's. */
+export const CODEC_ROLES = {
+  decode: ['reviewer', 'senior', 'admin'],
+  encode: ['admin'],
+} as const satisfies Record<'decode' | 'encode', readonly Role[]>;
+
+/** An ID as Temporal's workflow and run IDs are in practice (a bounded, log-safe token), else nothing. */
+const LOGGABLE_ID = /^[A-Za-z0-9._:@=+-]{1,256}$/;
+
+/**
+ * Which workflow a call is about, as far as the request says. Neither the Web UI nor the CLI names it in the
+ * protocol (both send the namespace only); the Web UI served from the same origin as /codec (the development
+ * proxy, scripts/webui-proxy.ts) sends its page's address as Referer: `/namespaces/<ns>/workflows/<id>/<run>/…`.
+ * It is the caller's word, recorded for the audit trail, and never used to decide anything.
+ */
+export function workflowNamed(req: Request): { namespace?: string; workflowId?: string; runId?: string } {
+  const named: { namespace?: string; workflowId?: string; runId?: string } = {};
+  const namespace = req.get('x-namespace');
+  if (namespace && LOGGABLE_ID.test(namespace)) named.namespace = namespace;
+  let path: string[] = [];
+  try {
+    path = new URL(req.get('referer') ?? '').pathname.split('/').map(decodeURIComponent);
+  } catch {
+    return named; // no Referer, or not a URL
+  }
+  const at = path.indexOf('workflows');
+  if (at < 2 || path[at - 2] !== 'namespaces') return named;
+  const [workflowId, runId] = [path[at + 1], path[at + 2]];
+  if (workflowId && LOGGABLE_ID.test(workflowId)) {
+    named.workflowId = workflowId;
+    if (runId && LOGGABLE_ID.test(runId)) named.runId = runId;
+  }
+  return named;
+}
+
 export function codecRouter(d: CodecRouteDeps): Router {
   const router = Router();
   const allowed = new Set(d.corsOrigins);
@@ -100,8 +138,8 @@ export function codecRouter(d: CodecRouteDeps): Router {
     res.set('Allow', 'POST').status(204).end();
   };
 
-  const authorize: RequestHandler = (req, res, next) => {
-    const principal = d.authorize(req);
+  const authorize: RequestHandler = async (req, res, next) => {
+    const principal = await d.authorize(req);
     if (!principal)
       return next(
         new Problem(401, 'Unauthorized', 'a staff bearer token or a signed-in console session is required', {
@@ -113,9 +151,30 @@ export function codecRouter(d: CodecRouteDeps): Router {
     next();
   };
 
+  // After authentication: a principal the server knows but whose role may not do this gets 403, not 401.
+  const permit =
+    (operation: 'decode' | 'encode'): RequestHandler =>
+    (req, res, next) => {
+      const principal = res.locals.principal as Principal;
+      try {
+        requireRole(principal, CODEC_ROLES[operation]);
+      } catch (refusal) {
+        d.logger?.warn(`codec ${operation} refused`, {
+          principal: principal.id,
+          role: principal.role,
+          ...workflowNamed(req),
+        });
+        return next(refusal);
+      }
+      next();
+    };
+
   const handler =
     (operation: 'decode' | 'encode'): RequestHandler =>
     async (req, res, next) => {
+      const principal = res.locals.principal as Principal;
+      // Who and which workflow, and how many payloads: never what they hold.
+      const audit = { principal: principal.id, role: principal.role, ...workflowNamed(req) };
       try {
         if (!req.is(JSON_TYPES))
           throw new Problem(415, 'Unsupported media type', 'send the body as application/json', {
@@ -133,9 +192,15 @@ export function codecRouter(d: CodecRouteDeps): Router {
             },
           );
         const payloads = parsed.data.payloads.map(fromJson);
-        const out = await d.codec[operation](payloads);
-        const principal = res.locals.principal as Principal;
-        d.logger?.info(`codec ${operation}`, { principal: principal.id, payloads: payloads.length });
+        const out = await d.codec[operation](payloads).catch((err: unknown) => {
+          d.logger?.warn(`codec ${operation} failed`, {
+            ...audit,
+            payloads: payloads.length,
+            error: (err as Error).name,
+          });
+          throw err;
+        });
+        d.logger?.info(`codec ${operation}`, { ...audit, payloads: payloads.length });
         // Decoded payloads are personal data: no cache keeps them.
         res.set('Cache-Control', 'no-store').json({ payloads: out.map(toJson) });
       } catch (err) {
@@ -152,7 +217,7 @@ export function codecRouter(d: CodecRouteDeps): Router {
   for (const operation of ['decode', 'encode'] as const) {
     const path = `/${operation}`;
     router.options(path, preflight);
-    router.post(path, authorize, parseJson, handler(operation));
+    router.post(path, authorize, permit(operation), parseJson, handler(operation));
     router.all(path, methodNotAllowed(['POST']));
   }
   return router;

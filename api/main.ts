@@ -17,6 +17,9 @@ import type { EvidenceStore } from '../infra/evidence-store';
 import { evidenceStoreFromConfig } from '../infra/evidence/from-config';
 import { referencesFromCases, startEvidenceSweeper, type EvidenceSweeper } from './evidence-sweep';
 import { stopOnSignals } from '../infra/shutdown';
+import { ConsoleSessionStore } from '../infra/sessions';
+import { TemporalHistoryEraser } from '../infra/erasure-temporal';
+import { ErasureService } from './erasure';
 
 /** Once the listener is closed, requests in flight get this long to be answered before their connections are cut. */
 export const REQUEST_DRAIN_MS = 5_000;
@@ -89,6 +92,14 @@ export async function startApi(
   });
   // Evidence files: an object store, else PostgreSQL, else the data folder (sealed alike, codec-derived keys).
   const evidence = evidenceStoreFromConfig(config, store.db, logger.child('evidence'));
+  const erasures = new ErasureService({
+    store,
+    evidence,
+    histories: new TemporalHistoryEraser(client, { namespace: config.temporal.namespace }),
+    logger: logger.child('erasure'),
+    minHoldDays: config.erasure.minHoldDays,
+    policyHoldDays: () => scorer.policy.policy.privacy?.legalHoldDays ?? 0,
+  });
   const app = buildApp({
     cases,
     scorer,
@@ -101,6 +112,7 @@ export async function startApi(
     sessionSecret: config.sessionSecret
       ? Buffer.from(config.sessionSecret)
       : devSecret(config.dataDir, 'console-session-secret'),
+    sessions: new ConsoleSessionStore(store.db, config.sessions),
     store,
     linkKeys: linkKeysFromConfig(config),
     publicUrl: config.publicUrl,
@@ -109,6 +121,8 @@ export async function startApi(
     mailDir: config.mode === 'development' ? devMailDir(config.dataDir) : undefined,
     codec,
     codecCorsOrigins: config.codec.corsOrigins,
+    eventMaxFutureMs: config.eventMaxFutureMs,
+    erasures,
     ready: () => !stopping,
     portal: {
       verification: {
@@ -123,7 +137,8 @@ export async function startApi(
     },
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, '0.0.0.0');
+    // CORDON_HOST: loopback unless configured (production must say; a container says 0.0.0.0).
+    const s = app.listen(config.port, config.host);
     s.once('listening', () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>
       reject(
@@ -153,7 +168,15 @@ export async function startApi(
     server.closeIdleConnections();
   };
   const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  // Where this machine reaches it: loopback when it listens on every interface.
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  const host = wildcard ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  if (config.mode === 'development' && !isLoopback(config.host))
+    logger.warn('development mode open to the network: its well-known tokens, /dev/mail', {
+      host: config.host,
+    });
   const running: RunningApi = {
     server,
     url,
@@ -178,6 +201,8 @@ export async function startApi(
       clearInterval(idle);
       clearTimeout(cut);
       await evidenceSweeper.stop();
+      // An erasure still running is left IN_PROGRESS; its lease runs out and another approval resumes it.
+      await erasures.settled(1_000);
       // Calls that outlived their request (a query abandoned by Promise.all) end before the channel closes.
       scorer.close?.();
       shadowPolicy?.close?.();
@@ -188,6 +213,10 @@ export async function startApi(
     },
   };
   return running;
+}
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || host.startsWith('127.');
 }
 
 export function printTokens(config: Config, logger: Logger): void {
@@ -220,8 +249,8 @@ if (require.main === module) {
   starting.then(
     (api) => {
       if (stopper.stopping) return;
-      logger.info('API listening', { url: api.url, mode: config.mode });
       printTokens(config, logger);
+      logger.info('API listening', { url: api.url, mode: config.mode });
     },
     (err: unknown) => {
       process.stderr.write(`API failed: ${(err as Error).message}\n`);

@@ -33,25 +33,41 @@ const problem = (description: string, headers?: Record<string, string>) => ({
   content: PROBLEM_CONTENT,
 });
 
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+/**
+ * A request schema as JSON Schema. Schemas given an ID (`.meta({ id })`, e.g. the contact with its time zones)
+ * are written once, into `shared` (the document's components), and referred to from every use.
+ */
+function jsonSchema(schema: z.ZodType, shared: Record<string, unknown>): Record<string, unknown> {
+  const {
+    $schema: _ignored,
+    $defs,
+    ...rest
+  } = z.toJSONSchema(schema, {
     target: 'draft-2020-12',
     io: 'input',
     unrepresentable: 'any',
   });
-  return rest;
+  for (const [id, def] of Object.entries($defs ?? {})) shared[id] = def;
+  // zod refers to them as "#/$defs/<id>": in an OpenAPI document "#" is the document, not this schema.
+  return JSON.parse(JSON.stringify(rest).replaceAll('"#/$defs/', '"#/components/schemas/')) as Record<
+    string,
+    unknown
+  >;
 }
 
 /** Every status a route can answer: what the route table says it takes, and what the app around it adds. */
 function responses(r: RouteSpec): Record<string, unknown> {
   const caseRoute = r.path.includes(':caseId');
   return {
-    200: { description: 'OK', content: { 'application/json': {} } },
+    [r.status ?? 200]: {
+      description: r.status === 202 ? 'Accepted: the work goes on' : 'OK',
+      content: { 'application/json': {} },
+    },
     ...(r.body || r.params || r.query
       ? {
           400: problem(
             `Invalid ${[r.params && 'path', r.query && 'query', r.body && 'body'].filter(Boolean).join(', ')}` +
-              ` (VALIDATION_FAILED, with field paths${r.body ? '; MALFORMED_JSON for a body that is not JSON' : ''})`,
+              ` (VALIDATION_FAILED, with field paths${r.body ? '; MALFORMED_JSON for a body that is not JSON; DUPLICATE_KEY for an object that names a member twice' : ''})`,
           ),
         }
       : {}),
@@ -75,7 +91,9 @@ function responses(r: RouteSpec): Record<string, unknown> {
     ...(r.body
       ? {
           413: problem('The body exceeds 64 KiB (BODY_TOO_LARGE)'),
-          415: problem('The body is not application/json (UNSUPPORTED_MEDIA_TYPE)'),
+          415: problem(
+            'The body is not application/json, or declares a charset other than UTF-8 (UNSUPPORTED_MEDIA_TYPE)',
+          ),
         }
       : {}),
     ...Object.fromEntries(Object.entries(r.answers ?? {}).map(([status, text]) => [status, problem(text)])),
@@ -90,6 +108,7 @@ function responses(r: RouteSpec): Record<string, unknown> {
 /** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
 export function buildOpenApi(routes: RouteSpec[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
+  const schemas: Record<string, unknown> = {};
   for (const r of routes) {
     const path = r.path.replace(/:(\w+)/g, '{$1}');
     const parameters: unknown[] = [];
@@ -98,12 +117,16 @@ export function buildOpenApi(routes: RouteSpec[]): Record<string, unknown> {
       ['query', r.query],
     ] as const) {
       if (!schema) continue;
-      const s = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
+      const s = jsonSchema(schema, schemas) as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, prop] of Object.entries(s.properties ?? {}))
         parameters.push({
           name,
           in: where,
           required: where === 'path' || (s.required ?? []).includes(name),
+          // Where readers of the document look for what a parameter means (the schema keeps it too).
+          ...((prop as { description?: string }).description
+            ? { description: (prop as { description: string }).description }
+            : {}),
           schema: prop,
         });
     }
@@ -113,7 +136,12 @@ export function buildOpenApi(routes: RouteSpec[]): Record<string, unknown> {
       ...(r.roles === 'public' ? { security: [] } : { 'x-roles': r.roles }),
       ...(parameters.length ? { parameters } : {}),
       ...(r.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(r.body, schemas) } },
+            },
+          }
         : {}),
       responses: responses(r),
     };
@@ -125,7 +153,7 @@ export function buildOpenApi(routes: RouteSpec[]): Record<string, unknown> {
       version: '1',
       description: 'Lock-and-appeal process engine for consumer credit and payments.',
     },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
     paths,
   };

@@ -12,6 +12,8 @@ export class Problem extends Error {
       errors?: FieldError[];
       /** Response headers that go with the problem: Allow for a 405, Retry-After for a 503... */
       headers?: Record<string, string>;
+      /** Members of its own a problem carries (RFC 9457 extensions), e.g. LEGAL_HOLD's `holdUntil`. */
+      members?: Record<string, string | number>;
     } = {},
   ) {
     super(detail ?? title);
@@ -42,6 +44,8 @@ export function fieldErrors(where: string, error: z.ZodError): FieldError[] {
   }));
 }
 
+const STANDARD_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'code', 'errors']);
+
 export function sendProblem(res: Response, p: Problem): void {
   res.set(problemHeaders(p));
   res
@@ -56,5 +60,7 @@ export function sendProblem(res: Response, p: Problem): void {
       ...(p.detail ? { detail: p.detail } : {}),
       ...(p.extra.code ? { code: p.extra.code } : {}),
       ...(p.extra.errors ? { errors: p.extra.errors } : {}),
+      // After the standard members' names are taken: an extension never replaces one.
+      ...Object.fromEntries(Object.entries(p.extra.members ?? {}).filter(([k]) => !STANDARD_MEMBERS.has(k))),
     });
 }

@@ -1,10 +1,41 @@
 import { z } from 'zod';
-import { AccountIdSchema, RequestIdSchema, RiskEventSchema } from '../core/events';
+import {
+  AccountIdSchema,
+  EVENT_MAX_FUTURE_S_DEFAULT,
+  occurredTooFarAhead,
+  RequestIdSchema,
+  RiskEventSchema,
+  STAFF_EVENT_PREFIX,
+} from '../core/events';
 import { DECISIONS, LOCALES, REASON_CODES, TIERS } from '../core/model';
+import { ERASURE_REASONS } from '../infra/erasure-record';
+import { Problem } from './problems';
 
-// Request schemas: the single source of truth for validation, request types and the OpenAPI document.
+// Request schemas: the single source of truth for validation, request types and the OpenAPI document. Every rule
+// is one JSON Schema can state, so the document says all the API checks; the few it cannot (a time relative to
+// now, a relation between two parameters) are said in the field's description.
 
-const Rationale = z.string().trim().min(1).max(2_000);
+/**
+ * One character that is not white space as String.prototype.trim sees it (spelled out: `\S` differs between
+ * JavaScript and other regex engines, which read the document's patterns too).
+ */
+const NOT_BLANK = /[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
+/** Free text: at most `max` characters as sent, not blank, stored trimmed. */
+const text = (max: number) =>
+  z.string().max(max).regex(NOT_BLANK, 'must not be blank').trim().min(1, 'must not be blank');
+
+/**
+ * A whole number in a query string: digits only (an empty value, `1.5`, `1e3` or a repeated parameter is refused,
+ * where z.coerce would read "" as 0 and ["5"] as 5).
+ */
+const queryInt = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^-?[0-9]+$/.test(v) ? Number(v) : v),
+    z.number().int().min(min).max(max),
+  );
+
+const Rationale = text(2_000);
 const Evidence = z
   .array(z.string().min(1).max(500))
   .max(10)
@@ -22,13 +53,13 @@ export const VerificationBody = z.strictObject({
 });
 
 export const AppealBody = z.strictObject({
-  statement: z.string().trim().min(1).max(2_000),
+  statement: text(2_000),
   evidence: Evidence,
   requestId: RequestIdSchema,
 });
 
 const Explanation = z
-  .strictObject({ code: z.enum(REASON_CODES), text: z.string().trim().min(1).max(1_000) })
+  .strictObject({ code: z.enum(REASON_CODES), text: text(1_000) })
   .describe("What the user is told with the outcome: the catalogue's words for the code, then this text");
 const EvidenceVersion = z
   .number()
@@ -37,31 +68,36 @@ const EvidenceVersion = z
   .optional()
   .describe("The case's evidenceVersion the reviewer saw: refused (409 EVIDENCE_CHANGED) if it has moved on");
 
-export const DecisionBody = z
-  .strictObject({
-    decision: z.enum(DECISIONS),
-    rationale: Rationale,
-    requestId: RequestIdSchema,
+const decisionFields = {
+  rationale: Rationale,
+  requestId: RequestIdSchema,
+  explanation: Explanation.optional(),
+  evidenceVersion: EvidenceVersion,
+};
+/** A question goes with REQUEST_INFO and with nothing else: one shape per case, so the document says so. */
+export const DecisionBody = z.discriminatedUnion('decision', [
+  z.strictObject({
+    decision: z.literal('REQUEST_INFO'),
     question: z
-      .string()
-      .trim()
-      .min(1)
+      .string({
+        error: (issue) =>
+          issue.input === undefined ? 'REQUEST_INFO needs a question for the user' : undefined,
+      })
       .max(1_000)
+      .regex(NOT_BLANK, 'must not be blank')
+      .trim()
+      .describe('The question the user is asked'),
+    ...decisionFields,
+  }),
+  z.strictObject({
+    decision: z.enum(DECISIONS).exclude(['REQUEST_INFO']),
+    question: z
+      .never({ error: 'only REQUEST_INFO takes a question' })
       .optional()
-      .describe('REQUEST_INFO (required there): the question the user is asked'),
-    explanation: Explanation.optional(),
-    evidenceVersion: EvidenceVersion,
-  })
-  .superRefine((b, ctx) => {
-    if (b.decision === 'REQUEST_INFO' && b.question === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['question'],
-        message: 'REQUEST_INFO needs a question for the user',
-      });
-    if (b.decision !== 'REQUEST_INFO' && b.question !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['question'], message: 'only REQUEST_INFO takes a question' });
-  });
+      .describe('Not allowed: only REQUEST_INFO takes a question'),
+    ...decisionFields,
+  }),
+]);
 
 export const ApprovalBody = z.strictObject({
   approve: z.boolean(),
@@ -79,12 +115,7 @@ export const BreakGlassBody = z.strictObject({
 
 export const RetractionBody = z.strictObject({
   accountId: AccountIdSchema,
-  reason: z
-    .string()
-    .trim()
-    .min(1)
-    .max(500)
-    .describe('Why the event is withdrawn (e.g. the fraud report was withdrawn)'),
+  reason: text(500).describe('Why the event is withdrawn (e.g. the fraud report was withdrawn)'),
   requestId: RequestIdSchema,
 });
 export const EventIdParams = z.strictObject({ eventId: RequestIdSchema });
@@ -99,7 +130,7 @@ export const ManualCaseBody = z.strictObject({
 });
 
 export const InfoBody = z.strictObject({
-  answer: z.string().trim().min(1).max(4_000),
+  answer: text(4_000),
   evidence: Evidence,
   requestId: RequestIdSchema,
 });
@@ -116,7 +147,7 @@ export const RestrictionsBody = z.strictObject({
 
 export const ReviewQueueQuery = z.strictObject({
   status: z.enum(['IN_REVIEW', 'AWAITING_INFO', 'PENDING_APPROVAL']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: queryInt(1, 500).default(100),
   escalated: z
     .enum(['true', 'false'])
     .transform((v) => v === 'true')
@@ -125,13 +156,21 @@ export const ReviewQueueQuery = z.strictObject({
 });
 
 const DAY_MS = 86_400_000;
-/** A report's window: [from, to), by default the 30 days up to now. */
+/** The longest report window. */
+const REPORT_WINDOW_MAX_DAYS = 3_660;
+/**
+ * A report's window: [from, to), by default the 30 days up to now. Its two rules relate the parameters to each
+ * other and to now, which JSON Schema cannot state: the descriptions say them (400 VALIDATION_FAILED, path
+ * query.from).
+ */
 export const ReportWindowQuery = z
   .strictObject({
     from: z.iso
       .datetime({ offset: true })
       .optional()
-      .describe('Start of the window (ISO 8601); default: `to` − 30 days'),
+      .describe(
+        `Start of the window (ISO 8601); default: \`to\` − 30 days. Must be before \`to\`, at most ${REPORT_WINDOW_MAX_DAYS} days (ten years) before it, else 400 VALIDATION_FAILED`,
+      ),
     to: z.iso
       .datetime({ offset: true })
       .optional()
@@ -142,19 +181,32 @@ export const ReportWindowQuery = z
     return { to, from: q.from ? Date.parse(q.from) : to - 30 * DAY_MS };
   })
   .refine((w) => w.from < w.to, { message: '`from` must be before `to`', path: ['from'] })
-  .refine((w) => w.to - w.from <= 3_660 * DAY_MS, {
+  .refine((w) => w.to - w.from <= REPORT_WINDOW_MAX_DAYS * DAY_MS, {
     message: 'the window is at most ten years',
     path: ['from'],
   });
 
 export const ChangesQuery = z.strictObject({
-  after: z.coerce
-    .number()
-    .int()
-    .min(0)
+  after: queryInt(0, Number.MAX_SAFE_INTEGER)
     .default(0)
     .describe('The `next` cursor of the previous page; 0 from the start'),
-  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  limit: queryInt(1, 1_000).default(100),
+});
+
+/** Erasure (api/erasure.ts): why, as a code (the audit record keeps codes only), and the request's ID. */
+export const ErasureRequestBody = z.strictObject({
+  requestId: RequestIdSchema.describe('Requesting again with this ID answers the first result'),
+  reason: z
+    .enum(ERASURE_REASONS)
+    .describe('The ground for erasure (GDPR art. 17(1), PIPL art. 47), as a code'),
+});
+export const ErasureApprovalBody = z.strictObject({
+  requestId: RequestIdSchema.describe('Approving again with this ID answers the first result'),
+});
+export const ErasureIdParams = z.strictObject({
+  erasureId: z
+    .string()
+    .regex(/^er_[A-Za-z0-9_-]{22}$/, 'an erasure ID as POST /v1/accounts/{accountId}/erasure answers'),
 });
 
 export type ManualCase = z.infer<typeof ManualCaseBody>;
@@ -164,3 +216,36 @@ export type DecisionBody = z.infer<typeof DecisionBody>;
 export type ApprovalBody = z.infer<typeof ApprovalBody>;
 export type InfoBody = z.infer<typeof InfoBody>;
 export type ReviewQueueQuery = z.infer<typeof ReviewQueueQuery>;
+
+/**
+ * What the schema cannot check of a risk event: an ID in the staff space (POST /v1/cases uses "staff:" IDs, so
+ * the two never collide), and a time further ahead of Cordon's clock than the allowed skew
+ * (CORDON_EVENT_MAX_FUTURE_S): such an event would sit in the record as a future fact and, once detection counts
+ * windows by occurredAt, in windows that have not begun.
+ */
+export function checkRiskEvent(
+  event: { eventId: string; occurredAt: string },
+  maxFutureMs = EVENT_MAX_FUTURE_S_DEFAULT * 1_000,
+  now = Date.now(),
+): void {
+  if (event.eventId.startsWith(STAFF_EVENT_PREFIX))
+    throw new Problem(
+      400,
+      'Reserved event ID',
+      `event IDs beginning "${STAFF_EVENT_PREFIX}" are Cordon's own`,
+      {
+        code: 'RESERVED_EVENT_ID',
+        errors: [{ path: 'body.eventId', message: `must not begin with "${STAFF_EVENT_PREFIX}"` }],
+      },
+    );
+  if (occurredTooFarAhead(event.occurredAt, maxFutureMs, now))
+    throw new Problem(400, 'Occurred in the future', "occurredAt is ahead of this server's clock", {
+      code: 'OCCURRED_IN_FUTURE',
+      errors: [
+        {
+          path: 'body.occurredAt',
+          message: `at most ${Math.round(maxFutureMs / 1_000)} s ahead of the server's clock`,
+        },
+      ],
+    });
+}

@@ -1,10 +1,11 @@
-// The reviewer console at /console: server-rendered pages that act through the API's own route table, with
-// sessions and CSRF tokens in signed cookies (any API process with the same secret serves any request).
+// The reviewer console at /console: server-rendered pages that act through the API's own route table. Sessions
+// live in Cordon's database and CSRF tokens in signed cookies, so any API process serves any request.
 import { randomUUID } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Principal, TokenTable } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import type { EvidenceStore } from '../infra/evidence-store';
+import type { ConsoleSessionStore } from '../infra/sessions';
 import type { RouteSpec } from '../api/app';
 import type { ReviewQueueItem } from '../api/case-service';
 import { Problem, problemHeaders } from '../api/problems';
@@ -18,16 +19,17 @@ import { errorPage, loginPage, problemBox, queuePage, type PageContext } from '.
 import { applyFilter, facetCounts, parseFilter, sortQueue } from './queue';
 import {
   CONSOLE_ROLES,
+  cookieSecure,
   CSRF_COOKIE,
   csrfToken,
   csrfValid,
+  endSession,
   newCsrfNonce,
   openSession,
   parseCookies,
   principalOfToken,
-  sealSession,
   SESSION_COOKIE,
-  SESSION_TTL_MS,
+  startSession,
   validNonce,
   type Session,
 } from './session';
@@ -37,6 +39,10 @@ export interface ConsoleDeps {
   routes: RouteSpec[];
   tokens: TokenTable;
   sessionSecret: Buffer;
+  /** Where sessions live (Cordon's database), with their idle and absolute timeouts. */
+  sessions: ConsoleSessionStore;
+  /** Production: every cookie is Secure, whatever the request came over. */
+  mode: 'development' | 'production';
   logger: Logger;
   /** The files users sent with appeals and answers (the user's page keeps them), for reviewers to open. */
   evidence?: EvidenceStore;
@@ -83,13 +89,15 @@ function problemPage(res: Response, p: Problem, page: string): void {
   res.set(problemHeaders(p)).status(p.status).send(page);
 }
 
-const secure = (req: Request) => req.secure || req.get('x-forwarded-proto') === 'https';
-
 export function consoleRouter(deps: ConsoleDeps): Router {
   const router = Router();
   const call = routeCaller(deps.routes);
   const logger = deps.logger;
   const secret = deps.sessionSecret;
+  const sessions = deps.sessions;
+  const secure = (req: Request) => cookieSecure(deps.mode, req);
+  const endedCookie = (req: Request, res: Response) =>
+    res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req) });
   // The development tokens are refused in production, so their presence means a development server.
   const devTokens = deps.tokens.has('dev-reviewer-1');
   const findRoute = (method: string, path: string) =>
@@ -112,16 +120,20 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   router.get('/assets/console.css', asset('text/css', CSS));
   router.get('/assets/console.js', asset('text/javascript', SCRIPT));
 
-  // Language, session and CSRF nonce, from the cookies.
-  router.use((req, res, next) => {
+  // Language, session (looked up in the database on every request) and CSRF nonce, from the cookies.
+  router.use(async (req, res, next) => {
     const cookies = parseCookies(req.headers.cookie);
     const l = locals(res);
     l.lang = chooseLang(cookies.get(LANG_COOKIE), req.get('accept-language'));
-    const check = openSession(secret, deps.tokens, cookies.get(SESSION_COOKIE));
+    const check = await openSession(secret, sessions, deps.tokens, cookies.get(SESSION_COOKIE)).catch(
+      (err: unknown) => {
+        logger.warn('console sessions unavailable', { error: ((err as Error).cause as Error)?.name });
+        throw err;
+      },
+    );
     l.ended = !check.ok && check.why !== 'absent';
     if (check.ok) l.session = check.session;
-    else if (l.ended)
-      res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req) });
+    else if (l.ended) endedCookie(req, res);
     const nonce = cookies.get(CSRF_COOKIE);
     if (validNonce(nonce)) l.nonce = nonce;
     else {
@@ -180,7 +192,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     res.send(loginPage(ctx, { next, message, devTokens }));
   });
 
-  router.post('/login', (req, res) => {
+  router.post('/login', async (req, res) => {
     const body = req.body as Record<string, unknown>;
     const next = localPath(body.next);
     const token = typeof body.token === 'string' ? body.token.trim() : '';
@@ -193,22 +205,27 @@ export function consoleRouter(deps: ConsoleDeps): Router {
         .status(principal ? 403 : 401)
         .send(loginPage(ctx, { next, message: { kind: 'error', text }, devTokens }));
     }
-    const { value } = sealSession(secret, principal);
+    // A session this browser still had ends: a sign-in always starts a new one (no fixation).
+    const previous = locals(res).session;
+    if (previous) await endSession(secret, sessions, parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+    const { value } = await startSession(secret, sessions, principal);
     res.cookie(SESSION_COOKIE, value, {
       // The whole site: the codec endpoint (/codec) accepts a console session too.
       path: '/',
       httpOnly: true,
       sameSite: 'strict',
       secure: secure(req),
-      maxAge: SESSION_TTL_MS,
+      maxAge: sessions.timeouts.maxMs,
     });
     logger.info('console sign-in', { principal: principal.id, role: principal.role });
     res.redirect(303, next);
   });
 
-  router.post('/logout', (req, res) => {
+  // Sign-out ends the session in the database: a copy of the cookie is worth nothing afterwards.
+  router.post('/logout', async (req, res) => {
     const who = locals(res).session?.principal.id;
-    res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req) });
+    if (who) await endSession(secret, sessions, parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+    endedCookie(req, res);
     if (who) logger.info('console sign-out', { principal: who });
     res.redirect(303, '/console/login?bye=1');
   });
@@ -385,10 +402,14 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   return router;
 }
 
-/** The signed-in principal of a request's console session (for the codec endpoint), if it has a valid one. */
-export function sessionPrincipal(deps: ConsoleDeps, req: Request): Principal | undefined {
-  const check = openSession(
+/**
+ * The signed-in principal of a request's console session (for the codec endpoint), if it has a current one;
+ * throws the 503 problem while the database cannot be asked.
+ */
+export async function sessionPrincipal(deps: ConsoleDeps, req: Request): Promise<Principal | undefined> {
+  const check = await openSession(
     deps.sessionSecret,
+    deps.sessions,
     deps.tokens,
     parseCookies(req.headers.cookie).get(SESSION_COOKIE),
   );

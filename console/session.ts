@@ -1,39 +1,28 @@
-// Console sessions and CSRF tokens, kept in signed cookies only: any API process with the same secret accepts
-// them, and no process holds state of its own. A session names the principal (id and role) and when it ends;
-// it never carries the token, and each request checks that the principal is still in the token table.
+// Console sessions and CSRF tokens. A session lives in Cordon's database (infra/sessions.ts), so sign-out, the
+// idle and absolute timeouts and an admin's revoke take effect at once on every API process; the cookie holds
+// only its random ID, signed so that junk is refused without a lookup. It never carries the token, and each
+// request also checks that the principal is still in the token table.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import { Problem } from '../api/problems';
 import type { Principal, Role, TokenTable } from '../infra/config';
+import type { ConsoleSessionStore } from '../infra/sessions';
 
 export const SESSION_COOKIE = 'cordon_console_session';
 export const CSRF_COOKIE = 'cordon_console_csrf';
-/** An absolute lifetime: a reviewer signs in again each working day. */
-export const SESSION_TTL_MS = 8 * 3_600_000;
 /** Roles that may use the console: the backend service's token never signs in. */
 export const CONSOLE_ROLES: readonly Role[] = ['reviewer', 'senior', 'admin'];
-/** How far in the future a session's issue time may be: clocks of API processes differ a little. */
-const CLOCK_SKEW_MS = 60_000;
 
 export interface Session {
-  /** Random per sign-in: CSRF tokens are bound to it. */
+  /** The random session ID (the database keeps only its hash): CSRF tokens are bound to it. */
   sid: string;
   principal: Principal;
   issuedAt: number;
   expiresAt: number;
 }
 
-const SessionPayload = z.strictObject({
-  v: z.literal(1),
-  sid: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
-  id: z.string().min(1).max(128),
-  role: z.enum(['backend', 'reviewer', 'senior', 'admin']),
-  iat: z.number().int(),
-  exp: z.number().int(),
-});
-
 /** One key per purpose, derived from the one secret: a CSRF token can never pass for a session, nor a portal cookie. */
 function keyFor(secret: Buffer, purpose: 'session' | 'csrf'): Buffer {
-  return createHmac('sha256', secret).update(`cordon-console/${purpose}/v1`).digest();
+  return createHmac('sha256', secret).update(`cordon-console/${purpose}/v2`).digest();
 }
 
 const mac = (key: Buffer, text: string): string =>
@@ -46,58 +35,91 @@ function sameText(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** `<base64url JSON payload>.<base64url HMAC-SHA256 of the payload>` */
-export function sealSession(
+/**
+ * Production cookies are always Secure, also when the request came over plain HTTP: TLS ends at a proxy in front
+ * (believed only through CORDON_TRUST_PROXY, which is what makes req.secure true). Development follows the request.
+ */
+export function cookieSecure(mode: 'development' | 'production', req: { secure: boolean }): boolean {
+  return mode === 'production' || req.secure;
+}
+
+/** The 503 a page or /codec answers while Cordon's database cannot be asked about a session. */
+export function sessionsUnavailable(): Problem {
+  return new Problem(503, 'Service unavailable', 'sessions cannot be checked just now; retry shortly', {
+    code: 'SESSIONS_UNAVAILABLE',
+  });
+}
+
+async function orUnavailable<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw Object.assign(sessionsUnavailable(), { cause: err });
+  }
+}
+
+/** `<session ID>.<base64url HMAC-SHA256 of the ID>` */
+const cookieValueOf = (secret: Buffer, id: string) => `${id}.${mac(keyFor(secret, 'session'), id)}`;
+
+/** The session ID of a cookie value, if the server signed it. */
+function idOf(secret: Buffer, value: string): string | undefined {
+  const dot = value.indexOf('.');
+  if (dot <= 0 || value.length > 256) return undefined;
+  const id = value.slice(0, dot);
+  return sameText(value, cookieValueOf(secret, id)) ? id : undefined;
+}
+
+/** Signs the principal in: a new session in the database, and the cookie value that names it. */
+export async function startSession(
   secret: Buffer,
+  sessions: ConsoleSessionStore,
   principal: Principal,
-  now = Date.now(),
-): { value: string; session: Session } {
-  const session: Session = {
-    sid: randomBytes(18).toString('base64url'),
-    principal: { id: principal.id, role: principal.role },
-    issuedAt: now,
-    expiresAt: now + SESSION_TTL_MS,
+): Promise<{ value: string; session: Session }> {
+  const stored = await orUnavailable(sessions.start(principal));
+  return {
+    value: cookieValueOf(secret, stored.id),
+    session: {
+      sid: stored.id,
+      principal: stored.principal,
+      issuedAt: stored.createdAt,
+      expiresAt: stored.expiresAt,
+    },
   };
-  const payload = Buffer.from(
-    JSON.stringify({
-      v: 1,
-      sid: session.sid,
-      id: principal.id,
-      role: principal.role,
-      iat: session.issuedAt,
-      exp: session.expiresAt,
-    }),
-  ).toString('base64url');
-  return { value: `${payload}.${mac(keyFor(secret, 'session'), payload)}`, session };
 }
 
 export type SessionCheck =
-  { ok: true; session: Session } | { ok: false; why: 'absent' | 'invalid' | 'expired' | 'revoked' };
+  | { ok: true; session: Session }
+  | { ok: false; why: 'absent' | 'invalid' | 'ended' | 'idle' | 'expired' | 'revoked' };
 
-/** A cookie's session, if it is genuine, current, and its principal may still use the console. */
-export function openSession(
+/**
+ * A cookie's session, if the server signed it, the database still holds it within its timeouts, and its
+ * principal may still use the console. Throws the 503 problem when the database cannot be asked.
+ */
+export async function openSession(
   secret: Buffer,
+  sessions: ConsoleSessionStore,
   tokens: TokenTable,
   value: string | undefined,
-  now = Date.now(),
-): SessionCheck {
+): Promise<SessionCheck> {
   if (!value) return { ok: false, why: 'absent' };
-  const dot = value.lastIndexOf('.');
-  if (dot <= 0 || value.length > 2_048) return { ok: false, why: 'invalid' };
-  const payload = value.slice(0, dot);
-  if (!sameText(value.slice(dot + 1), mac(keyFor(secret, 'session'), payload)))
-    return { ok: false, why: 'invalid' };
-  let parsed: z.infer<typeof SessionPayload>;
-  try {
-    parsed = SessionPayload.parse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
-  } catch {
-    return { ok: false, why: 'invalid' };
-  }
-  if (parsed.exp <= now || parsed.iat > now + CLOCK_SKEW_MS || parsed.exp - parsed.iat > SESSION_TTL_MS)
-    return { ok: false, why: 'expired' };
-  const principal = stillConfigured(tokens, parsed.id, parsed.role);
+  const id = idOf(secret, value);
+  if (!id) return { ok: false, why: 'invalid' };
+  const found = await orUnavailable(sessions.find(id));
+  if (!found.ok) return { ok: false, why: found.why === 'unknown' ? 'ended' : found.why };
+  const { principal: stored, createdAt, expiresAt } = found.session;
+  const principal = stillConfigured(tokens, stored.id, stored.role);
   if (!principal || !CONSOLE_ROLES.includes(principal.role)) return { ok: false, why: 'revoked' };
-  return { ok: true, session: { sid: parsed.sid, principal, issuedAt: parsed.iat, expiresAt: parsed.exp } };
+  return { ok: true, session: { sid: id, principal, issuedAt: createdAt, expiresAt } };
+}
+
+/** Ends the session a cookie names (sign-out); answers whether there was one. */
+export async function endSession(
+  secret: Buffer,
+  sessions: ConsoleSessionStore,
+  value: string | undefined,
+): Promise<boolean> {
+  const id = value ? idOf(secret, value) : undefined;
+  return id ? orUnavailable(sessions.end(id)) : false;
 }
 
 /** The principal, if some configured token still maps to it with the same role (a revoked token signs out). */

@@ -76,6 +76,30 @@ export interface BackendEvent {
   idempotencyKey: string;
 }
 
+/**
+ * An account's personal data was erased (POST /v1/erasures/{erasureId}/approval): the backend erases its own
+ * copies. It concerns the account, not one of its cases (`caseId` is null), and goes out in order with the
+ * account's other messages. Codes and IDs only.
+ */
+export interface AccountErasedEvent {
+  type: 'account.erased';
+  accountId: string;
+  caseId: null;
+  erasureId: string;
+  /** When Cordon finished erasing (ISO). */
+  at: string;
+  idempotencyKey: string;
+}
+
+/** Everything the backend's webhook and its change feed (GET /v1/changes) carry. */
+export type WebhookEvent = BackendEvent | AccountErasedEvent;
+
+/** An outbox message about an account rather than one of its cases (Cordon's own, never a workflow's). */
+export interface AccountMessage {
+  kind: 'NOTIFY_BACKEND';
+  event: AccountErasedEvent;
+}
+
 export interface Delivery {
   channel: string;
   /** False when the receiver said it had already seen this idempotency key. */

@@ -48,29 +48,54 @@ export const RequestIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, ".", "_", ":" or "-", at most 128 characters');
 
-const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone'));
+/** The IANA time zones this runtime knows (and UTC): listed in the OpenAPI document as they are checked. */
+const TIME_ZONES = [...new Set([...Intl.supportedValuesOf('timeZone'), 'UTC'])].sort() as [
+  string,
+  ...string[],
+];
+
+/**
+ * An e-mail address: zod's local part (letters, digits, _ ' + - and inner dots), then domain labels of at most 63
+ * characters and a top-level domain of letters. A pattern rather than the `email` format, so the OpenAPI
+ * document and the check are one rule (format checkers differ on the edges: quoted local parts, IP literals).
+ */
+const EMAIL =
+  /^(?=[^@]{1,64}@)(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 
 /**
  * How to reach the account holder, if the backend sends it with an event. Personal data: it stays in the case's
  * (encrypted) state and the notices, never in views, logs, search attributes or error messages.
  */
-export const ContactSchema = z.strictObject({
-  email: z.email().max(254).optional(),
-  phone: z
-    .string()
-    .regex(/^\+?[0-9][0-9 ()-]{4,31}$/, 'a phone number such as +86 138 0000 0000')
-    .optional(),
-  timeZone: z
-    .string()
-    .refine((tz) => TIME_ZONES.has(tz) || tz === 'UTC', 'an IANA time zone such as Asia/Shanghai')
-    .optional(),
-});
+export const ContactSchema = z
+  .strictObject({
+    email: z
+      .string()
+      .max(254)
+      // One rule, so a bad address is one error: the part before "@" has at most 64 characters.
+      .regex(EMAIL, 'an e-mail address such as name@example.com (at most 64 characters before "@")')
+      .optional(),
+    phone: z
+      .string()
+      .regex(/^\+?[0-9][0-9 ()-]{4,31}$/, 'a phone number such as +86 138 0000 0000')
+      .optional(),
+    timeZone: z.enum(TIME_ZONES, 'an IANA time zone such as Asia/Shanghai').optional(),
+  })
+  // One definition in the OpenAPI document (its time zones are many), referred to by every event type.
+  .meta({ id: 'Contact' });
 export type Contact = z.infer<typeof ContactSchema>;
 
 const envelope = {
-  eventId: RequestIdSchema,
+  // The refusal is the API's own (400 RESERVED_EVENT_ID); the document states the rule for clients and testers.
+  eventId: RequestIdSchema.meta({
+    description: `Unique per account; must not begin with "staff:" (Cordon's own openings use those)`,
+    not: { pattern: '^staff:' },
+  }),
   accountId: AccountIdSchema,
-  occurredAt: z.iso.datetime({ offset: true }),
+  occurredAt: z.iso
+    .datetime({ offset: true })
+    .describe(
+      'When it happened, by the reporting system\'s clock. At most CORDON_EVENT_MAX_FUTURE_S (300 s unless configured) ahead of Cordon\'s clock, else 400 OCCURRED_IN_FUTURE (a rule relative to "now", which JSON Schema cannot state). Any past time is accepted: Cordon decides by when it learns of an event, and keeps this for the record.',
+    ),
   locale: z.enum(LOCALES).optional(),
   contact: ContactSchema.optional(),
 };
@@ -98,6 +123,14 @@ export const RiskEventSchema = z.discriminatedUnion('type', [
  * request's ID follow); the backend may not use them, so the two never collide.
  */
 export const STAFF_EVENT_PREFIX = 'staff:';
+
+/** CORDON_EVENT_MAX_FUTURE_S unless configured: the clock skew an event's occurredAt may show (seconds). */
+export const EVENT_MAX_FUTURE_S_DEFAULT = 300;
+
+/** Whether an event's occurredAt is further ahead of `now` than the allowed skew. */
+export function occurredTooFarAhead(occurredAt: string, maxFutureMs: number, now: number): boolean {
+  return Date.parse(occurredAt) - now > maxFutureMs;
+}
 
 /**
  * A case opened by hand by staff (POST /v1/cases): not a type the backend may report, so it is kept out of

@@ -119,6 +119,12 @@ export const PolicySchema = z.strictObject({
       linkOpensPerIp: z.number().int().min(1).default(300),
     })
     .prefault({}),
+  /**
+   * Personal data. `legalHoldDays`: how long after an account's last case ended its data must be kept before it
+   * may be erased; it only lengthens the deployment's CORDON_ERASURE_MIN_HOLD_DAYS (the longer applies). Absent
+   * (policies before 0.5): 0, and the policy's hash stays what it was.
+   */
+  privacy: z.strictObject({ legalHoldDays: z.number().int().min(0).max(36_500).default(0) }).optional(),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseCodecKeys, type CodecKey } from './codec';
+import { EVENT_MAX_FUTURE_S_DEFAULT } from '../core/events';
 
 // Configuration comes from the environment, parsed once at start-up. A bad value stops the process with a
 // message naming the variable.
@@ -110,6 +111,10 @@ const Origins = z
 const EnvSchema = z.object({
   CORDON_MODE: z.enum(['development', 'production']).default('development'),
   PORT: port.default(8080),
+  /** The address the API listens on: loopback unless set (production: required; 0.0.0.0 in a container). */
+  CORDON_HOST: z
+    .union([z.ipv4(), z.ipv6()], 'an IPv4 or IPv6 address, such as 127.0.0.1 or 0.0.0.0')
+    .optional(),
   CORDON_DATA_DIR: z.string().default('data'),
   CORDON_POLICY_FILE: z.string().default('policy/default.json'),
   /** A candidate policy scored in shadow on every live event, with no effect: disagreements are recorded. */
@@ -159,8 +164,17 @@ const EnvSchema = z.object({
     .min(1)
     .max(36_500)
     .default(7 * 365),
+  /** How far ahead of the API's clock a risk event's occurredAt may be (clock skew), in seconds; beyond: 400. */
+  CORDON_EVENT_MAX_FUTURE_S: z.coerce.number().int().min(0).max(86_400).default(EVENT_MAX_FUTURE_S_DEFAULT),
   /** How long a risk event ID gets its first answer back (at least the documented 7 days). */
   CORDON_EVENT_ID_DAYS: z.coerce.number().int().min(7).max(3_650).default(30),
+  /** A delivered (or failed) user notice keeps its personal fields (contact, question, explanation) this long. */
+  CORDON_MESSAGE_RETENTION_DAYS: z.coerce.number().min(0).max(3_650).default(30),
+  /**
+   * An account's personal data may be erased this many days after its last case ended, at the earliest (the
+   * policy's privacy.legalHoldDays can only lengthen it). 0 only for development and tests.
+   */
+  CORDON_ERASURE_MIN_HOLD_DAYS: z.coerce.number().int().min(0).max(36_500).default(1_825),
   /** Undelivered messages are marked FAILED after this many hours. */
   /** The Temporal SDK's Prometheus exporter, on 127.0.0.1 at this port (off when unset). */
   CORDON_SDK_METRICS_PORT: port.optional(),
@@ -197,6 +211,18 @@ const EnvSchema = z.object({
   CORDON_LINK_KEYS: z.string().optional(),
   /** Signs the reviewer console's session and CSRF cookies; shared by every API process (production: required). */
   CORDON_SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** A console session ends after this long without a request (fractions allowed: tests use seconds). */
+  CORDON_SESSION_IDLE_MINUTES: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 60)
+    .default(30),
+  /** ... and this long after sign-in whatever its use: a reviewer signs in again each working day. */
+  CORDON_SESSION_MAX_HOURS: z.coerce
+    .number()
+    .min(0.001)
+    .max(7 * 24)
+    .default(8),
   /** Payload encryption keys: id:base64key,... newest first (production: required). Parsed by infra/codec.ts. */
   CORDON_CODEC_KEYS: z.string().optional(),
   /** Browser origins (the Temporal Web UI's) allowed to call the codec endpoint with credentials. */
@@ -232,6 +258,12 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new Error(
       'invalid configuration: CORDON_VERIFICATION_URL needs CORDON_VERIFICATION_SECRET (32+ characters) in production',
     );
+  // Development's well-known tokens and /dev/mail stay on this machine (loopback by default); production says
+  // where it listens, so a deployment never opens to the network by accident.
+  if (production && !e.CORDON_HOST)
+    throw new Error(
+      'invalid configuration: production mode needs CORDON_HOST, the address the API listens on (0.0.0.0: every interface)',
+    );
   let codecKeys: CodecKey[] | undefined;
   try {
     codecKeys = e.CORDON_CODEC_KEYS ? parseCodecKeys(e.CORDON_CODEC_KEYS) : undefined;
@@ -248,6 +280,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     mode: e.CORDON_MODE,
     port: e.PORT,
+    host: e.CORDON_HOST ?? '127.0.0.1',
     dataDir: resolve(e.CORDON_DATA_DIR),
     policyFile: resolve(e.CORDON_POLICY_FILE),
     shadowPolicyFile: e.CORDON_SHADOW_POLICY === undefined ? undefined : resolve(e.CORDON_SHADOW_POLICY),
@@ -267,6 +300,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     taskQueue: e.CORDON_TASK_QUEUE,
     temporalCallMs: e.CORDON_TEMPORAL_CALL_MS,
+    /** An event whose occurredAt is further ahead than this is refused (OCCURRED_IN_FUTURE). */
+    eventMaxFutureMs: e.CORDON_EVENT_MAX_FUTURE_S * 1_000,
     webhook: secretFor(e.CORDON_WEBHOOK_URL, e.CORDON_WEBHOOK_SECRET, 'CORDON_WEBHOOK'),
     gateway: secretFor(e.CORDON_GATEWAY_URL, e.CORDON_GATEWAY_SECRET, 'CORDON_GATEWAY'),
     /** User messages go to the backend's messaging endpoint, signed with the webhook secret. */
@@ -282,12 +317,22 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       archiveKeepMs: e.CORDON_ARCHIVE_DAYS * DAY_MS,
       eventIdWindowMs: e.CORDON_EVENT_ID_DAYS * DAY_MS,
       deliveryGiveUpMs: e.CORDON_DELIVERY_GIVE_UP_HOURS * 3_600_000,
+      messageRetentionMs: e.CORDON_MESSAGE_RETENTION_DAYS * DAY_MS,
+      /** Wrap each account's data key (infra/data-keys.ts); unset in development: the data folder's codec key. */
+      codecKeys,
     },
     /** Raw (it may hold the object store's secret): see infra/evidence/from-config.ts. */
     evidenceUrl: e.CORDON_EVIDENCE_URL,
+    /** Erasure of an account's personal data (api/erasure.ts): the deployment's shortest legal hold. */
+    erasure: { minHoldDays: e.CORDON_ERASURE_MIN_HOLD_DAYS },
     sourceTimeoutMs: e.CORDON_SOURCE_TIMEOUT_MS,
     /** Unset in development: a secret created once in the data folder (see infra/dev-secrets.ts). */
     sessionSecret: e.CORDON_SESSION_SECRET,
+    /** Console sessions (kept in Cordon's database): idle and absolute timeouts. */
+    sessions: {
+      idleMs: e.CORDON_SESSION_IDLE_MINUTES * 60_000,
+      maxMs: e.CORDON_SESSION_MAX_HOURS * 3_600_000,
+    },
     publicUrl: (e.CORDON_PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ''),
     mail: { smtpUrl: e.CORDON_SMTP_URL, from: e.CORDON_MAIL_FROM, directoryUrl: e.CORDON_DIRECTORY_URL },
     /**

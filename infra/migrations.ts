@@ -129,4 +129,86 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS evidence_files_created ON evidence_files (created_at, ref)',
     ],
   },
+  {
+    version: 5,
+    up: () => [
+      // Reviewer console sessions (infra/sessions.ts): the browser holds a random ID, this table only its
+      // SHA-256, so a copy of the database signs no one in. Sign-out and an admin's revoke delete rows; every
+      // request checks the row, its idle time (last_seen_at) and its absolute end (expires_at).
+      `CREATE TABLE IF NOT EXISTS console_sessions (
+        id_hash TEXT PRIMARY KEY,
+        principal_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL)`,
+      'CREATE INDEX IF NOT EXISTS console_sessions_principal ON console_sessions (principal_id)',
+      'CREATE INDEX IF NOT EXISTS console_sessions_seen ON console_sessions (last_seen_at)',
+      'CREATE INDEX IF NOT EXISTS console_sessions_expires ON console_sessions (expires_at)',
+    ],
+  },
+  {
+    version: 6,
+    up: () => [
+      // Each account's data key, wrapped by a CORDON_CODEC_KEYS key (infra/data-keys.ts): personal values are
+      // sealed under it, so deleting the row makes them unreadable wherever they are copied. Base64 text.
+      `CREATE TABLE IF NOT EXISTS account_keys (
+        account_id TEXT PRIMARY KEY,
+        data_key_id TEXT NOT NULL,
+        wrap_key_id TEXT NOT NULL,
+        wrapped TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL)`,
+      'CREATE INDEX IF NOT EXISTS account_keys_wrap ON account_keys (wrap_key_id, account_id)',
+      // How far a periodic job has come (the retention of notices' personal fields: settled before this time).
+      `CREATE TABLE IF NOT EXISTS store_marks (
+        name TEXT PRIMARY KEY,
+        value BIGINT NOT NULL)`,
+      // Settled notices by when they settled, for that retention.
+      'CREATE INDEX IF NOT EXISTS messages_settled ON messages (kind, status, updated_at, seq)',
+    ],
+  },
+  {
+    version: 7,
+    up: () => [
+      // Erasures of accounts' personal data (infra/erasure.ts): the audit record, codes, times and principal IDs
+      // only. `step` is the last step done (a run resumes after it); `lease_until` keeps two processes from
+      // running one erasure at once; `failure` is a code and a message without personal data.
+      `CREATE TABLE IF NOT EXISTS erasures (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        requested_at BIGINT NOT NULL,
+        request_key TEXT NOT NULL UNIQUE,
+        request_fingerprint TEXT NOT NULL,
+        approved_by TEXT,
+        approved_at BIGINT,
+        started_at BIGINT,
+        lease_until BIGINT,
+        step TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        completed_at BIGINT,
+        failed_at BIGINT,
+        failure TEXT,
+        counts TEXT)`,
+      'CREATE INDEX IF NOT EXISTS erasures_account ON erasures (account_id, requested_at)',
+      // One unfinished erasure per account at a time: a second request is refused, whichever process takes it.
+      "CREATE UNIQUE INDEX IF NOT EXISTS erasures_unfinished ON erasures (account_id) WHERE status <> 'DONE'",
+      // Each approval of an erasure by (principal, requestId): a repeat gets its first answer. (A request's own
+      // key is the erasure row's request_key.)
+      `CREATE TABLE IF NOT EXISTS erasure_requests (
+        request_key TEXT PRIMARY KEY,
+        erasure_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        principal_id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        created_at BIGINT NOT NULL)`,
+      'CREATE INDEX IF NOT EXISTS erasure_requests_erasure ON erasure_requests (erasure_id, created_at)',
+      // An account's ended cases, by when they ended: its legal hold counts from the last one.
+      'CREATE INDEX IF NOT EXISTS case_archive_account ON case_archive (account_id, ended_at)',
+    ],
+  },
 ];

@@ -1,76 +1,56 @@
 // Cordon's durable records outside Temporal: event and request idempotency, the message outbox with its
-// delivery status (also the backend's change feed), and the archive of ended cases.
-import type { AccountRestriction, BackendEvent, UserNotice } from '../core/activity-contract';
-import type { ArchivedRequest, CaseView, OutboxMessage, RiskEventResult } from '../core/contracts';
+// delivery status (also the backend's change feed), and the archive of ended cases. Personal values are sealed
+// under their account's data key (infra/personal-data.ts says which); IDs, statuses and times stay plain columns.
+import { dirname } from 'node:path';
+import type { AccountRestriction } from '../core/activity-contract';
+import { parseCaseId, type ArchivedRequest, type CaseView, type RiskEventResult } from '../core/contracts';
+import type { CodecKey } from './codec';
+import { DataKeyError, DataKeys, processLocalWrapKeys, wrapKeysOf } from './data-keys';
 import { openDatabase, type Database } from './database';
+import { FIELD, eventResultIsPersonal, messageIsPersonal, openJson, sealJson } from './personal-data';
+import { redactNoticesOf, redactSettledNotices } from './personal-data-jobs';
+import {
+  keyOf,
+  messagesFrom,
+  refsOf,
+  type Change,
+  type MessageRow,
+  type StoredMessage,
+  type StoredOutboxMessage,
+} from './store-messages';
+import { recordShadow, shadowReport } from './store-shadow';
 
-export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
+export type { ShadowDisagreement } from './store-shadow';
+export type { Change, DeliveryStatus, StoredMessage, StoredOutboxMessage } from './store-messages';
 
-export interface StoredMessage {
-  seq: number;
-  idempotencyKey: string;
-  accountId: string;
-  caseId: string;
-  message: OutboxMessage;
-  status: DeliveryStatus;
-  attempts: number;
-  lastError: string | null;
-  channels: string[];
-  createdAt: number;
-  updatedAt: number;
+/** The account a case belongs to: its ID says (see makeCaseId). */
+function accountOfCase(caseId: string): string {
+  const parsed = parseCaseId(caseId);
+  if (!parsed) throw new Error(`not a case ID: ${caseId}`);
+  return parsed.accountId;
 }
 
-export interface Change {
-  cursor: string;
-  type: BackendEvent['type'];
-  event: BackendEvent;
+export interface StoreOptions {
+  /** Seals personal values; without it (tests on a bare database) a key that lives as long as the process. */
+  dataKeys?: DataKeys;
+  /** How long a settled user notice keeps its personal fields (default 30 days). */
+  messageRetentionMs?: number;
 }
 
-interface MessageRow {
-  seq: number;
-  idempotency_key: string;
-  account_id: string;
-  case_id: string;
-  payload: string;
-  status: DeliveryStatus;
-  attempts: number;
-  last_error: string | null;
-  channels: string | null;
-  created_at: number;
-  updated_at: number;
-  [k: string]: unknown;
-}
-
-function toMessage(r: MessageRow): StoredMessage {
-  return {
-    seq: r.seq,
-    idempotencyKey: r.idempotency_key,
-    accountId: r.account_id,
-    caseId: r.case_id,
-    message: JSON.parse(r.payload) as OutboxMessage,
-    status: r.status,
-    attempts: r.attempts,
-    lastError: r.last_error,
-    channels: r.channels ? (JSON.parse(r.channels) as string[]) : [],
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-export function keyOf(m: OutboxMessage): string {
-  return m.kind === 'NOTIFY_USER' ? m.notice.idempotencyKey : m.event.idempotencyKey;
-}
-
-function refsOf(m: OutboxMessage): { accountId: string; caseId: string } {
-  const p: UserNotice | BackendEvent = m.kind === 'NOTIFY_USER' ? m.notice : m.event;
-  return { accountId: p.accountId, caseId: p.caseId };
-}
+export const DEFAULT_MESSAGE_RETENTION_MS = 30 * 86_400_000;
 
 export class Store {
+  readonly dataKeys: DataKeys;
+  private readonly messageRetentionMs: number;
+
   constructor(
     readonly db: Database,
     private readonly clock: () => number = Date.now,
-  ) {}
+    o: StoreOptions = {},
+  ) {
+    this.dataKeys = o.dataKeys ?? new DataKeys(db, processLocalWrapKeys(), { register: true });
+    this.messageRetentionMs = o.messageRetentionMs ?? DEFAULT_MESSAGE_RETENTION_MS;
+  }
 
   private insertIgnore(table: string, columns: string[]): string {
     const marks = columns.map(() => '?').join(', ');
@@ -82,10 +62,13 @@ export class Store {
   // --- risk events ---------------------------------------------------------------------------------------
 
   async recordEvent(result: RiskEventResult): Promise<void> {
+    const first = { ...result, duplicate: false };
     await this.db.run(this.insertIgnore('event_ids', ['account_id', 'event_id', 'result', 'created_at']), [
       result.accountId,
       result.eventId,
-      JSON.stringify({ ...result, duplicate: false }),
+      eventResultIsPersonal(first)
+        ? await sealJson(this.dataKeys, result.accountId, FIELD.event, first)
+        : JSON.stringify(first),
       this.clock(),
     ]);
   }
@@ -96,18 +79,25 @@ export class Store {
       'SELECT result FROM event_ids WHERE account_id = ? AND event_id = ? AND created_at >= ?',
       [accountId, eventId, this.clock() - windowMs],
     );
-    return rows[0] ? (JSON.parse(rows[0].result) as RiskEventResult) : null;
+    return rows[0] ? openJson<RiskEventResult>(this.dataKeys, accountId, FIELD.event, rows[0].result) : null;
   }
 
   // --- human actions -------------------------------------------------------------------------------------
 
   async findRequest(requestKey: string): Promise<{ fingerprint: string; response: CaseView } | null> {
-    const rows = await this.db.query<{ fingerprint: string; response: string }>(
-      'SELECT fingerprint, response FROM request_records WHERE request_key = ?',
+    const rows = await this.db.query<{ case_id: string; fingerprint: string; response: string }>(
+      'SELECT case_id, fingerprint, response FROM request_records WHERE request_key = ?',
       [requestKey],
     );
     const r = rows[0];
-    return r ? { fingerprint: r.fingerprint, response: JSON.parse(r.response) as CaseView } : null;
+    if (!r) return null;
+    const response = await openJson<CaseView>(
+      this.dataKeys,
+      accountOfCase(r.case_id),
+      FIELD.request,
+      r.response,
+    );
+    return { fingerprint: r.fingerprint, response };
   }
 
   async recordRequest(requestKey: string, caseId: string, fingerprint: string, response: CaseView) {
@@ -119,14 +109,20 @@ export class Store {
         'response',
         'created_at',
       ]),
-      [requestKey, caseId, fingerprint, JSON.stringify(response), this.clock()],
+      [
+        requestKey,
+        caseId,
+        fingerprint,
+        await sealJson(this.dataKeys, accountOfCase(caseId), FIELD.request, response),
+        this.clock(),
+      ],
     );
   }
 
   // --- outbox --------------------------------------------------------------------------------------------
 
   /** Queues messages in the order given; a message already queued (same idempotency key) is left alone. */
-  async enqueue(messages: OutboxMessage[]): Promise<void> {
+  async enqueue(messages: StoredOutboxMessage[]): Promise<void> {
     const now = this.clock();
     for (const m of messages) {
       const { accountId, caseId } = refsOf(m);
@@ -142,7 +138,19 @@ export class Store {
           'created_at',
           'updated_at',
         ]),
-        [keyOf(m), accountId, caseId, m.kind, JSON.stringify(m), 'PENDING', now, now, now],
+        [
+          keyOf(m),
+          accountId,
+          caseId,
+          m.kind,
+          m.kind === 'NOTIFY_USER' && messageIsPersonal(m)
+            ? await sealJson(this.dataKeys, accountId, FIELD.message, m)
+            : JSON.stringify(m),
+          'PENDING',
+          now,
+          now,
+          now,
+        ],
       );
     }
   }
@@ -161,16 +169,28 @@ export class Store {
        ORDER BY m.seq LIMIT ?`,
       [now, now, limit],
     );
-    const leased: StoredMessage[] = [];
+    const leased: MessageRow[] = [];
     for (const r of heads) {
       const won = await this.db.run(
         `UPDATE messages SET leased_until = ? WHERE seq = ? AND status = 'PENDING'
          AND (leased_until IS NULL OR leased_until < ?)`,
         [now + leaseMs, r.seq, now],
       );
-      if (won === 1) leased.push(toMessage(r));
+      if (won === 1) leased.push(r);
     }
-    return leased;
+    // One at a time, so a message that cannot be opened does not hold up the others.
+    const messages: StoredMessage[] = [];
+    for (const r of leased) {
+      try {
+        messages.push(...(await messagesFrom(this.dataKeys, [r])));
+      } catch (err) {
+        if (!(err instanceof DataKeyError)) throw err;
+        // Its personal data was erased: it can never go out. (A wrapping key not configured is a setting to fix:
+        // the message stays leased and is tried again when the lease ends.)
+        if (err.reason === 'GONE') await this.markFailed(r.seq, 'its personal data was erased');
+      }
+    }
+    return messages;
   }
 
   async markDelivered(seq: number, channels: string[]): Promise<void> {
@@ -201,7 +221,7 @@ export class Store {
     const rows = await this.db.query<MessageRow>('SELECT * FROM messages WHERE case_id = ? ORDER BY seq', [
       caseId,
     ]);
-    return rows.map(toMessage);
+    return messagesFrom(this.dataKeys, rows);
   }
 
   async messageCounts(): Promise<{ kind: string; status: string; count: number }[]> {
@@ -228,10 +248,10 @@ export class Store {
       `SELECT * FROM messages WHERE kind = 'NOTIFY_BACKEND' AND seq > ? AND created_at <= ? ORDER BY seq LIMIT ?`,
       [cursor, settled, limit],
     );
-    return rows.map((r) => {
-      const m = toMessage(r);
-      const event = (m.message as Extract<OutboxMessage, { kind: 'NOTIFY_BACKEND' }>).event;
-      return { cursor: String(r.seq), type: event.type, event };
+    // Backend events are kept plain (nothing personal): the feed needs no data key.
+    return (await messagesFrom(this.dataKeys, rows)).map((m) => {
+      const event = (m.message as Extract<StoredOutboxMessage, { kind: 'NOTIFY_BACKEND' }>).event;
+      return { cursor: String(m.seq), type: event.type, event };
     });
   }
 
@@ -248,20 +268,34 @@ export class Store {
         'view',
         'requests',
       ]),
-      [view.caseId, view.accountId, now, now + keepMs, JSON.stringify(view), JSON.stringify(requests)],
+      [
+        view.caseId,
+        view.accountId,
+        now,
+        now + keepMs,
+        await sealJson(this.dataKeys, view.accountId, FIELD.archiveView, view),
+        await sealJson(this.dataKeys, view.accountId, FIELD.archiveRequests, requests),
+      ],
     );
     for (const e of events) await this.recordEvent(e);
   }
 
   async archivedCase(caseId: string): Promise<{ view: CaseView; requests: ArchivedRequest[] } | null> {
-    const rows = await this.db.query<{ view: string; requests: string }>(
-      'SELECT view, requests FROM case_archive WHERE case_id = ? AND expires_at > ?',
+    const rows = await this.db.query<{ account_id: string; view: string; requests: string }>(
+      'SELECT account_id, view, requests FROM case_archive WHERE case_id = ? AND expires_at > ?',
       [caseId, this.clock()],
     );
     const r = rows[0];
-    return r
-      ? { view: JSON.parse(r.view) as CaseView, requests: JSON.parse(r.requests) as ArchivedRequest[] }
-      : null;
+    if (!r) return null;
+    return {
+      view: await openJson<CaseView>(this.dataKeys, r.account_id, FIELD.archiveView, r.view),
+      requests: await openJson<ArchivedRequest[]>(
+        this.dataKeys,
+        r.account_id,
+        FIELD.archiveRequests,
+        r.requests,
+      ),
+    };
   }
 
   // --- restriction records -------------------------------------------------------------------------------
@@ -366,144 +400,50 @@ export class Store {
     return { allowed: hits <= limit, retryAfterMs: windowStart + windowMs - now };
   }
 
-  // --- shadow mode and reports --------------------------------------------------------------------------
+  // --- shadow mode and reports (infra/store-shadow.ts) ----------------------------------------------------
 
-  /** One live event scored by a candidate policy; the disagreement, if any, is kept once per event. */
-  async recordShadow(o: {
-    at: number;
-    liveVersion: string;
-    candidateVersion: string;
-    disagreement?: ShadowDisagreement;
-  }): Promise<void> {
-    const day = new Date(o.at).toISOString().slice(0, 10);
-    const d = o.disagreement;
-    const added = d
-      ? await this.db.run(
-          this.insertIgnore('shadow_disagreements', [
-            'account_id',
-            'event_id',
-            'candidate_version',
-            'live_version',
-            'at',
-            'event_type',
-            'live_tier',
-            'candidate_tier',
-            'live_score',
-            'candidate_score',
-            'live_reasons',
-            'candidate_reasons',
-          ]),
-          [
-            d.accountId,
-            d.eventId,
-            o.candidateVersion,
-            o.liveVersion,
-            o.at,
-            d.eventType,
-            d.liveTier,
-            d.candidateTier,
-            d.liveScore,
-            d.candidateScore,
-            JSON.stringify(d.liveReasons),
-            JSON.stringify(d.candidateReasons),
-          ],
-        )
-      : 0;
-    await this.db.run(
-      `INSERT INTO shadow_counts (day, live_version, candidate_version, scored, disagreements) VALUES (?, ?, ?, 1, ?)
-       ON CONFLICT (day, live_version, candidate_version) DO UPDATE SET
-         scored = shadow_counts.scored + 1, disagreements = shadow_counts.disagreements + excluded.disagreements`,
-      [day, o.liveVersion, o.candidateVersion, added],
-    );
+  recordShadow(o: Parameters<typeof recordShadow>[1]): Promise<void> {
+    return recordShadow(this.db, o);
   }
 
-  /** Counts per day and policy pair within [from, to), and the latest disagreements (at most `examples`). */
-  async shadowReport(
-    from: number,
-    to: number,
-    examples: number,
-  ): Promise<{
-    days: {
-      day: string;
-      liveVersion: string;
-      candidateVersion: string;
-      scored: number;
-      disagreements: number;
-    }[];
-    transitions: { liveTier: string; candidateTier: string; count: number }[];
-    latest: (ShadowDisagreement & { at: number; liveVersion: string; candidateVersion: string })[];
-  }> {
-    const dayOf = (t: number) => new Date(t).toISOString().slice(0, 10);
-    const days = await this.db.query<{
-      day: string;
-      live_version: string;
-      candidate_version: string;
-      scored: number;
-      disagreements: number;
-    }>(
-      `SELECT day, live_version, candidate_version, scored, disagreements FROM shadow_counts
-       WHERE day >= ? AND day <= ? ORDER BY day, live_version, candidate_version`,
-      [dayOf(from), dayOf(to - 1)],
-    );
-    const transitions = await this.db.query<{ live_tier: string; candidate_tier: string; n: number }>(
-      `SELECT live_tier, candidate_tier, COUNT(*) AS n FROM shadow_disagreements WHERE at >= ? AND at < ?
-       GROUP BY live_tier, candidate_tier ORDER BY n DESC, live_tier, candidate_tier`,
-      [from, to],
-    );
-    const latest = await this.db.query<Record<string, string | number>>(
-      `SELECT * FROM shadow_disagreements WHERE at >= ? AND at < ? ORDER BY at DESC, event_id LIMIT ?`,
-      [from, to, examples],
-    );
-    return {
-      days: days.map((d) => ({
-        day: d.day,
-        liveVersion: d.live_version,
-        candidateVersion: d.candidate_version,
-        scored: Number(d.scored),
-        disagreements: Number(d.disagreements),
-      })),
-      transitions: transitions.map((t) => ({
-        liveTier: t.live_tier,
-        candidateTier: t.candidate_tier,
-        count: Number(t.n),
-      })),
-      latest: latest.map((r) => ({
-        at: Number(r.at),
-        liveVersion: String(r.live_version),
-        candidateVersion: String(r.candidate_version),
-        accountId: String(r.account_id),
-        eventId: String(r.event_id),
-        eventType: String(r.event_type),
-        liveTier: String(r.live_tier),
-        candidateTier: String(r.candidate_tier),
-        liveScore: Number(r.live_score),
-        candidateScore: Number(r.candidate_score),
-        liveReasons: JSON.parse(String(r.live_reasons)) as string[],
-        candidateReasons: JSON.parse(String(r.candidate_reasons)) as string[],
-      })),
-    };
+  shadowReport(from: number, to: number, examples: number): ReturnType<typeof shadowReport> {
+    return shadowReport(this.db, from, to, examples);
   }
 
   /** The views of cases that ended within [from, to), oldest first, in pages (for reports over long windows). */
   async *endedCases(from: number, to: number, pageSize = 500): AsyncGenerator<CaseView> {
     let after = { endedAt: from - 1, caseId: '' };
     for (;;) {
-      const rows = await this.db.query<{ case_id: string; ended_at: number; view: string }>(
-        `SELECT case_id, ended_at, view FROM case_archive
+      const rows = await this.db.query<{
+        case_id: string;
+        account_id: string;
+        ended_at: number;
+        view: string;
+      }>(
+        `SELECT case_id, account_id, ended_at, view FROM case_archive
          WHERE ended_at < ? AND (ended_at > ? OR (ended_at = ? AND case_id > ?))
          ORDER BY ended_at, case_id LIMIT ?`,
         [to, after.endedAt, after.endedAt, after.caseId, pageSize],
       );
-      for (const r of rows) yield JSON.parse(r.view) as CaseView;
+      // One read for the page's keys, not one per case.
+      await this.dataKeys.preload(rows.map((r) => r.account_id));
+      for (const r of rows)
+        yield await openJson<CaseView>(this.dataKeys, r.account_id, FIELD.archiveView, r.view);
       if (rows.length < pageSize) return;
       const last = rows[rows.length - 1]!;
       after = { endedAt: Number(last.ended_at), caseId: last.case_id };
     }
   }
 
-  /** Drops what has outlived its keeping period. */
+  /** Removes the personal fields of every notice of an account now (erasure, before its key is destroyed). */
+  redactNoticesOf(accountId: string): Promise<number> {
+    return redactNoticesOf(this.db, this.dataKeys, accountId);
+  }
+
+  /** Drops what has outlived its keeping period, and settled notices' personal fields past their retention. */
   async purge(eventWindowMs: number): Promise<void> {
     const now = this.clock();
+    await redactSettledNotices(this.db, this.dataKeys, now - this.messageRetentionMs);
     // No rate-limit window is longer than a day.
     await this.db.run('DELETE FROM rate_limits WHERE window_start < ?', [now - 86_400_000]);
     await this.db.run('DELETE FROM case_archive WHERE expires_at <= ?', [now]);
@@ -512,20 +452,20 @@ export class Store {
   }
 }
 
-/** Where a candidate policy and the live one decided an event differently. */
-export interface ShadowDisagreement {
-  accountId: string;
-  eventId: string;
-  eventType: string;
-  liveTier: string;
-  candidateTier: string;
-  liveScore: number;
-  candidateScore: number;
-  liveReasons: string[];
-  candidateReasons: string[];
-}
-
-/** Opens Cordon's database as configured (PostgreSQL by URL, else the SQLite file in the data folder). */
-export async function openStore(config: { url?: string; sqliteFile: string }): Promise<Store> {
-  return new Store(await openDatabase(config));
+/**
+ * Opens Cordon's database as configured (PostgreSQL by URL, else the SQLite file in the data folder), with data
+ * keys wrapped by CORDON_CODEC_KEYS, or in development by the codec key in the data folder (the SQLite file's).
+ */
+export async function openStore(config: {
+  url?: string;
+  sqliteFile: string;
+  codecKeys?: readonly CodecKey[];
+  messageRetentionMs?: number;
+}): Promise<Store> {
+  const db = await openDatabase(config);
+  const wrapKeys = wrapKeysOf({ codecKeys: config.codecKeys, dataDir: dirname(config.sqliteFile) });
+  return new Store(db, Date.now, {
+    dataKeys: new DataKeys(db, wrapKeys, { register: true }),
+    messageRetentionMs: config.messageRetentionMs,
+  });
 }

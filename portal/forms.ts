@@ -9,6 +9,10 @@ export const MAX_FILE_BYTES = 5 * 1024 * 1024;
 /** The longest text field (an answer of 4,000 characters of up to 4 bytes each, with room). */
 const MAX_FIELD_BYTES = 20_000;
 const MAX_FIELDS = 20;
+/** The most a form may send at all (files and fields): a larger declared length is refused unread. */
+const MAX_REQUEST_BYTES = MAX_FILES * MAX_FILE_BYTES + 1024 * 1024;
+/** The longest urlencoded form (it has no files): the longest fields, with room. */
+const MAX_URLENCODED_BYTES = MAX_FIELD_BYTES * 4;
 
 export interface UploadedFile {
   /** As the browser sent it: personal data, never logged. */
@@ -27,7 +31,11 @@ export interface ParsedForm {
 
 export class FormError extends Error {
   override readonly name = 'FormError';
-  constructor(readonly status: number) {
+  constructor(
+    readonly status: number,
+    /** Refused for the size of its files (the page says so), not of its text. */
+    readonly files = false,
+  ) {
     super('the form could not be read');
   }
 }
@@ -36,10 +44,10 @@ export class FormError extends Error {
 export async function readForm(req: Request): Promise<ParsedForm> {
   const type = req.get('content-type') ?? '';
   const declared = Number(req.get('content-length') ?? 0);
-  if (declared > MAX_FILES * MAX_FILE_BYTES + 1024 * 1024) throw new FormError(413);
+  if (declared > MAX_REQUEST_BYTES) throw new FormError(413, /^multipart\//i.test(type));
   if (/^multipart\/form-data/i.test(type)) return readMultipart(req);
   if (/^application\/x-www-form-urlencoded/i.test(type)) {
-    const text = await readText(req, MAX_FIELD_BYTES * 4);
+    const text = await readText(req, MAX_URLENCODED_BYTES);
     const fields: Record<string, string> = {};
     for (const [k, v] of new URLSearchParams(text)) if (!(k in fields)) fields[k] = v;
     return { fields, files: [], tooManyFiles: false };
@@ -49,18 +57,26 @@ export async function readForm(req: Request): Promise<ParsedForm> {
   return { fields: {}, files: [], tooManyFiles: false };
 }
 
+/**
+ * The body as text, up to `max` bytes. A longer body is read to its end and dropped, then refused (413): cutting
+ * the connection instead would reach the browser as a network error, not as the page that says what happened.
+ * Past MAX_REQUEST_BYTES (a body with no declared length that does not end) the connection is cut after all.
+ */
 function readText(req: Request, max: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > max) {
+      if (size <= max) chunks.push(c);
+      else if (size > MAX_REQUEST_BYTES) {
         reject(new FormError(413));
         req.destroy();
-      } else chunks.push(c);
+      } else chunks.length = 0;
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () =>
+      size > max ? reject(new FormError(413)) : resolve(Buffer.concat(chunks).toString('utf8')),
+    );
     req.on('error', () => reject(new FormError(400)));
   });
 }

@@ -15,7 +15,14 @@ import type { RouteSpec } from '../api/app';
 import { Problem, problemHeaders, RETRY_AFTER_S } from '../api/problems';
 import { asProblem, routeCaller } from '../console/actions';
 import { html } from '../console/html';
-import { csrfToken, csrfValid, newCsrfNonce, parseCookies, validNonce } from '../console/session';
+import {
+  cookieSecure,
+  csrfToken,
+  csrfValid,
+  newCsrfNonce,
+  parseCookies,
+  validNonce,
+} from '../console/session';
 import { parseCaseId, type CaseView } from '../core/contracts';
 import { parseDuration } from '../core/durations';
 import type { Policy } from '../core/policy';
@@ -86,8 +93,6 @@ const CSRF_COOKIE = 'cordon_u_csrf';
 const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone'));
 
 type Action = 'appeal' | 'info' | 'verification' | 'confirmation';
-
-const secure = (req: Request) => req.secure || req.get('x-forwarded-proto') === 'https';
 
 function tzOf(value: unknown): string | undefined {
   return typeof value === 'string' && (value === 'UTC' || TIME_ZONES.has(value)) ? value : undefined;
@@ -169,7 +174,13 @@ export function portalRouter(deps: PortalDeps): Router {
     const cookie = parseCookies(req.headers.cookie).get(CSRF_COOKIE);
     if (validNonce(cookie)) return cookie;
     const nonce = newCsrfNonce();
-    res.cookie(CSRF_COOKIE, nonce, { path: '/u', httpOnly: true, sameSite: 'strict', secure: secure(req) });
+    // Production: Secure always (TLS ends in front); see cookieSecure.
+    res.cookie(CSRF_COOKIE, nonce, {
+      path: '/u',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: cookieSecure(deps.mode, req),
+    });
     return nonce;
   };
   const csrfFor = (nonce: string, bound: string) => csrfToken(csrfSecret, nonce, `portal|${bound}`);
@@ -479,7 +490,7 @@ export function portalRouter(deps: PortalDeps): Router {
             ctx,
             'problem',
             html`<p>
-                ${ctx.t(err.status === 413 ? 'problem.FILE_SIZE' : 'problem.FORM', { mb: MAX_FILE_BYTES / 1048576 })}
+                ${ctx.t(err.files ? 'problem.FILE_SIZE' : 'problem.FORM', { mb: MAX_FILE_BYTES / 1048576 })}
               </p>
               <p><a href="${withLangTz(basePath(token), ctx)}">${ctx.t('back')}</a></p>`,
           ),

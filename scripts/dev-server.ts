@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../core/contracts';
+import { startWebUiProxy, type WebUiProxy } from './webui-proxy';
 
 /**
  * The dev server runs one history shard whose internal queues are read at most 20 times a second by default,
@@ -30,7 +31,7 @@ export const TUNING_FLAGS = [
 export interface DevServerOptions {
   cli: string;
   port: number;
-  /** Web UI port; omitted: headless. */
+  /** Where the Web UI is opened (http://127.0.0.1:<uiPort>); omitted: headless. */
   uiPort?: number;
   /**
    * SQLite file; omitted: in memory. With a file, a pid file lies next to it while the server runs, and a
@@ -39,8 +40,11 @@ export interface DevServerOptions {
   dbFile?: string;
   namespace?: string;
   /**
-   * The Web UI's remote codec endpoint (`--ui-codec-endpoint`): the UI posts the payloads it shows to
-   * `<endpoint>/decode`. The dev server cannot be told to send credentials; see README for the UI setting.
+   * Cordon's codec endpoint (e.g. http://127.0.0.1:8080/codec), which the Web UI decodes what it shows through.
+   * With a uiPort, the UI is served through Cordon's proxy (scripts/webui-proxy.ts) on that port: the UI server
+   * listens on a free port behind it and calls `http://127.0.0.1:<uiPort>/codec`, which the proxy forwards here.
+   * Same-origin, the UI's calls carry the browser's console session (the dev server cannot be told to send
+   * credentials cross-origin).
    */
   codecEndpoint?: string;
   onLog?: (line: string) => void;
@@ -280,6 +284,28 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   }
   await assertPortFree(o.port, 'Temporal frontend');
   if (o.uiPort !== undefined) await assertPortFree(o.uiPort, 'Temporal Web UI');
+  // The port taken first, so a clash stops the start before the server runs.
+  const proxy: WebUiProxy | undefined =
+    o.uiPort !== undefined && o.codecEndpoint
+      ? await startWebUiProxy({
+          port: o.uiPort,
+          uiServer: `http://127.0.0.1:${await freePort()}`,
+          codecEndpoint: o.codecEndpoint,
+        })
+      : undefined;
+  try {
+    return await startServer(o, dbFile, proxy);
+  } catch (err) {
+    await proxy?.close();
+    throw err;
+  }
+}
+
+async function startServer(
+  o: DevServerOptions,
+  dbFile: string | undefined,
+  proxy: WebUiProxy | undefined,
+): Promise<DevServer> {
   const args = [
     'server',
     'start-dev',
@@ -292,10 +318,10 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   ];
   args.push('--log-level', 'warn', ...TUNING_FLAGS);
   for (const sa of SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', sa);
-  if (o.uiPort !== undefined) {
-    args.push('--ui-port', String(o.uiPort));
-    if (o.codecEndpoint) args.push('--ui-codec-endpoint', o.codecEndpoint);
-  } else args.push('--headless');
+  if (proxy) {
+    args.push('--ui-port', new URL(proxy.uiServer).port, '--ui-codec-endpoint', proxy.codecEndpoint);
+  } else if (o.uiPort !== undefined) args.push('--ui-port', String(o.uiPort));
+  else args.push('--headless');
   if (dbFile) args.push('--db-filename', dbFile);
   // Its own process group: Ctrl-C reaches Cordon, which stops the server last, after the worker has drained.
   const child = spawn(o.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -371,6 +397,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     uiUrl: o.uiPort !== undefined ? `http://127.0.0.1:${o.uiPort}` : undefined,
     process: child,
     async stop() {
+      await proxy?.close();
       if (exited !== undefined) return;
       stopping = true;
       child.kill('SIGTERM');

@@ -11,7 +11,14 @@ import { openDatabase } from '../infra/database';
 import { evidenceDir, FileEvidenceStore } from '../infra/evidence/file-store';
 import { chooseEvidenceStore, evidenceKeysOf, type EvidenceLocation } from '../infra/evidence/from-config';
 import { openEvidence } from '../infra/evidence/seal';
-import type { EvidenceKey, EvidenceStore, SealedEvidenceTarget } from '../infra/evidence/types';
+import type {
+  EvidenceKey,
+  EvidenceStore,
+  SealedEvidenceTarget,
+  StoredEvidence,
+} from '../infra/evidence/types';
+import { AccountSealer } from '../infra/evidence/sealer';
+import { DataKeys, wrapKeysOf } from '../infra/data-keys';
 
 export const USAGE = `npm run evidence-migrate [-- options]
 
@@ -41,16 +48,19 @@ export async function migrateEvidence(o: {
   from: FileEvidenceStore;
   to: EvidenceStore & SealedEvidenceTarget;
   keys: readonly EvidenceKey[];
+  /** Opens a file (to check it before it is copied); default: with `keys` (files sealed before 0.5). */
+  open?: (ref: string, sealed: Buffer) => Promise<StoredEvidence>;
   remove?: boolean;
   log?: (line: string) => void;
 }): Promise<MigrationResult> {
+  const open = o.open ?? (async (ref: string, sealed: Buffer) => openEvidence(o.keys, ref, sealed));
   const result: MigrationResult = { copied: 0, present: 0, unreadable: [], removed: 0 };
   for (const ref of await o.from.refs()) {
     const sealed = await o.from.getSealed(ref);
     if (!sealed) continue; // removed meanwhile
     let opened;
     try {
-      opened = openEvidence(o.keys, ref, sealed);
+      opened = await open(ref, sealed);
     } catch (err) {
       result.unreadable.push(ref);
       o.log?.(`not copied: ${(err as Error).message}`);
@@ -126,11 +136,17 @@ async function main(): Promise<number> {
     const to = chosen.store as EvidenceStore & SealedEvidenceTarget;
     const keys = evidenceKeysOf(sourceConfig);
     const from = new FileEvidenceStore(fromDir, keys);
+    // Files the API sealed under an account's data key open with Cordon's database keys.
+    const sealer = new AccountSealer(
+      keys,
+      new DataKeys(db, wrapKeysOf({ codecKeys: config.codec.keys, dataDir: fromDir })),
+    );
     process.stdout.write(`copying the evidence files of ${fromDir} into ${chosen.description}\n`);
     const r = await migrateEvidence({
       from,
       to,
       keys,
+      open: (ref, sealed) => sealer.open(ref, sealed),
       remove: o.remove,
       log: (line) => process.stderr.write(`${line}\n`),
     });

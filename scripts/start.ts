@@ -118,13 +118,14 @@ async function main(): Promise<void> {
   // `npm start`, so its stop has no readiness delay.
   const api = await startApi(config, logger.child('api'), connection, runtime.store);
   if (!started('the API', () => api.close())) return;
+  // The tokens first: whoever waits for "Cordon is up" (a person, a test) finds them already printed.
+  printTokens(config, logger);
   logger.info('Cordon is up', {
     api: api.url,
     openapi: `${api.url}/openapi.json`,
     webUi: webUi ?? 'n/a',
     mode: config.mode,
   });
-  printTokens(config, logger);
   // The worker ending by itself (not by the stop) stops everything else too.
   workerDone.then(
     () => !stopper.stopping && stopper.stop('worker stopped'),

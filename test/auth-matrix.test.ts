@@ -158,6 +158,32 @@ const MATRIX: Record<string, Row> = {
       body: { action: 'LIFT', rationale: 'Customer verified in branch.', requestId: `b-${randomUUID()}` },
     }),
   },
+  // A principal with no session: nothing to end, so the matrix changes nothing.
+  'POST /v1/staff/:id/sessions/revoke': {
+    expect: [401, 401, 403, 403, 403, 200, 403],
+    request: () => ({ path: `/v1/staff/nobody-${randomUUID()}/sessions/revoke` }),
+  },
+  // A fresh account every call: nothing holds it, so the admin's request is accepted (a pending erasure only).
+  'POST /v1/accounts/:accountId/erasure': {
+    expect: [401, 401, 403, 403, 403, 202, 403],
+    request: () => ({
+      path: `/v1/accounts/${uniqueAccount()}/erasure`,
+      body: { requestId: `e-${randomUUID()}`, reason: 'DATA_SUBJECT_REQUEST' },
+    }),
+  },
+  'POST /v1/erasures/:erasureId/approval': {
+    expect: [401, 401, 403, 403, 403, 404, 403],
+    code: 'ERASURE_NOT_FOUND',
+    request: () => ({
+      path: '/v1/erasures/er_0000000000000000000000/approval',
+      body: { requestId: `p-${randomUUID()}` },
+    }),
+  },
+  'GET /v1/erasures/:erasureId': {
+    expect: [401, 401, 403, 403, 403, 404, 403],
+    code: 'ERASURE_NOT_FOUND',
+    request: () => ({ path: '/v1/erasures/er_0000000000000000000000' }),
+  },
   'GET /v1/changes': {
     expect: [401, 401, 200, 403, 403, 200, 403],
     request: () => ({ path: '/v1/changes?after=0&limit=1' }),
@@ -169,6 +195,20 @@ const MATRIX: Record<string, Row> = {
   'GET /v1/reports/shadow': {
     expect: [401, 401, 403, 403, 200, 200, 200],
     request: () => ({ path: '/v1/reports/shadow' }),
+  },
+};
+
+// The payload codec (api/codec-routes.ts) is served beside the route table: decoding is case work (a console
+// session counts as its principal's role), encoding an admin's; a known caller of another role gets 403.
+const CODEC_MATRIX: Record<string, Row> = {
+  //                                                   none unknown backend reviewer senior admin analyst
+  'POST /codec/decode': {
+    expect: [401, 401, 403, 200, 200, 200, 403],
+    request: () => ({ path: '/codec/decode', body: { payloads: [] } }),
+  },
+  'POST /codec/encode': {
+    expect: [401, 401, 403, 403, 403, 200, 403],
+    request: () => ({ path: '/codec/encode', body: { payloads: [] } }),
   },
 };
 
@@ -241,9 +281,9 @@ describe('authorization matrix', function () {
     assert.deepEqual(Object.keys(MATRIX).sort(), [...ROUTE_KEYS].sort());
   });
 
-  for (const key of ROUTE_KEYS)
+  for (const key of [...ROUTE_KEYS, ...Object.keys(CODEC_MATRIX)])
     it(key, async () => {
-      const row = MATRIX[key];
+      const row = MATRIX[key] ?? CODEC_MATRIX[key];
       assert.ok(row, `no row in the authorization matrix for ${key}: add one`);
       const [method, pattern] = key.split(' ') as [string, string];
       const answered: Record<string, number> = {};

@@ -48,6 +48,8 @@ import {
   type ClusterState,
 } from './helpers/cluster';
 import { formFields, PortalAgent } from './helpers/portal-env';
+import { launchBrowser } from './helpers/browser';
+import { CIPHERTEXT_MARKERS, decodedTexts, readCaseInWebUi } from './helpers/webui';
 
 const ENABLED = process.env.CORDON_CLUSTER_TEST === '1';
 
@@ -196,6 +198,34 @@ const ENABLED = process.env.CORDON_CLUSTER_TEST === '1';
         { restricted: false, tier: 'NONE', status: 'RESTORED' },
         base,
       );
+    }
+  });
+
+  it('its Web UI shows a case decoded in headless Chromium after console sign-in (at the other API), no setting changed', async () => {
+    const account = uniqueAccount();
+    const opened = await http(api2, 'POST', '/v1/risk-events', 'dev-backend', {
+      ...riskEvent(account, 'IDENTITY_CHECK', { matched: false, field: 'name' }),
+    });
+    assert.equal(opened.status, 200, JSON.stringify(opened.body));
+    const browser = await launchBrowser();
+    try {
+      const signedIn = await readCaseInWebUi(browser, {
+        webUi: state.ui!,
+        account,
+        signInAt: api2,
+        token: 'dev-reviewer-1',
+      });
+      for (const w of decodedTexts(account)) assert.ok(signedIn.text.includes(w), `decoded: ${w}`);
+      for (const m of CIPHERTEXT_MARKERS) assert.ok(!signedIn.text.includes(m), `no ciphertext (${m})`);
+      assert.ok(signedIn.decodes.length > 0 && signedIn.decodes.every((s) => s === 200));
+      const stranger = await readCaseInWebUi(browser, { webUi: state.ui!, account });
+      assert.ok(
+        CIPHERTEXT_MARKERS.some((m) => stranger.text.includes(m)),
+        'without sign-in: ciphertext',
+      );
+      for (const w of decodedTexts(account)) assert.ok(!stranger.text.includes(w), `not decoded: ${w}`);
+    } finally {
+      await browser.close();
     }
   });
 
@@ -358,7 +388,8 @@ const ENABLED = process.env.CORDON_CLUSTER_TEST === '1';
         [ref],
       );
       assert.equal(rows.rowCount, 1);
-      assert.ok(!rows.rows[0]!.sealed.includes(Buffer.from(account)), 'sealed, not plaintext');
+      // Its header names the case (the sweep reads it without a key); the content is ciphertext.
+      assert.ok(!rows.rows[0]!.sealed.includes(file), 'sealed, not plaintext');
     } finally {
       await cordonDb.end();
     }

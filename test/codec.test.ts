@@ -20,6 +20,7 @@ import {
   type CodecKey,
 } from '../infra/codec';
 import { parseConfig } from '../infra/config';
+import type { Logger } from '../infra/logger';
 import { failureConverter } from '../infra/failure-converter';
 import { appealUpdate, caseViewQuery, caseWorkflowId, claimUpdate } from '../core/contracts';
 import type { Actor } from '../core/model';
@@ -82,6 +83,20 @@ const toJson = (p: Record<string, unknown>) => ({
 
 const decodedText = (body: { payloads: { data: string }[] }) =>
   body.payloads.map((p) => Buffer.from(p.data, 'base64').toString()).join('\n');
+
+/** A logger that keeps every line it is given (message and fields), to read what /codec recorded. */
+function keepingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const make = (): Logger => {
+    const at = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+      void lines.push({ level, msg, ...fields });
+    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: make };
+  };
+  return { logger: make(), lines };
+}
+
+/** An admin token of the test's own (development has none). */
+const CODEC_ADMIN = `codec-admin-${randomUUID()}`;
 
 describe('payload codec', () => {
   describe('AES-256-GCM with key IDs', () => {
@@ -212,6 +227,7 @@ describe('payload codec', () => {
         CORDON_MODE: 'production',
         CORDON_TOKENS: 'svc-token-0123456789abcdef=backend:payments-backend',
         CORDON_SESSION_SECRET: 'a-session-secret-of-32-characters!',
+        CORDON_HOST: '127.0.0.1',
       };
       assert.throws(() => parseConfig(production), /production mode needs CORDON_CODEC_KEYS/);
       assert.equal(parseConfig({ ...production, CORDON_CODEC_KEYS: keys }).codec.keys?.[0]?.id, 'k1');
@@ -359,6 +375,7 @@ describe('payload codec', () => {
     /** The raw (encrypted) payloads of the case's history, in the remote codec JSON format. */
     let encrypted: { metadata: Record<string, string>; data: string }[];
     const ORIGIN = 'http://127.0.0.1:8233';
+    const log = keepingLogger();
 
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(`${a.api.url}${path}`, {
@@ -370,7 +387,7 @@ describe('payload codec', () => {
 
     before(async function () {
       this.timeout(300_000);
-      a = await startApiHarness();
+      a = await startApiHarness(log.logger, { CORDON_TOKENS: `${CODEC_ADMIN}=admin:codec-admin` });
       account = uniqueAccount();
       statement = `My new ID card is attached ${randomUUID()}`;
       evidence = `doc-${randomUUID()}`;
@@ -392,9 +409,9 @@ describe('payload codec', () => {
 
     after(async () => a?.close());
 
-    it('decodes the payloads of a history for any staff role, in the remote codec JSON format', async () => {
+    it('decodes the payloads of a history for the roles that work cases, in the remote codec JSON format', async () => {
       assert.ok(!JSON.stringify(encrypted).includes(statement));
-      for (const token of ['dev-reviewer-1', 'dev-backend', 'dev-senior']) {
+      for (const token of ['dev-reviewer-1', 'dev-senior', CODEC_ADMIN]) {
         const r = await post(
           '/codec/decode',
           { payloads: encrypted },
@@ -412,11 +429,100 @@ describe('payload codec', () => {
       }
     });
 
+    it("the backend's and the analyst's tokens may not decode: 403 FORBIDDEN, not a byte of plaintext", async () => {
+      for (const token of ['dev-backend', 'dev-analyst']) {
+        const r = await post('/codec/decode', { payloads: encrypted }, { ...staff(token), origin: ORIGIN });
+        assert.equal(r.status, 403, token);
+        assert.match(r.headers.get('content-type') ?? '', /^application\/problem\+json/);
+        assert.equal(r.headers.get('access-control-allow-origin'), ORIGIN, 'the UI can read why');
+        const body = await r.text();
+        assert.equal((JSON.parse(body) as { code: string }).code, 'FORBIDDEN', token);
+        assert.ok(!body.includes(statement) && !body.includes(evidence), token);
+      }
+    });
+
+    it('encoding (sealing inputs a worker would trust) is for admins only: every other role gets 403', async () => {
+      const plain = [
+        { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: btoa('"forged"') },
+      ];
+      for (const token of ['dev-backend', 'dev-reviewer-1', 'dev-senior', 'dev-analyst']) {
+        const r = await post('/codec/encode', { payloads: plain }, staff(token));
+        assert.equal(r.status, 403, token);
+        assert.equal(((await r.json()) as { code: string }).code, 'FORBIDDEN');
+      }
+      assert.equal((await post('/codec/encode', { payloads: plain }, staff(CODEC_ADMIN))).status, 200);
+    });
+
+    it("every call is logged with who, their role and the workflow the caller names (the Web UI's page), never the payloads", async () => {
+      const runId = randomUUID();
+      const page = `${ORIGIN}/namespaces/default/workflows/${encodeURIComponent(caseWorkflowId(account))}/${runId}/history`;
+      const seen = log.lines.length;
+      const ui = await post(
+        '/codec/decode',
+        { payloads: encrypted },
+        { ...staff('dev-senior'), 'x-namespace': 'default', referer: page },
+      );
+      assert.equal(ui.status, 200);
+      const cli = await post('/codec/decode', { payloads: encrypted.slice(0, 2) }, staff());
+      assert.equal(cli.status, 200);
+      assert.equal((await post('/codec/decode', { payloads: encrypted }, staff('dev-backend'))).status, 403);
+      const lines = log.lines.slice(seen).filter((l) => String(l.msg).startsWith('codec '));
+      assert.deepEqual(
+        lines.map(({ level, msg, principal, role, namespace, workflowId, runId: run, payloads }) => ({
+          level,
+          msg,
+          principal,
+          role,
+          namespace,
+          workflowId,
+          runId: run,
+          payloads,
+        })),
+        [
+          {
+            level: 'info',
+            msg: 'codec decode',
+            principal: 'senior',
+            role: 'senior',
+            namespace: 'default',
+            workflowId: caseWorkflowId(account),
+            runId,
+            payloads: encrypted.length,
+          },
+          // The CLI names no workflow: its decode is logged with who and how many payloads.
+          {
+            level: 'info',
+            msg: 'codec decode',
+            principal: 'reviewer-1',
+            role: 'reviewer',
+            namespace: undefined,
+            workflowId: undefined,
+            runId: undefined,
+            payloads: 2,
+          },
+          {
+            level: 'warn',
+            msg: 'codec decode refused',
+            principal: 'backend',
+            role: 'backend',
+            namespace: undefined,
+            workflowId: undefined,
+            runId: undefined,
+            payloads: undefined,
+          },
+        ],
+      );
+      const written = JSON.stringify(log.lines);
+      assert.ok(!written.includes(statement) && !written.includes(evidence), 'no payload content in the log');
+    });
+
     it('encodes for the UI (with the newest key) what decode reads back', async () => {
       const plain = [
         { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: btoa('"hi"') },
       ];
-      const encoded = (await (await post('/codec/encode', { payloads: plain }, staff())).json()) as any;
+      const encoded = (await (
+        await post('/codec/encode', { payloads: plain }, staff(CODEC_ADMIN))
+      ).json()) as any;
       assert.equal(
         Buffer.from(encoded.payloads[0].metadata.encoding, 'base64').toString(),
         'binary/encrypted',
@@ -569,12 +675,17 @@ describe('payload codec', () => {
           assert.fail(`not up:\n${cordon.output()}`);
         await new Promise((r) => setTimeout(r, 200));
       }
-      const settings = (await (
-        await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/settings`)
-      ).json()) as {
+      const ui = `http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`;
+      const settings = (await (await fetch(`${ui}/api/v1/settings`)).json()) as {
         Codec: { Endpoint: string; IncludeCredentials: boolean };
       };
-      assert.equal(settings.Codec.Endpoint, `${api}/codec`, 'the dev server UI decodes through the API');
+      // On the UI's own origin (Cordon's proxy there forwards /codec to the API), so the browser's calls carry
+      // the console session: see test/webui.test.ts.
+      assert.equal(
+        settings.Codec.Endpoint,
+        `${ui}/codec`,
+        'the dev server UI decodes through its own origin',
+      );
 
       const call = (path: string, body: unknown, token = 'dev-backend') =>
         fetch(`${api}${path}`, {
@@ -615,6 +726,17 @@ describe('payload codec', () => {
       const all = decodedText((await decoded.json()) as { payloads: { data: string }[] });
       for (const secret of [statement, ...evidence])
         assert.ok(all.includes(secret), 'decoded by /codec/decode');
+      // The same through the UI's endpoint, with the same rules: the backend's token opens nothing there either.
+      const viaUi = (token: string) =>
+        fetch(settings.Codec.Endpoint + '/decode', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ payloads }),
+        });
+      const proxied = await viaUi('dev-reviewer-1');
+      assert.equal(proxied.status, 200);
+      assert.ok(decodedText((await proxied.json()) as { payloads: { data: string }[] }).includes(statement));
+      assert.equal((await viaUi('dev-backend')).status, 403);
 
       // What the dev server stored: the case is there (its workflow ID is plaintext), its payloads are not.
       const check = () => {

@@ -9,10 +9,11 @@ import { evidenceKeysFrom, FileEvidenceStore } from '../infra/evidence-store';
 import { translator, USER_PRESETS } from '../console/i18n';
 import { queuePage } from '../console/pages';
 import { applyFilter, facetCounts, sortQueue, type QueueRow } from '../console/queue';
-import { sealSession, SESSION_COOKIE, SESSION_TTL_MS } from '../console/session';
+import { SESSION_COOKIE, startSession } from '../console/session';
 import { parseConfig, type Principal } from '../infra/config';
 import { devSecret } from '../infra/dev-secrets';
-import { quiet } from './helpers/deps';
+import { ConsoleSessionStore } from '../infra/sessions';
+import { quiet, tempStore } from './helpers/deps';
 import { launchBrowser, openPage, screenshot, signIn, type ReviewerPage } from './helpers/browser';
 import { EXAMPLES, riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
@@ -253,14 +254,11 @@ describe('reviewer console', function () {
       assert.match(cookie, /; HttpOnly/);
       assert.match(cookie, /; SameSite=Strict/);
       assert.match(cookie, /; Path=\/(;|$)/);
-      assert.match(cookie, new RegExp(`; Max-Age=${SESSION_TTL_MS / 1000}`));
+      assert.match(cookie, new RegExp(`; Max-Age=${parseConfig({}).sessions.maxMs / 1000}`));
+      // A random session ID (the session is in Cordon's database) and its signature: no principal, no token.
       const value = a.jar.get(SESSION_COOKIE)!;
-      assert.ok(!value.includes('dev-reviewer-1'));
-      const payload = JSON.parse(Buffer.from(value.split('.')[0]!, 'base64url').toString());
-      assert.equal(payload.id, 'reviewer-1');
-      assert.equal(payload.role, 'reviewer');
-      assert.equal(payload.exp - payload.iat, SESSION_TTL_MS);
-      assert.ok(!JSON.stringify(payload).includes('dev-reviewer-1'), 'the session never holds the token');
+      assert.match(value, /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
+      assert.ok(!value.includes('dev-reviewer-1'), 'the session never holds the token');
 
       const queue = await a.get('/console/queue?tier=FREEZE');
       assert.equal(queue.status, 200);
@@ -328,34 +326,44 @@ describe('reviewer console', function () {
       assert.equal(out.location, '/console/login?bye=1');
     });
 
-    it('signs out a tampered, forged, expired or revoked session', async () => {
-      const sealed = (p: Principal, now = Date.now(), key = secret) => sealSession(key, p, now).value;
+    it('signs out a tampered, forged, ended, idle, expired or revoked session', async () => {
+      const { idleMs, maxMs } = parseConfig({}).sessions;
+      /** Sessions in the API's database, as of `ago` ms in the past. */
+      const store = (ago = 0) =>
+        new ConsoleSessionStore(running!.h.store.db, { idleMs, maxMs }, () => Date.now() - ago);
+      const sealed = async (p: Principal, sessions = store(), key = secret) =>
+        (await startSession(key, sessions, p)).value;
       const reviewer: Principal = { id: 'reviewer-1', role: 'reviewer' };
       const visit = async (value: string) => {
         const a = new Agent(url);
         a.jar.set(SESSION_COOKIE, value);
         return a.get('/console/queue');
       };
-      // The forging itself is right: a session sealed here with the secret is accepted.
-      assert.equal((await visit(sealed(reviewer))).status, 200);
+      // The forging itself is right: a session started in the database and signed with the secret is accepted.
+      assert.equal((await visit(await sealed(reviewer))).status, 200);
 
-      const good = sealed(reviewer);
-      const [payload, mac] = good.split('.') as [string, string];
-      const promoted = Buffer.from(
-        JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'senior' }),
-      ).toString('base64url');
+      const good = await sealed(reviewer);
+      const [id, mac] = good.split('.') as [string, string];
+      const signedOut = await sealed(reviewer);
+      await store().end(signedOut.split('.')[0]!);
+      const elsewhere = await tempStore();
       const refused = {
-        'role changed in the payload': `${promoted}.${mac}`,
-        'signature changed': `${payload}.${mac.slice(0, -2)}${mac.endsWith('AA') ? 'BB' : 'AA'}`,
-        'no signature': payload,
-        'another secret': sealed(reviewer, Date.now(), randomBytes(32)),
-        'expired (signed in 8 h ago)': sealed(reviewer, Date.now() - SESSION_TTL_MS - 1_000),
-        'issued in the future': sealed(reviewer, Date.now() + 3_600_000),
-        'a principal no token maps to (revoked)': sealed({ id: 'reviewer-9', role: 'reviewer' }),
-        'a role the token table does not give': sealed({ id: 'reviewer-1', role: 'senior' }),
-        'the backend service': sealed({ id: 'backend', role: 'backend' }),
+        'signature changed': `${id}.${mac.slice(0, -2)}${mac.endsWith('AA') ? 'BB' : 'AA'}`,
+        'no signature': id,
+        'another secret': await sealed(reviewer, store(), randomBytes(32)),
+        'signed with the secret, but no such session here': await sealed(
+          reviewer,
+          new ConsoleSessionStore(elsewhere.db, { idleMs, maxMs }),
+        ),
+        'signed out': signedOut,
+        'expired (signed in 8 h ago)': await sealed(reviewer, store(maxMs + 1_000)),
+        'idle (last used 30 minutes ago)': await sealed(reviewer, store(idleMs + 1_000)),
+        'a principal no token maps to (revoked)': await sealed({ id: 'reviewer-9', role: 'reviewer' }),
+        'a role the token table does not give': await sealed({ id: 'reviewer-1', role: 'senior' }),
+        'the backend service': await sealed({ id: 'backend', role: 'backend' }),
         garbage: 'not-a-session',
       };
+      await elsewhere.db.close();
       for (const [what, value] of Object.entries(refused)) {
         const r = await visit(value);
         assert.equal(r.status, 303, what);

@@ -54,6 +54,8 @@ describe('deployment: Dockerfile and Kubernetes manifests', () => {
     const env = podEnv(api);
     const port = api.ports.find((p: { name: string }) => p.name === 'http').containerPort;
     assert.equal(parseConfig(env).port, port, 'PORT and the container port agree');
+    // Loopback is the default; in a pod the Service reaches the API on the pod's own address.
+    assert.equal(parseConfig(env).host, '0.0.0.0', 'CORDON_HOST: every interface of the pod');
     assert.equal(api.readinessProbe.httpGet.path, '/readyz');
     assert.equal(
       api.livenessProbe.httpGet.path,

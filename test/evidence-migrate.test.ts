@@ -13,6 +13,8 @@ import { DatabaseEvidenceStore } from '../infra/evidence/database-store';
 import { FileEvidenceStore } from '../infra/evidence/file-store';
 import { S3EvidenceStore, parseEvidenceUrl } from '../infra/evidence/s3-store';
 import { evidenceKeysFrom } from '../infra/evidence/seal';
+import { AccountSealer } from '../infra/evidence/sealer';
+import { DataKeys, wrapKeysFrom } from '../infra/data-keys';
 import { ROOT } from '../scripts/temporal-tools';
 import { sharedPostgres } from './helpers/postgres';
 import { s3OrSkip } from './helpers/s3';
@@ -98,6 +100,25 @@ describe('npm run evidence-migrate', function () {
     );
     assert.deepEqual(readdirSync(join(dir, 'evidence')), [`${lost}.bin`]);
     for (const [ref, content] of files) assert.deepEqual((await store.get(ref))?.content, content);
+  });
+
+  it("copies files the API sealed under an account's data key (CEV2), opening them with the database's keys", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cordon-migrate-'));
+    const sealer = new AccountSealer(keys, new DataKeys(db, wrapKeysFrom(parseCodecKeys(TEST_CODEC_KEYS))));
+    const folder = new FileEvidenceStore(dir, sealer);
+    const content = Buffer.from(`a passport scan ${randomUUID()}`);
+    const caseId = `acct-m3-${randomUUID().slice(0, 8)}.0123456789ab`;
+    const { ref } = await folder.put(content, { type: 'text/plain', caseId, name: 'scan.txt' });
+    assert.equal(
+      readFileSync(join(dir, 'evidence', `${ref}.bin`))
+        .subarray(0, 4)
+        .toString(),
+      'CEV2',
+    );
+    const r = await migrate({ CORDON_DATABASE_URL: url, CORDON_DATA_DIR: dir }, '--to', 'database');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /copied 1, already there 0, not copied 0/);
+    assert.deepEqual((await new DatabaseEvidenceStore(db, sealer).get(ref))?.content, content);
   });
 
   it('refuses when the configuration names another store, or none but the folder', async () => {

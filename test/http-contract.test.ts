@@ -16,6 +16,8 @@ import { ensureTemporalCli } from '../scripts/temporal-tools';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { testDataConverter } from './helpers/servers';
 
+const ADMIN = 'admin-token-for-the-contract-tests';
+
 interface Reply {
   status: number;
   headers: Headers;
@@ -54,7 +56,7 @@ describe('HTTP contract', function () {
     deadAddress = `127.0.0.1:${await freePort()}`;
     connection = Connection.lazy({ address: deadAddress, interceptors: [] });
     api = await startApi(
-      parseConfig({ PORT: '0', CORDON_DATA_DIR: dataDir }),
+      parseConfig({ PORT: '0', CORDON_DATA_DIR: dataDir, CORDON_TOKENS: `${ADMIN}=admin:admin-1` }),
       recordingLogger(logs),
       connection,
     );
@@ -268,7 +270,13 @@ describe('HTTP contract', function () {
       const payloads = [
         { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: 'e30=' },
       ];
-      const encoded = await call('POST', '/codec/encode', { token: 'dev-reviewer-1', body: { payloads } });
+      // Encoding forges what Cordon would accept as its own: admin only.
+      assertProblem(
+        await call('POST', '/codec/encode', { token: 'dev-reviewer-1', body: { payloads } }),
+        403,
+        'FORBIDDEN',
+      );
+      const encoded = await call('POST', '/codec/encode', { token: ADMIN, body: { payloads } });
       assert.equal(encoded.status, 200, encoded.text);
       const decoded = await call('POST', '/codec/decode', { token: 'dev-reviewer-1', body: encoded.body });
       assert.deepEqual(decoded.body, { payloads });
@@ -293,6 +301,8 @@ describe('HTTP contract', function () {
       const expected: Record<string, number[]> = {
         'GET /healthz': [200, 405, 500, 503],
         'POST /v1/risk-events': body,
+        'POST /v1/risk-events/:eventId/retraction': [200, 400, 401, 403, 404, 405, 409, 413, 415, 500, 503],
+        'POST /v1/cases': [200, 400, 401, 403, 405, 409, 413, 415, 500, 503],
         'POST /v1/simulate': body,
         'GET /v1/accounts/:accountId/restriction': [200, 400, 401, 403, 405, 500, 503],
         'GET /v1/cases/:caseId': [200, 400, 401, 403, 404, 405, 500, 503],
@@ -303,6 +313,9 @@ describe('HTTP contract', function () {
         'POST /v1/cases/:caseId/claim': [200, 400, 401, 403, 404, 405, 409, 500, 503],
         'POST /v1/cases/:caseId/decision': caseAction,
         'POST /v1/cases/:caseId/approval': caseAction,
+        'POST /v1/accounts/:accountId/erasure': [202, 400, 401, 403, 405, 409, 413, 415, 500, 503],
+        'POST /v1/erasures/:erasureId/approval': [202, 400, 401, 403, 404, 405, 409, 413, 415, 500, 503],
+        'GET /v1/erasures/:erasureId': [200, 400, 401, 403, 404, 405, 500, 503],
       };
       for (const [key, list] of Object.entries(expected)) {
         const [method, path] = key.split(' ') as [string, string];
@@ -312,7 +325,7 @@ describe('HTTP contract', function () {
 
     it('for every route of the table, by what it takes', () => {
       for (const r of table) {
-        const want = new Set([200, 405, 500, 503]);
+        const want = new Set([r.status ?? 200, 405, 500, 503]);
         if (r.params || r.query || r.body) want.add(400);
         if (r.roles !== 'public') [401, 403].forEach((s) => want.add(s));
         if (r.body) [413, 415].forEach((s) => want.add(s));
@@ -321,11 +334,51 @@ describe('HTTP contract', function () {
       }
     });
 
+    it('states the rules the API checks: a listed time zone, a question with REQUEST_INFO only, the report window', () => {
+      const body = (method: string, path: string) =>
+        operation(method, path).requestBody.content['application/json'].schema;
+      // The contact: written once, with the time zones the API accepts (an empty one is not among them).
+      const contact = doc.components.schemas.Contact;
+      const zones: string[] = contact.properties.timeZone.enum;
+      assert.ok(zones.includes('Asia/Shanghai') && zones.includes('UTC'), 'the zones are listed');
+      assert.ok(!zones.includes(''), 'an empty time zone is not one');
+      for (const path of ['/v1/risk-events', '/v1/simulate'])
+        for (const variant of body('POST', path).oneOf) {
+          assert.deepEqual(variant.properties.contact, { $ref: '#/components/schemas/Contact' }, path);
+          assert.deepEqual(variant.properties.eventId.not, { pattern: '^staff:' }, 'no "staff:" event IDs');
+          assert.match(variant.properties.occurredAt.description, /OCCURRED_IN_FUTURE/);
+        }
+      // A decision: REQUEST_INFO requires a question; every other decision must not have one.
+      const decision = body('POST', '/v1/cases/:caseId/decision').oneOf as any[];
+      const ask = decision.find((d) => d.properties.decision.const === 'REQUEST_INFO');
+      const others = decision.filter((d) => d !== ask);
+      assert.ok(ask.required.includes('question'), 'REQUEST_INFO requires a question');
+      assert.equal(others.length, 1);
+      assert.deepEqual(others[0].properties.decision.enum.sort(), ['CLOSE', 'UNLOCK', 'UPHOLD']);
+      assert.deepEqual(others[0].properties.question.not, {}, 'no question with another decision');
+      // Free text: not blank, said as JSON Schema says it (a pattern), not only trimmed by the API.
+      assert.ok(ask.properties.rationale.pattern && ask.properties.question.pattern, 'not blank');
+      // The window rules relate two parameters to each other and to now: said in words (JSON Schema cannot).
+      for (const path of ['/v1/reports/overturns', '/v1/reports/shadow']) {
+        const from = operation('GET', path).parameters.find((p: { name: string }) => p.name === 'from');
+        assert.match(from.description, /before `to`/);
+        assert.match(from.description, /ten years/);
+      }
+    });
+
+    it('says what refusals of a body mean: duplicate names (400), a charset other than UTF-8 (415)', () => {
+      for (const r of table.filter((t) => t.body)) {
+        const responses = operation(r.method, r.path).responses;
+        assert.match(responses[400].description, /DUPLICATE_KEY/, `${r.method} ${r.path}`);
+        assert.match(responses[415].description, /charset other than UTF-8/, `${r.method} ${r.path}`);
+      }
+    });
+
     it('as problems, with the headers that come with them', () => {
       for (const r of table) {
         const responses = operation(r.method, r.path).responses;
         for (const [status, response] of Object.entries<any>(responses)) {
-          if (status === '200') continue;
+          if (status === String(r.status ?? 200)) continue; // the success answer
           const schema = response.content?.['application/problem+json']?.schema;
           assert.ok(schema?.properties?.code, `${r.method} ${r.path} ${status} is a problem`);
           assert.ok(response.description, `${r.method} ${r.path} ${status} has a description`);

@@ -30,6 +30,35 @@ describe('signed links', () => {
       assert.equal(verifyLink(keys, junk, now), null, JSON.stringify(junk));
   });
 
+  it('opens only as written: a trailing "=" or a last character that decodes to the same bytes is refused', () => {
+    const keys = [key('k1')];
+    const token = signLink(keys, claims);
+    const parts = token.split('.');
+    const signature = parts[4]!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // 32 bytes in 43 characters: the last one's two low bits are not used, so its siblings decode alike.
+    const last = alphabet.indexOf(signature.at(-1)!);
+    const sibling = `${signature.slice(0, -1)}${alphabet[last ^ 1]}`;
+    const caseIdPart = parts[1]!;
+    const variants = [
+      `${token}=`,
+      `${token}==`,
+      [...parts.slice(0, 4), sibling].join('.'),
+      [parts[0], `${caseIdPart}=`, ...parts.slice(2)].join('.'),
+      [parts[0], `${caseIdPart.slice(0, 2)}*${caseIdPart.slice(2)}`, ...parts.slice(2)].join('.'),
+      [...parts.slice(0, 3), `0${parts[3]}`, parts[4]].join('.'),
+    ];
+    for (const variant of variants) {
+      // Each says the same as the genuine token to a lenient reader: the HMAC alone would hold.
+      const v = variant.split('.');
+      assert.deepEqual(Buffer.from(v[4]!, 'base64url'), Buffer.from(signature, 'base64url'), variant);
+      assert.equal(Buffer.from(v[1]!, 'base64url').toString(), claims.caseId, variant);
+      assert.equal(parseInt(v[3]!, 36), claims.expiresAt, variant);
+      assert.equal(verifyLink(keys, variant, now), null, variant);
+    }
+    assert.deepEqual(verifyLink(keys, token, now), claims, 'the token as written still opens');
+  });
+
   it('rotates: new links use the newest key, old links stay valid while their key is configured', () => {
     const old = key('old');
     const fresh = key('new');

@@ -12,6 +12,7 @@ import express from 'express';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { createTransport } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
+import { carryNotice, LogChannel } from '../activities/channels';
 import {
   LINK_AFTER_DEADLINE_MS,
   LINK_MIN_MS,
@@ -28,6 +29,9 @@ import { verifyLink, type LinkKey } from '../infra/links';
 import type { Logger } from '../infra/logger';
 import { Store } from '../infra/store';
 import { startMailCatcher, type MailCatcher } from '../scripts/mail-catcher';
+import { quiet } from './helpers/deps';
+import { riskEvent, uniqueAccount } from './helpers/events';
+import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
 
 // --- a real SMTP server whose answers the test decides --------------------------------------------------
 
@@ -275,13 +279,32 @@ describe('e-mail notices over SMTP', function () {
     smtp = await startTestSmtp(); // for afterEach
   });
 
-  it('mail-no-address: a notice without an e-mail address is skipped and done', async () => {
+  it('mail-no-address: a notice without an e-mail address is skipped and done, and says it carried nothing', async () => {
     const { logger } = captureLogger();
     const ch = channel(smtp.url, store, logger);
     const n = notice({ contact: { phone: '+86 138 0000 0000' } });
-    assert.deepEqual(await ch.send(n), { delivered: false });
-    assert.deepEqual(await ch.send(notice({ contact: undefined })), { delivered: false });
+    assert.deepEqual(await ch.send(n), { delivered: false, skipped: 'no e-mail address' });
+    assert.deepEqual(await ch.send(notice({ contact: undefined })), {
+      delivered: false,
+      skipped: 'no e-mail address',
+    });
     assert.equal(smtp.connections, 0);
+  });
+
+  it('mail-carried: only the channels that carried a notice are named; the log and a skipped e-mail are not', async () => {
+    const { logger } = captureLogger();
+    const channels = [new LogChannel(logger), channel(smtp.url, store, logger)];
+    assert.deepEqual(await carryNotice(channels, notice({ contact: undefined })), {
+      carried: [],
+      skipped: ['log: records only', 'email: no e-mail address'],
+    });
+    assert.equal(smtp.connections, 0, 'nothing was mailed');
+    const mailed = notice();
+    assert.deepEqual((await carryNotice(channels, mailed)).carried, ['email']);
+    assert.equal(smtp.accepted.length, 1);
+    // A repeat (a retry after a crash) is deduplicated, and e-mail still carried the notice, earlier.
+    assert.deepEqual((await carryNotice(channels, mailed)).carried, ['email']);
+    assert.equal(smtp.accepted.length, 1);
   });
 
   it('mail-directory: without a contact on the event, the backend directory gives the address', async () => {
@@ -315,6 +338,7 @@ describe('e-mail notices over SMTP', function () {
       );
       assert.deepEqual(await ch.send(notice({ accountId: 'acct-unknown', contact: undefined })), {
         delivered: false,
+        skipped: 'no e-mail address',
       });
       failing = true;
       const failure = await rejectsWith(ch.send(notice({ accountId: 'acct-known', contact: undefined })));
@@ -425,6 +449,92 @@ describe('e-mail notices over SMTP', function () {
     // Without a deadline, the link lives 30 days.
     const claims = verifyLink(keys, tokenIn(outcome.text ?? ''), NOW);
     assert.equal(claims?.expiresAt, NOW + LINK_MIN_MS);
+  });
+});
+
+// --- what the case's timeline says (real dev server, the API over HTTP, real SMTP) -----------------------
+
+describe("a notice's delivery record names only the channels that carried it", function () {
+  this.timeout(120_000);
+  let smtp: TestSmtp;
+  let a: ApiHarness;
+  let mail: SmtpChannel;
+
+  before(async function () {
+    this.timeout(300_000);
+    smtp = await startTestSmtp();
+    a = await startApiHarness();
+    mail = new SmtpChannel({
+      smtpUrl: smtp.url,
+      from: 'Cordon <no-reply@cordon.example.test>',
+      publicUrl: a.api.url,
+      linkKeys: keys,
+      store: a.h.store,
+      logger: quiet,
+      timeoutMs: 5_000,
+    });
+    // What a worker runs with an SMTP server and no messaging endpoint: the log, then e-mail.
+    a.h.deps.channels.splice(0, a.h.deps.channels.length, new LogChannel(quiet), mail);
+  });
+  after(async () => {
+    await a?.close();
+    mail?.close();
+    await smtp?.close();
+  });
+
+  /** Opens a freezing case (a RESTRICTED notice is owed) and waits until its notice has been dealt with. */
+  async function caseOf(contact?: { email: string }) {
+    const opened = await callApi(a.api.url, 'POST', '/v1/risk-events', 'dev-backend', {
+      ...riskEvent(uniqueAccount(), 'IDENTITY_CHECK', { matched: false, field: 'name' }),
+      ...(contact ? { contact } : {}),
+    });
+    assert.equal(opened.status, 200, JSON.stringify(opened.body));
+    return eventually(
+      async () => {
+        const view = await callApi(a.api.url, 'GET', `/v1/cases/${opened.body.caseId}`, 'dev-reviewer-1');
+        const notice = view.body.deliveries.find(
+          (d: { kind: string; what: string }) => d.kind === 'NOTIFY_USER' && d.what === 'RESTRICTED',
+        );
+        return notice && notice.status !== 'PENDING' && { view: view.body, notice };
+      },
+      30_000,
+      'the RESTRICTED notice dealt with',
+    );
+  }
+
+  const entriesOf = (view: { timeline: { type: string; template?: string; message?: string }[] }) =>
+    view.timeline.filter((e) => e.template === 'RESTRICTED' || e.message === 'RESTRICTED');
+
+  it('no contact: no NOTIFIED entry and no "email"; the notice is recorded as reaching no one, and why', async () => {
+    const { view, notice } = await caseOf();
+    assert.equal(smtp.accepted.length, 0, 'no mail was sent');
+    assert.equal(notice.status, 'FAILED');
+    assert.deepEqual(notice.channels, []);
+    assert.match(
+      notice.lastError,
+      /^no channel reached the account holder: log: records only; email: no e-mail address$/,
+    );
+    const entries = entriesOf(view);
+    assert.deepEqual(
+      entries.map((e) => e.type),
+      ['DELIVERY_FAILED'],
+      `the timeline says the user was not told: ${JSON.stringify(entries)}`,
+    );
+    assert.ok(!JSON.stringify(view.timeline).includes('"email"'), 'no entry names e-mail');
+  });
+
+  it('with an address: NOTIFIED by "email" only (the log is no way to reach anyone), and the mail arrived', async () => {
+    const address = `case-${randomUUID().slice(0, 8)}@example.com`;
+    const { view, notice } = await caseOf({ email: address });
+    assert.equal(notice.status, 'DELIVERED');
+    assert.deepEqual(notice.channels, ['email']);
+    const entries = entriesOf(view);
+    assert.deepEqual(
+      entries.map((e) => [e.type, (e as { channels?: string[] }).channels]),
+      [['NOTIFIED', ['email']]],
+    );
+    const to = smtp.accepted.flatMap((m) => (Array.isArray(m.to) ? m.to : [m.to]).map((t) => t?.text));
+    assert.ok(to.includes(address), `mailed to the address: ${to.join()}`);
   });
 });
 

@@ -418,6 +418,51 @@ describe('user case page: links and signatures', () => {
     assert.ok(zh[0]!.includes('无法打开此链接'));
   });
 
+  it('portal-link-text: a link with a trailing "=" or a sibling last character opens nothing (no lookup)', async () => {
+    const good = signLink(keys, {
+      caseId: 'acct-text.0123456789ab',
+      purpose: 'case',
+      expiresAt: Date.now() + 3_600_000,
+    });
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = `${good.slice(0, -1)}${alphabet[alphabet.indexOf(good.at(-1)!) ^ 1]}`;
+    const neutralBody = await (await fetch(`${base}/u/garbage`)).text();
+    const before = calls.length;
+    for (const token of [`${good}=`, sibling]) {
+      const res = await fetch(`${base}/u/${token}`);
+      assert.equal(res.status, 404, token);
+      assert.equal(await res.text(), neutralBody, 'the neutral page');
+    }
+    assert.equal(calls.length, before, 'no case lookup for a link not as Cordon wrote it');
+    await (await fetch(`${base}/u/${good}`)).text();
+    assert.deepEqual(calls.slice(before), ['acct-text.0123456789ab'], 'the link as written is looked up');
+  });
+
+  it('portal-form-413: a form past the size limits gets the 413 page, not a reset connection', async () => {
+    const good = signLink(keys, {
+      caseId: 'acct-big.0123456789ab',
+      purpose: 'case',
+      expiresAt: Date.now() + 3_600_000,
+    });
+    const urlencoded = await fetch(`${base}/u/${good}/appeal`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `statement=${'x'.repeat(120_000)}&_csrf=x`,
+    });
+    const fd = new FormData();
+    fd.append('statement', 'y'.repeat(40_000));
+    const multipart = await fetch(`${base}/u/${good}/appeal`, { method: 'POST', body: fd });
+    for (const res of [urlencoded, multipart]) {
+      assert.equal(res.status, 413);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+      const page = await res.text();
+      assert.ok(page.includes('The form could not be read'), page);
+      assert.ok(!page.includes('A file is larger'), 'no file was sent');
+    }
+    // The connection stays usable: the next request on it is answered.
+    assert.equal((await fetch(`${base}/u/garbage`)).status, 404);
+  });
+
   it('portal-open-limit: link redemptions per IP are limited (genuine or not) → 429 with Retry-After', async () => {
     const app = express();
     app.use(
@@ -506,6 +551,7 @@ describe('user case page: links and signatures', () => {
       CORDON_SESSION_SECRET: 'x'.repeat(32),
       CORDON_CODEC_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       CORDON_LINK_KEYS: `l1:${randomBytes(32).toString('base64')}`,
+      CORDON_HOST: '127.0.0.1',
     };
     assert.equal(parseConfig(prod).verification.url, undefined);
     assert.throws(

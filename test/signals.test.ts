@@ -412,6 +412,8 @@ describe('stopping: SIGINT and SIGTERM', function () {
         CORDON_DATABASE_URL: undefined,
         CORDON_SDK_METRICS_HOST: '127.0.0.1',
         CORDON_SDK_METRICS_PORT: String(metricsPort),
+        // The pods' 0.0.0.0, kept to this machine's loopback here.
+        CORDON_HOST: '127.0.0.1',
         PORT: String(port),
         CORDON_SHUTDOWN_DELAY_MS: '500',
       };

@@ -10,6 +10,7 @@ import { parseConfig } from '../infra/config';
 import { freePort } from '../scripts/dev-server';
 import { startCordon, stopCordon, type Started } from './helpers/cordon-process';
 import { riskEvent, uniqueAccount } from './helpers/events';
+import { accepts, nonLoopbackAddress } from './helpers/network';
 import { sharedDevServer } from './helpers/servers';
 
 const start = startCordon;
@@ -45,6 +46,9 @@ describe('npm start', function () {
     const first = start(env);
     await waitFor(first, 'Cordon is up', 120_000);
     assert.match(first.output(), /development token token=dev-reviewer-1 role=reviewer id=reviewer-1/);
+    // Those well-known tokens (and /dev/mail) stay on this machine: the API listens on loopback only.
+    const outside = nonLoopbackAddress();
+    if (outside) assert.equal(await accepts(outside, Number(ports.PORT)), false, `nothing on ${outside}`);
     assert.ok(
       existsSync(join(dataDir, 'temporal.sqlite')),
       'the dev server keeps its data in CORDON_DATA_DIR',
@@ -129,10 +133,14 @@ describe('configuration', () => {
     const withSecret = { ...production, CORDON_SESSION_SECRET: 'a-session-secret-of-32-characters!' };
     // Payloads are encrypted: production brings its own keys (development makes one in the data folder).
     assert.throws(() => parseConfig(withSecret), /CORDON_CODEC_KEYS/);
-    const config = parseConfig({
+    const withKeys = {
       ...withSecret,
       CORDON_CODEC_KEYS: `2026-01:${Buffer.alloc(32, 7).toString('base64')}`,
-    });
+    };
+    // Where it listens is said, never assumed (development: loopback).
+    assert.throws(() => parseConfig(withKeys), /production mode needs CORDON_HOST/);
+    const config = parseConfig({ ...withKeys, CORDON_HOST: '0.0.0.0' });
+    assert.equal(config.host, '0.0.0.0');
     assert.deepEqual(
       config.tokens,
       new Map([['svc-token-0123456789abcdef', { role: 'backend', id: 'payments-backend' }]]),
@@ -178,6 +186,7 @@ describe('configuration', () => {
       CORDON_TOKENS: 'svc-token-0123456789abcdef=backend:payments-backend',
       CORDON_SESSION_SECRET: 'a-session-secret-of-32-characters!',
       CORDON_CODEC_KEYS: `2026-01:${Buffer.alloc(32, 7).toString('base64')}`,
+      CORDON_HOST: '127.0.0.1',
     };
     assert.equal(parseConfig(production).shutdownDelayMs, 3_000);
     assert.equal(parseConfig({}).shutdownDelayMs, 0);

@@ -13,6 +13,10 @@ import {
   type RiskEventResult,
 } from '../core/contracts';
 import { openDatabase } from '../infra/database';
+import { MIGRATIONS } from '../infra/migrations';
+import { DataKeyError, DataKeys, processLocalWrapKeys } from '../infra/data-keys';
+import { FIELD, sealJson } from '../infra/personal-data';
+import { chooseEvidenceStore } from '../infra/evidence/from-config';
 import { Store } from '../infra/store';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { withHarness } from './helpers/harness';
@@ -69,7 +73,8 @@ const result = (accountId: string, eventId: string): RiskEventResult => ({
   duplicate: false,
 });
 
-type Opener = (clock?: () => number) => Promise<Store>;
+/** `own`: a database no other test writes to (PostgreSQL: a new database on the shared server). */
+type Opener = (clock?: () => number, own?: boolean) => Promise<Store>;
 
 const databases: [string, Opener][] = [
   [
@@ -81,12 +86,32 @@ const databases: [string, Opener][] = [
   ],
   [
     'PostgreSQL',
-    async (clock) => {
+    async (clock, own) => {
       const { url } = await sharedPostgres();
-      return new Store(await openDatabase({ url, sqliteFile: '' }), clock);
+      if (!own) return new Store(await openDatabase({ url, sqliteFile: '' }), clock);
+      const admin = await openDatabase({ url, sqliteFile: '' });
+      const name = `store_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+      await admin.run(`CREATE DATABASE ${name}`);
+      await admin.close();
+      const at = new URL(url);
+      at.pathname = `/${name}`;
+      return new Store(await openDatabase({ url: at.toString(), sqliteFile: '' }), clock);
     },
   ],
 ];
+
+/** A notice with every personal field a notice can carry. */
+const personalNotice = (accountId: string, caseId: string, key: string, email: string): OutboxMessage => ({
+  kind: 'NOTIFY_USER',
+  notice: {
+    ...(notice(accountId, caseId, key) as Extract<OutboxMessage, { kind: 'NOTIFY_USER' }>).notice,
+    template: 'OUTCOME',
+    deadline: '2030-01-01T00:00:00.000Z',
+    question: `What changed on ${email}?`,
+    explanation: { code: 'IDENTITY_MISMATCH', text: `Confirmed with ${email}` },
+    contact: { email, phone: '+86 139 0000 1234', timeZone: 'Asia/Shanghai' },
+  },
+});
 
 for (const [name, open] of databases) {
   describe(`Cordon's database on ${name}`, function () {
@@ -97,8 +122,12 @@ for (const [name, open] of databases) {
       const again = await open();
       const versions = await again.db.query<{ version: number }>('SELECT version FROM schema_migrations');
       assert.deepEqual(
-        versions.map((v) => Number(v.version)),
-        [1, 2, 3, 4],
+        versions.map((v) => Number(v.version)).sort((x, y) => x - y),
+        MIGRATIONS.map((m) => m.version).sort((x, y) => x - y),
+      );
+      assert.ok(
+        MIGRATIONS.some((m) => m.version === 6),
+        'account data keys (6) among them',
       );
       await Promise.all([a.db.close(), b.db.close(), again.db.close()]);
     });
@@ -326,6 +355,197 @@ for (const [name, open] of databases) {
       const early: string[] = [];
       for await (const v of store.endedCases(start, start + 1_000, 2)) early.push(v.caseId);
       assert.deepEqual(early, ids.slice(0, 1));
+      await store.db.close();
+    });
+
+    it('seals personal values in their columns, under the account; IDs, kinds, statuses and times stay plain', async () => {
+      const store = await open();
+      const a = uniqueAccount();
+      const c = `${a}.0123456789ab`;
+      const email = `${a}@example.test`;
+      const statement = `My passport is E${randomUUID().slice(0, 8)}`;
+      const view = {
+        caseId: c,
+        accountId: a,
+        status: 'IN_REVIEW',
+        timeline: [{ statement }],
+      } as unknown as CaseView;
+      const staffNote = {
+        ...result(a, 'staff:r:1'),
+        decision: { ...result(a, 'x').decision, note: statement },
+      };
+      await store.recordRequest(`k-${a}`, c, 'f', view);
+      await store.enqueue([
+        personalNotice(a, c, `${c}:1`, email),
+        change(a, c, `${c}:2`, 'restriction.changed'),
+      ]);
+      await store.archiveCase(
+        view,
+        [{ key: 'k', fingerprint: 'f' }],
+        [result(a, 'e1'), staffNote],
+        86_400_000,
+      );
+
+      const raw = async (sql: string) =>
+        (await store.db.query(sql, [a])).map((r) => Object.values(r).map(String));
+      const sealed = [
+        ...(await raw("SELECT response FROM request_records WHERE case_id LIKE ? || '.%'")),
+        ...(await raw("SELECT payload FROM messages WHERE account_id = ? AND kind = 'NOTIFY_USER'")),
+        ...(await raw('SELECT view, requests FROM case_archive WHERE account_id = ?')),
+        ...(await raw("SELECT result FROM event_ids WHERE account_id = ? AND event_id LIKE 'staff:%'")),
+      ].flat();
+      assert.equal(sealed.length, 5);
+      for (const value of sealed) {
+        assert.match(value, /^cdk1:[A-Za-z0-9_-]{8}:[A-Za-z0-9+/]+=*$/);
+        assert.ok(!value.includes(email) && !value.includes(statement) && !value.includes(a));
+      }
+      // What carries nothing personal stays readable without keys: the change feed, most first answers.
+      const [feed] = await raw(
+        "SELECT payload FROM messages WHERE account_id = ? AND kind = 'NOTIFY_BACKEND'",
+      );
+      assert.equal(JSON.parse(feed![0]!).event.type, 'restriction.changed');
+      const [plainAnswer] = await raw(
+        "SELECT result FROM event_ids WHERE account_id = ? AND event_id = 'e1'",
+      );
+      assert.equal(JSON.parse(plainAnswer![0]!).eventId, 'e1');
+      const [keyRow] = await raw('SELECT account_id, wrap_key_id FROM account_keys WHERE account_id = ?');
+      assert.deepEqual(keyRow, [a, store.dataKeys.newestWrapKeyId], 'one data key for the account');
+
+      assert.deepEqual((await store.findRequest(`k-${a}`))?.response, view);
+      assert.deepEqual((await store.archivedCase(c))?.view, view);
+      assert.deepEqual(await store.findEvent(a, 'staff:r:1', 86_400_000), staffNote);
+      assert.equal((await store.messagesOf(c)).length, 2);
+      assert.deepEqual((await store.messagesOf(c))[0]!.message, personalNotice(a, c, `${c}:1`, email));
+      // A sealed value copied to another account's row does not open (the account is bound into it).
+      const b = uniqueAccount();
+      await store.db.run(
+        'INSERT INTO request_records (request_key, case_id, fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)',
+        [`k-${b}`, `${b}.0123456789ab`, 'f', sealed[0]!, Date.now()],
+      );
+      await store.recordRequest(`k2-${b}`, `${b}.0123456789ab`, 'f', view); // b has a key of its own now
+      await assert.rejects(store.findRequest(`k-${b}`), /does not decrypt|no longer exists/);
+      await store.db.close();
+    });
+
+    it("destroying an account's data key makes its sealed values and files unreadable, and only its own", async () => {
+      const store = await open();
+      const dataDir = mkdtempSync(join(tmpdir(), 'cordon-destroy-'));
+      const evidence = chooseEvidenceStore({ dataDir, codec: {} }, store.db).store;
+      const [a, b] = [uniqueAccount(), uniqueAccount()];
+      const put = async (x: string) => {
+        const c = `${x}.0123456789ab`;
+        const view = {
+          caseId: c,
+          accountId: x,
+          status: 'RESTORED',
+          timeline: [{ statement: x }],
+        } as unknown as CaseView;
+        await store.recordRequest(`k-${x}`, c, 'f', view);
+        await store.archiveCase(view, [], [], 86_400_000);
+        await store.enqueue([personalNotice(x, c, `${c}:1`, `${x}@example.test`)]);
+        return (
+          await evidence.put(Buffer.from(`file of ${x}`), { type: 'text/plain', caseId: c, name: 'f.txt' })
+        ).ref;
+      };
+      const [refA, refB] = [await put(a), await put(b)];
+      const c2 = `${a}.0123456789ac`; // a notice redacted first (what an erasure does) outlives the key
+      await store.enqueue([personalNotice(a, c2, `${c2}:1`, `${a}@example.test`)]);
+      assert.equal(await store.redactNoticesOf(a), 2);
+      // (the first notice is put back as sealed: erased without a redaction)
+      await store.db.run('UPDATE messages SET payload = ? WHERE idempotency_key = ?', [
+        await sealJson(store.dataKeys, a, FIELD.message, personalNotice(a, `${a}.0123456789ab`, 'x', 'e')),
+        `${a}.0123456789ab:1`,
+      ]);
+      assert.equal(await store.dataKeys.destroy(a), true);
+      const gone = (err: Error) =>
+        err instanceof DataKeyError && err.reason === 'GONE' && err.accountId === a;
+      await assert.rejects(store.findRequest(`k-${a}`), gone);
+      await assert.rejects(store.archivedCase(`${a}.0123456789ab`), gone);
+      await assert.rejects(store.messagesOf(`${a}.0123456789ab`), gone);
+      const [redacted] = await store.messagesOf(c2);
+      assert.equal(redacted?.redacted, true);
+      assert.equal(redacted?.message.kind === 'NOTIFY_USER' && redacted.message.notice.contact, undefined);
+      // A pending message whose key is gone can never go out: marked failed, and the others are still leased.
+      const mine = (await store.leaseDue(1_000, 60_000)).filter((m) => [a, b].includes(m.accountId));
+      assert.deepEqual(
+        mine.map((m) => m.accountId),
+        [b],
+      );
+      const [failed] = await store.db.query<{ status: string; last_error: string }>(
+        'SELECT status, last_error FROM messages WHERE idempotency_key = ?',
+        [`${a}.0123456789ab:1`],
+      );
+      assert.deepEqual(failed, { status: 'FAILED', last_error: 'its personal data was erased' });
+      await assert.rejects(evidence.get(refA), gone);
+      // Another process's cache is no way around it: a fresh handle on the same database finds no key either.
+      const other = new Store(store.db, Date.now, {
+        dataKeys: new DataKeys(store.db, processLocalWrapKeys()),
+      });
+      await assert.rejects(other.findRequest(`k-${a}`), gone);
+      // The other account reads as before; the erased one gets a new key for anything new, the old stays gone.
+      assert.equal((await store.findRequest(`k-${b}`))?.response.accountId, b);
+      assert.equal((await evidence.get(refB))?.content.toString(), `file of ${b}`);
+      await store.recordRequest(`k2-${a}`, `${a}.0123456789ab`, 'f', { accountId: a } as CaseView);
+      assert.equal((await store.findRequest(`k2-${a}`))?.response.accountId, a);
+      await assert.rejects(store.findRequest(`k-${a}`), gone);
+      assert.equal(await store.dataKeys.destroy(uniqueAccount()), false, 'an account without a key');
+      await store.db.close();
+    });
+
+    it('removes settled notices’ personal fields after the retention; pending ones and the feed keep theirs', async () => {
+      let now = Date.UTC(2001, 0, 1);
+      const store = await open(() => now, true);
+      const a = uniqueAccount();
+      const c = `${a}.0123456789ab`;
+      const email = `${a}@example.test`;
+      await store.enqueue([
+        personalNotice(a, c, `${c}:1`, email),
+        change(a, c, `${c}:2`, 'case.outcome'),
+        personalNotice(a, c, `${c}:3`, email),
+      ]);
+      const [first] = await store.leaseDue(10, 60_000);
+      await store.markDelivered(first!.seq, ['log', 'email']);
+      const [second] = await store.leaseDue(10, 60_000);
+      await store.markDelivered(second!.seq, ['webhook']);
+      // The third stays pending (a receiver down).
+      now += 29 * 86_400_000;
+      await store.purge(86_400_000);
+      const within = await store.messagesOf(c);
+      assert.equal(
+        within[0]!.message.kind === 'NOTIFY_USER' && within[0]!.message.notice.contact?.email,
+        email,
+      );
+
+      now += 2 * 86_400_000; // past the 30 days (the default)
+      await store.purge(86_400_000);
+      await store.purge(86_400_000); // again: nothing more to do, nothing breaks
+      const [done, feed, pending] = await store.messagesOf(c);
+      assert.deepEqual(done!.message, {
+        kind: 'NOTIFY_USER',
+        notice: {
+          caseId: c,
+          accountId: a,
+          locale: 'en',
+          template: 'OUTCOME',
+          tier: 'FREEZE',
+          status: 'AWAITING_USER',
+          reasonCodes: [],
+          deadline: '2030-01-01T00:00:00.000Z',
+          idempotencyKey: `${c}:1`,
+        },
+      });
+      assert.equal(done!.redacted, true);
+      assert.deepEqual([done!.status, done!.channels, done!.attempts], ['DELIVERED', ['log', 'email'], 1]);
+      assert.equal(feed!.message.kind, 'NOTIFY_BACKEND', 'backend events as they were');
+      assert.equal(pending!.message.kind === 'NOTIFY_USER' && pending!.message.notice.contact?.email, email);
+      const rows = await store.db.query<{ payload: string }>(
+        'SELECT payload FROM messages WHERE case_id = ?',
+        [c],
+      );
+      assert.ok(
+        !rows[0]!.payload.includes(email) && !rows[0]!.payload.startsWith('cdk1:'),
+        'kept plain, redacted',
+      );
       await store.db.close();
     });
 

@@ -8,10 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type RunningApi } from '../api/main';
-import { sealSession, SESSION_COOKIE } from '../console/session';
+import { SESSION_COOKIE, startSession } from '../console/session';
 import { caseViewQuery, type CaseView } from '../core/contracts';
 import { parseConfig, type Config } from '../infra/config';
 import { linkKeysFromConfig, signLink } from '../infra/links';
+import { ConsoleSessionStore } from '../infra/sessions';
 import { freePort, startDevServer, type DevServer } from '../scripts/dev-server';
 import { ensureTemporalCli } from '../scripts/temporal-tools';
 import { quiet } from './helpers/deps';
@@ -155,9 +156,14 @@ describe('with Temporal down', function () {
   });
 
   describe('the reviewer console (signed in)', () => {
-    const cookie = () => ({
-      cookie: `${SESSION_COOKIE}=${sealSession(Buffer.from(sessionSecret), { id: 'reviewer-1', role: 'reviewer' }).value}`,
+    // A session in the database both APIs share (signing in needs no Temporal either, but no form is needed here).
+    let session: string;
+    before(async () => {
+      const sessions = new ConsoleSessionStore(up!.h.store.db, config.sessions);
+      const principal = { id: 'reviewer-1', role: 'reviewer' as const };
+      session = (await startSession(Buffer.from(sessionSecret), sessions, principal)).value;
     });
+    const cookie = () => ({ cookie: `${SESSION_COOKIE}=${session}` });
 
     it('shows an ended case from the archive', async () => {
       const a = await timedGet(`${down!.url}/console/cases/${encodeURIComponent(ended)}`, cookie());

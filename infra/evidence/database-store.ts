@@ -3,12 +3,14 @@
 // same sealed format as the local folder's (seal.ts), so the database only ever holds ciphertext. Also works
 // on the SQLite file, for a single machine and for tests.
 import type { Database } from '../database';
-import { evidenceRef, openEvidence, sealEvidence } from './seal';
+import { evidenceRef } from './seal';
+import { sealerOf, type EvidenceSealer } from './sealer';
 import {
   EVIDENCE_REF,
   type EvidenceKey,
   type EvidenceMeta,
   type EvidenceStore,
+  type ResealableEvidence,
   type SealedEvidenceTarget,
   type StoredEvidence,
 } from './types';
@@ -16,13 +18,15 @@ import {
 /** References the sweep reads per query: bounded memory however many files there are. */
 const PAGE = 500;
 
-export class DatabaseEvidenceStore implements EvidenceStore, SealedEvidenceTarget {
+export class DatabaseEvidenceStore implements EvidenceStore, SealedEvidenceTarget, ResealableEvidence {
+  private readonly sealer: EvidenceSealer;
+
   constructor(
     private readonly db: Database,
-    private readonly keys: readonly EvidenceKey[],
+    keys: readonly EvidenceKey[] | EvidenceSealer,
     private readonly clock: () => number = Date.now,
   ) {
-    if (!keys.length) throw new Error('the evidence store needs at least one key');
+    this.sealer = sealerOf(keys);
   }
 
   async put(
@@ -30,9 +34,9 @@ export class DatabaseEvidenceStore implements EvidenceStore, SealedEvidenceTarge
     meta: Omit<EvidenceMeta, 'size' | 'createdAt'>,
     o: { idempotencyKey?: string } = {},
   ): Promise<{ ref: string; created: boolean }> {
-    const ref = evidenceRef(this.keys, content, o.idempotencyKey);
+    const ref = evidenceRef(this.sealer.keys, content, o.idempotencyKey);
     const full: EvidenceMeta = { ...meta, size: content.length, createdAt: this.clock() };
-    const created = await this.putSealed(ref, sealEvidence(this.keys, ref, content, full), full);
+    const created = await this.putSealed(ref, await this.sealer.seal(ref, content, full), full);
     return { ref, created };
   }
 
@@ -52,12 +56,32 @@ export class DatabaseEvidenceStore implements EvidenceStore, SealedEvidenceTarge
   }
 
   async get(ref: string): Promise<StoredEvidence | null> {
+    const sealed = await this.getSealed(ref);
+    return sealed && this.sealer.open(ref, sealed);
+  }
+
+  async getSealed(ref: string): Promise<Buffer | null> {
     if (!EVIDENCE_REF.test(ref)) return null;
     const [row] = await this.db.query<{ sealed: Uint8Array }>(
       'SELECT sealed FROM evidence_files WHERE ref = ?',
       [ref],
     );
-    return row ? openEvidence(this.keys, ref, Buffer.from(row.sealed)) : null;
+    return row ? Buffer.from(row.sealed) : null;
+  }
+
+  async replaceSealed(ref: string, sealed: Buffer, previous: Buffer): Promise<boolean> {
+    if (!EVIDENCE_REF.test(ref)) return false;
+    return (
+      (await this.db.run('UPDATE evidence_files SET sealed = ? WHERE ref = ? AND sealed = ?', [
+        sealed,
+        ref,
+        previous,
+      ])) === 1
+    );
+  }
+
+  async *allRefs(): AsyncGenerator<string> {
+    for await (const { ref } of this.listBefore(Number.MAX_SAFE_INTEGER)) yield ref;
   }
 
   async delete(ref: string): Promise<void> {

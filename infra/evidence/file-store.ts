@@ -5,12 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { caseIdOf, evidenceRef, openEvidence, sealEvidence } from './seal';
+import { evidenceRef } from './seal';
+import { sealerOf, type EvidenceSealer } from './sealer';
 import {
   EVIDENCE_REF,
   type EvidenceKey,
   type EvidenceMeta,
   type EvidenceStore,
+  type ResealableEvidence,
   type StoredEvidence,
 } from './types';
 
@@ -19,15 +21,16 @@ export function evidenceDir(dataDir: string): string {
   return join(dataDir, 'evidence');
 }
 
-export class FileEvidenceStore implements EvidenceStore {
+export class FileEvidenceStore implements EvidenceStore, ResealableEvidence {
   private readonly dir: string;
+  private readonly sealer: EvidenceSealer;
 
   constructor(
     dataDir: string,
-    private readonly keys: readonly EvidenceKey[],
+    keys: readonly EvidenceKey[] | EvidenceSealer,
     private readonly clock: () => number = Date.now,
   ) {
-    if (!keys.length) throw new Error('the evidence store needs at least one key');
+    this.sealer = sealerOf(keys);
     this.dir = evidenceDir(dataDir);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
@@ -41,8 +44,8 @@ export class FileEvidenceStore implements EvidenceStore {
     meta: Omit<EvidenceMeta, 'size' | 'createdAt'>,
     o: { idempotencyKey?: string } = {},
   ): Promise<{ ref: string; created: boolean }> {
-    const ref = evidenceRef(this.keys, content, o.idempotencyKey);
-    const file = sealEvidence(this.keys, ref, content, {
+    const ref = evidenceRef(this.sealer.keys, content, o.idempotencyKey);
+    const file = await this.sealer.seal(ref, content, {
       ...meta,
       size: content.length,
       createdAt: this.clock(),
@@ -86,12 +89,31 @@ export class FileEvidenceStore implements EvidenceStore {
 
   async get(ref: string): Promise<StoredEvidence | null> {
     const file = await this.getSealed(ref);
-    return file && openEvidence(this.keys, ref, file);
+    return file && this.sealer.open(ref, file);
   }
 
   async delete(ref: string): Promise<void> {
     if (!EVIDENCE_REF.test(ref)) return;
     await rm(this.path(ref), { force: true });
+  }
+
+  async *allRefs(): AsyncGenerator<string> {
+    yield* await this.refs();
+  }
+
+  /** Written beside and renamed over the old file: a reader sees the old bytes or the new, never a torn file. */
+  async replaceSealed(ref: string, sealed: Buffer, previous: Buffer): Promise<boolean> {
+    if (!EVIDENCE_REF.test(ref) || !(await this.getSealed(ref))?.equals(previous)) return false;
+    const tmp = join(this.dir, `.${ref}.${randomBytes(6).toString('hex')}.tmp`);
+    const handle = await open(tmp, 'wx', 0o600);
+    try {
+      await handle.writeFile(sealed);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, this.path(ref));
+    return true;
   }
 
   /** Every reference in the folder, in no particular order. */
@@ -119,7 +141,7 @@ export class FileEvidenceStore implements EvidenceStore {
       if (!name.endsWith('.bin') || !EVIDENCE_REF.test(ref)) continue;
       const file = await this.getSealed(ref);
       if (!file) continue; // removed meanwhile
-      const caseId = caseIdOf(this.keys, ref, file);
+      const caseId = await this.sealer.caseIdOf(ref, file);
       yield { ref, ...(caseId ? { caseId } : {}) };
     }
   }

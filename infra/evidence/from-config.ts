@@ -3,12 +3,14 @@
 // <CORDON_DATA_DIR>/evidence, the single-machine default. Every store keeps the same sealed bytes, with keys
 // derived from the payload codec's (same IDs, same rotation).
 import type { Database } from '../database';
+import { DataKeys, registeredDataKeys, wrapKeysOf } from '../data-keys';
 import { devSecret } from '../dev-secrets';
 import type { Logger } from '../logger';
 import { DatabaseEvidenceStore } from './database-store';
 import { FileEvidenceStore } from './file-store';
 import { S3EvidenceStore, parseEvidenceUrl } from './s3-store';
 import { evidenceKeysFrom } from './seal';
+import { AccountSealer } from './sealer';
 import type { EvidenceKey, EvidenceStore, SealedEvidenceTarget } from './types';
 
 export interface EvidenceConfig {
@@ -41,7 +43,12 @@ export function chooseEvidenceStore(
   db: Database,
   env: NodeJS.ProcessEnv = process.env,
 ): ChosenEvidenceStore {
-  const keys = evidenceKeysOf(config);
+  // Files go under their account's data key: the Store's on this database handle (one cache, one set of keys),
+  // else keys wrapped as the Store's would be (a tool that opened only the database).
+  const dataKeys =
+    registeredDataKeys(db) ??
+    new DataKeys(db, wrapKeysOf({ codecKeys: config.codec.keys, dataDir: config.dataDir }));
+  const keys = new AccountSealer(evidenceKeysOf(config), dataKeys);
   if (config.evidenceUrl) {
     const at = parseEvidenceUrl(config.evidenceUrl, env);
     return { store: new S3EvidenceStore(at, keys), where: 's3', description: `object store ${at.display}` };

@@ -7,13 +7,15 @@
 // from the environment; the region from ?region=, else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1.
 // Objects are named PREFIX + reference (opaque: no personal data) and hold the same sealed bytes as the local
 // folder's files (client-side encryption: the object store only ever sees ciphertext).
-import { caseIdOf, evidenceRef, openEvidence, sealEvidence } from './seal';
+import { evidenceRef } from './seal';
+import { sealerOf, type EvidenceSealer } from './sealer';
 import { S3Client, type S3Credentials, type S3Location } from './s3-client';
 import {
   EVIDENCE_REF,
   type EvidenceKey,
   type EvidenceMeta,
   type EvidenceStore,
+  type ResealableEvidence,
   type SealedEvidenceTarget,
   type StoredEvidence,
 } from './types';
@@ -79,16 +81,17 @@ export function parseEvidenceUrl(text: string, env: NodeJS.ProcessEnv = process.
   };
 }
 
-export class S3EvidenceStore implements EvidenceStore, SealedEvidenceTarget {
+export class S3EvidenceStore implements EvidenceStore, SealedEvidenceTarget, ResealableEvidence {
   readonly client: S3Client;
   private readonly prefix: string;
+  private readonly sealer: EvidenceSealer;
 
   constructor(
     at: EvidenceUrl,
-    private readonly keys: readonly EvidenceKey[],
+    keys: readonly EvidenceKey[] | EvidenceSealer,
     private readonly clock: () => number = Date.now,
   ) {
-    if (!keys.length) throw new Error('the evidence store needs at least one key');
+    this.sealer = sealerOf(keys);
     this.client = new S3Client(at);
     this.prefix = at.prefix;
   }
@@ -103,9 +106,9 @@ export class S3EvidenceStore implements EvidenceStore, SealedEvidenceTarget {
     meta: Omit<EvidenceMeta, 'size' | 'createdAt'>,
     o: { idempotencyKey?: string } = {},
   ): Promise<{ ref: string; created: boolean }> {
-    const ref = evidenceRef(this.keys, content, o.idempotencyKey);
+    const ref = evidenceRef(this.sealer.keys, content, o.idempotencyKey);
     const full: EvidenceMeta = { ...meta, size: content.length, createdAt: this.clock() };
-    const created = await this.putSealed(ref, sealEvidence(this.keys, ref, content, full));
+    const created = await this.putSealed(ref, await this.sealer.seal(ref, content, full));
     return { ref, created };
   }
 
@@ -121,7 +124,25 @@ export class S3EvidenceStore implements EvidenceStore, SealedEvidenceTarget {
   async get(ref: string): Promise<StoredEvidence | null> {
     if (!EVIDENCE_REF.test(ref)) return null;
     const file = await this.client.getObject(this.objectKey(ref));
-    return file && openEvidence(this.keys, ref, file);
+    return file && this.sealer.open(ref, file);
+  }
+
+  async getSealed(ref: string): Promise<Buffer | null> {
+    return EVIDENCE_REF.test(ref) ? this.client.getObject(this.objectKey(ref)) : null;
+  }
+
+  /** An object store has no compare-and-swap: the bytes are compared, then the object written over. */
+  async replaceSealed(ref: string, sealed: Buffer, previous: Buffer): Promise<boolean> {
+    if (!(await this.getSealed(ref))?.equals(previous)) return false;
+    await this.client.putObject(this.objectKey(ref), sealed);
+    return true;
+  }
+
+  async *allRefs(): AsyncGenerator<string> {
+    for await (const { key } of this.client.listObjects(this.prefix)) {
+      const ref = key.slice(this.prefix.length);
+      if (EVIDENCE_REF.test(ref)) yield ref;
+    }
   }
 
   async delete(ref: string): Promise<void> {
@@ -139,7 +160,7 @@ export class S3EvidenceStore implements EvidenceStore, SealedEvidenceTarget {
       if (!EVIDENCE_REF.test(ref) || !(lastModified < before)) continue;
       const file = await this.client.getObject(key);
       if (!file) continue; // removed meanwhile
-      const caseId = caseIdOf(this.keys, ref, file);
+      const caseId = await this.sealer.caseIdOf(ref, file);
       yield { ref, ...(caseId ? { caseId } : {}) };
     }
   }

@@ -46,6 +46,16 @@ export interface EvidenceStore {
   listBefore(before: number): AsyncIterable<{ ref: string; caseId?: string }>;
 }
 
+/** A store whose files can be sealed again in place (`npm run keys -- reencrypt`: CEV1 files to CEV2). */
+export interface ResealableEvidence {
+  /** Every reference kept, in no particular order. */
+  allRefs(): AsyncIterable<string>;
+  /** The sealed bytes as kept, or null. */
+  getSealed(ref: string): Promise<Buffer | null>;
+  /** Puts `sealed` in place of `previous` if the reference still holds it; answers whether it did. */
+  replaceSealed(ref: string, sealed: Buffer, previous: Buffer): Promise<boolean>;
+}
+
 /** A store that can take a file already sealed elsewhere, unchanged (moving files from the local folder). */
 export interface SealedEvidenceTarget {
   /** Keeps the sealed bytes under their reference unless it is taken; answers whether this call wrote them. */

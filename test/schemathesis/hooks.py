@@ -1,0 +1,36 @@
+"""Schemathesis hooks for Cordon's API (named in test/schemathesis/schemathesis.toml).
+
+A rule that JSON Schema cannot state is said in words in the OpenAPI document, and the API refuses what breaks
+it. Schemathesis's positive_data_acceptance check (ST202) then sends schema-valid requests that the API rightly
+refuses. Only those refusals are dropped, each recognised by its problem code, field path and, where the path is
+shared with rules the schema does state, its message: any other refusal of schema-valid data still fails.
+"""
+
+import schemathesis
+
+# Relative to now: an event may be at most CORDON_EVENT_MAX_FUTURE_S ahead of the server's clock.
+FUTURE_EVENT = ("OCCURRED_IN_FUTURE", "body.occurredAt", None)
+# Between two query parameters (and now, their default): a report's window runs forwards, ten years at most.
+WINDOW_ORDER = ("VALIDATION_FAILED", "query.from", "`from` must be before `to`")
+WINDOW_LENGTH = ("VALIDATION_FAILED", "query.from", "the window is at most ten years")
+UNSTATABLE = (FUTURE_EVENT, WINDOW_ORDER, WINDOW_LENGTH)
+
+
+def _unstatable(code, error):
+    return any(
+        code == rule_code and error.get("path") == path and (message is None or error.get("message") == message)
+        for rule_code, path, message in UNSTATABLE
+    )
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response):
+    """Keeps every failure but a 400 whose every field error is one of the rules above."""
+    if failure.code != "ST202" or response.status_code != 400:
+        return True
+    try:
+        problem = response.json()
+    except Exception:
+        return True
+    errors = (problem.get("errors") or []) if isinstance(problem, dict) else []
+    return not (errors and all(_unstatable(problem.get("code"), e) for e in errors))
