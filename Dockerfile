@@ -19,6 +19,7 @@ COPY core ./core
 COPY infra ./infra
 COPY lab ./lab
 COPY portal ./portal
+COPY web ./web
 COPY worker ./worker
 COPY workflows ./workflows
 # data/: an empty folder the runtime stage hands to the node user (see there).

@@ -1,7 +1,7 @@
 import type { Logger } from '../infra/logger';
 import { signedPost } from './http';
 import { renderNotice, type RenderedMessage } from './templates';
-import type { UserNotice, WebhookEvent } from '../core/activity-contract';
+import type { UserNotice, WebhookEvent } from '../core/messages';
 
 /** What a channel did with a notice. */
 export interface ChannelResult {

@@ -7,7 +7,8 @@
 // case's timeline nor its deliveries claim the user was told.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../infra/logger';
-import type { StoredMessage, Store } from '../infra/store';
+import type { Store } from '../infra/store';
+import type { StoredMessage } from '../infra/stores/outbox';
 import { carryNotice, type BackendNotifier, type NotificationChannel } from './channels';
 
 export interface DispatcherOptions {
@@ -48,25 +49,25 @@ export function startDispatcher(o: DispatcherOptions): Dispatcher {
     try {
       if (m.message.kind === 'NOTIFY_USER') {
         const { carried, skipped } = await carryNotice(o.channels, m.message.notice);
-        if (carried.length > 0) return await o.store.markDelivered(m.seq, carried);
+        if (carried.length > 0) return await o.store.outbox.markDelivered(m.seq, carried);
         // Nothing to retry: no channel has a way to this account holder. Recorded as such, never as sent.
         const reason = `${NO_CHANNEL}: ${skipped.join('; ') || 'no channel configured'}`;
         o.logger.warn('user notice reached no one', { caseId: m.caseId, key: m.idempotencyKey, reason });
-        return await o.store.markFailed(m.seq, reason);
+        return await o.store.outbox.markFailed(m.seq, reason);
       }
       // A case's event, or Cordon's own about the account (account.erased): the same webhook, in the same order.
       await o.backend.send(m.message.event);
-      await o.store.markDelivered(m.seq, [o.backend.name]);
+      await o.store.outbox.markDelivered(m.seq, [o.backend.name]);
     } catch (err) {
       const reason = err instanceof Error ? err.message.slice(0, 200) : 'delivery failed';
       const forGood = err instanceof ApplicationFailure && err.nonRetryable;
       if (forGood || Date.now() - m.createdAt >= giveUpAfterMs) {
         o.logger.error('message failed for good', { caseId: m.caseId, key: m.idempotencyKey, reason });
-        await o.store.markFailed(m.seq, reason);
+        await o.store.outbox.markFailed(m.seq, reason);
       } else {
         const backoff = Math.min(maxBackoffMs, 250 * 2 ** Math.min(m.attempts, 20));
         o.logger.warn('message delivery will be retried', { key: m.idempotencyKey, attempt: m.attempts + 1 });
-        await o.store.markRetry(m.seq, reason, Date.now() + backoff * (0.8 + Math.random() * 0.4));
+        await o.store.outbox.markRetry(m.seq, reason, Date.now() + backoff * (0.8 + Math.random() * 0.4));
       }
     }
   };
@@ -75,7 +76,7 @@ export function startDispatcher(o: DispatcherOptions): Dispatcher {
     while (!stopped) {
       kicked = false;
       try {
-        const due = await o.store.leaseDue(o.batch ?? 50, leaseMs);
+        const due = await o.store.outbox.leaseDue(o.batch ?? 50, leaseMs);
         // One message per account per round (the store leases only heads), accounts in parallel.
         await Promise.all(due.map(deliver));
         if (due.length > 0) continue;

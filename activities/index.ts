@@ -2,8 +2,8 @@ import type { AccountGateway } from './gateway';
 import type { BackendNotifier, NotificationChannel } from './channels';
 import type { Scorer } from './scorer';
 import { renderNotice } from './templates';
-import type { BackendEvent, CaseActivities, Delivery, UserNotice } from '../core/activity-contract';
-import type { OutboxMessage } from '../core/contracts';
+import type { CaseActivities, Delivery } from '../core/activity-contract';
+import type { BackendEvent, OutboxMessage, UserNotice } from '../core/messages';
 import type { Store } from '../infra/store';
 
 export interface ActivityDeps {
@@ -26,13 +26,13 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
   // A message already queued (same idempotency key) is left alone: a retried activity queues nothing twice.
   const enqueue = async (messages: OutboxMessage[] | undefined) => {
     if (!messages?.length) return;
-    await deps.store.enqueue(messages);
+    await deps.store.outbox.enqueue(messages);
     deps.onEnqueued?.();
   };
   return {
     async scoreRiskEvent(event, lookupFirstAnswer) {
       const first = lookupFirstAnswer
-        ? await deps.store.findEvent(event.accountId, event.eventId, deps.eventIdWindowMs)
+        ? await deps.store.events.find(event.accountId, event.eventId, deps.eventIdWindowMs)
         : null;
       if (first) return { ...(await deps.scorer.score(event)), firstAnswer: first };
       return deps.scorer.score(event);
@@ -41,36 +41,36 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
     // The record is Cordon's own; the gateway gets the command alone (the same body on every attempt, even
     // when a retried workflow task rebuilds the record with another version).
     async applyRestriction({ record, messages, ...command }) {
-      if (record) await deps.store.recordRestriction(record);
+      if (record) await deps.store.restrictions.record(record);
       await deps.gateway.apply(command);
       await enqueue(messages);
     },
     async liftRestriction({ record, messages, ...command }) {
-      if (record) await deps.store.recordRestriction(record);
+      if (record) await deps.store.restrictions.record(record);
       await deps.gateway.lift(command);
       await enqueue(messages);
     },
     async closeAccount({ record, messages, ...command }) {
-      if (record) await deps.store.recordRestriction(record);
+      if (record) await deps.store.restrictions.record(record);
       await deps.gateway.close(command);
       await enqueue(messages);
     },
-    recordRestriction: (record) => deps.store.recordRestriction(record),
-    firstAnswerOf: (accountId, eventId) => deps.store.findEvent(accountId, eventId, deps.eventIdWindowMs),
+    recordRestriction: (record) => deps.store.restrictions.record(record),
+    firstAnswerOf: (accountId, eventId) => deps.store.events.find(accountId, eventId, deps.eventIdWindowMs),
     async recordEvents(results) {
-      for (const r of results) await deps.store.recordEvent(r);
+      for (const r of results) await deps.store.events.record(r);
     },
     // Used by cases begun before 0.2 only; later ones go through the outbox and the dispatcher.
     notifyUser: (notice) => sendNotice(deps.channels, notice),
     notifyBackend: (event) => sendBackendEvent(deps.backend, event),
     async enqueueMessages(messages, record) {
-      if (record) await deps.store.recordRestriction(record);
-      await deps.store.enqueue(messages);
+      if (record) await deps.store.restrictions.record(record);
+      await deps.store.outbox.enqueue(messages);
       deps.onEnqueued?.();
     },
     async archiveCase({ view, requests, events, record }) {
-      if (record) await deps.store.recordRestriction(record);
-      await deps.store.archiveCase(view, requests, events, deps.archiveKeepMs);
+      if (record) await deps.store.restrictions.record(record);
+      await deps.store.archive.record(view, requests, events, deps.archiveKeepMs);
     },
   };
 }

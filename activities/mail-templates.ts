@@ -1,9 +1,10 @@
 // A user notice as an e-mail: what happened (the reason catalogue's plain words), what the user can do, by
 // when (in the user's own time zone, the zone named), and the signed link to their case page; in the notice's
 // locale, as plain text and as HTML. Every value that goes into the HTML is escaped, whatever its source.
-import type { UserNotice } from '../core/activity-contract';
+import type { UserNotice } from '../core/messages';
 import type { Locale } from '../core/model';
 import { REASONS } from '../core/reasons';
+import { escapeHtml } from '../web/html';
 import { renderNotice } from './templates';
 
 export interface RenderedMail {
@@ -46,19 +47,6 @@ const T = {
     'zh-CN': '案件编号：{case}。此邮件由系统自动发送，请勿直接回复。',
   },
 } satisfies Record<string, Text>;
-
-const HTML_ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/** For text content and quoted attribute values alike. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
-}
 
 function validZone(timeZone: string | undefined): string {
   if (!timeZone) return 'UTC';

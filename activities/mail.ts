@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { createTransport, type Mail } from 'nodemailer';
-import type { UserNotice } from '../core/activity-contract';
+import type { UserNotice } from '../core/messages';
 import { ContactSchema, type Contact } from '../core/events';
 import { signLink, type LinkKey } from '../infra/links';
 import type { Logger } from '../infra/logger';
-import type { Store } from '../infra/store';
+import type { DeliveryStore } from '../infra/stores/deliveries';
 import type { ChannelResult, NotificationChannel } from './channels';
 import { renderMail, type RenderedMail } from './mail-templates';
 import type { RenderedMessage } from './templates';
@@ -33,7 +33,8 @@ export interface SmtpChannelOptions {
   /** Where users reach Cordon's pages (no trailing slash). */
   publicUrl: string;
   linkKeys: readonly LinkKey[];
-  store: Pick<Store, 'wasDelivered' | 'recordDelivery'>;
+  /** Cordon's database: what this channel already delivered (a retry must not send twice). */
+  store: { deliveries: Pick<DeliveryStore, 'wasDelivered' | 'record'> };
   logger: Logger;
   /** For tests: the clock the link's expiry is computed from. */
   now?: () => number;
@@ -170,7 +171,7 @@ export class SmtpChannel implements NotificationChannel {
       this.o.logger.debug('no e-mail address: notice not mailed', log);
       return { delivered: false, skipped: NO_ADDRESS };
     }
-    if (await this.o.store.wasDelivered(MAIL_CHANNEL, notice.idempotencyKey)) {
+    if (await this.o.store.deliveries.wasDelivered(MAIL_CHANNEL, notice.idempotencyKey)) {
       this.o.logger.debug('notice already mailed', log);
       return { delivered: false };
     }
@@ -191,7 +192,7 @@ export class SmtpChannel implements NotificationChannel {
       throw failure;
     }
     // If this write fails the retry mails again, with the same Message-ID (see the top of the file).
-    await this.o.store.recordDelivery(MAIL_CHANNEL, notice.idempotencyKey);
+    await this.o.store.deliveries.record(MAIL_CHANNEL, notice.idempotencyKey);
     this.o.logger.info('notice mailed', log);
     return { delivered: true };
   }

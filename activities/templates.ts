@@ -1,7 +1,7 @@
-import type { NoticeTemplate } from '../core/case-machine';
+import type { NoticeTemplate } from '../core/case-types';
 import type { Locale, Outcome, RestrictiveTier } from '../core/model';
 import { REASONS } from '../core/reasons';
-import type { UserNotice } from '../core/activity-contract';
+import type { UserNotice } from '../core/messages';
 
 export interface RenderedMessage {
   locale: Locale;

@@ -1,27 +1,9 @@
 // The express app: one route table drives routing, authentication, validation and the OpenAPI document.
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Scorer } from '../activities/scorer';
-import {
-  appealUpdate,
-  approvalUpdate,
-  breakGlassUpdate,
-  claimUpdate,
-  retractUpdate,
-  decisionUpdate,
-  releaseUpdate,
-  infoUpdate,
-  verificationUpdate,
-  type CaseView,
-  type ClaimUpdate,
-} from '../core/contracts';
-import type { UpdateDefinition } from '@temporalio/common';
-import type { Actor } from '../core/model';
-import { identityOf, type ActionUpdates } from '../core/actions';
-import { REASONS } from '../core/reasons';
-import { STAFF_EVENT_PREFIX } from '../core/events';
-import type { Principal, Role, TokenTable } from '../infra/config';
+import type { Principal, TokenTable } from '../infra/config';
 import { logContext, type Logger } from '../infra/logger';
 import { createAuthenticator, requireRole } from './auth';
 import type { CaseService } from './case-service';
@@ -30,19 +12,27 @@ import { allowedMethods, errorHandler, methodNotAllowed, noRoute } from './error
 import { buildOpenApi } from './openapi';
 import { fieldErrors, Problem } from './problems';
 import { JSON_TYPES, parseJson } from './json-body';
-import * as S from './schemas';
-import { consoleRouter, sessionPrincipal, type ConsoleDeps } from '../console/router';
-import { sessionsUnavailable } from '../console/session';
+import { consoleRouter, type ConsoleDeps } from '../console/router';
+import { sessionPrincipal } from '../web/session';
 import { codecRouter } from './codec-routes';
-import { evidenceStoreOf, portalRouter, type PortalDeps } from '../portal/router';
+import { evidenceStoreOf } from '../portal/evidence';
+import type { PortalDeps } from '../portal/kit';
+import { portalRouter } from '../portal/router';
 import type { ShadowScoring } from './shadow';
-import { overturnRatesAsync } from '../lab/overturns';
 import { mailCatcherPages } from './dev-mail';
 import type { LinkKey } from '../infra/links';
 import type { Store } from '../infra/store';
 import type { ConsoleSessionStore } from '../infra/sessions';
 import type { ErasureService } from './erasure';
-import { erasureRoutes } from './erasure-routes';
+import { caseRoutes } from './routes/cases';
+import { erasureRoutes } from './routes/erasure';
+import { eventRoutes } from './routes/events';
+import { healthRoutes } from './routes/health';
+import { reportRoutes } from './routes/reports';
+import { changeRoutes, restrictionRoutes } from './routes/restrictions';
+import { reviewRoutes } from './routes/reviews';
+import type { RouteSpec } from './routes/spec';
+import { staffRoutes } from './routes/staff';
 
 export interface AppDeps {
   cases: CaseService;
@@ -82,373 +72,24 @@ export interface AppDeps {
   erasures?: ErasureService;
 }
 
-type Method = 'get' | 'post';
-
-export interface RouteSpec<
-  B extends z.ZodType = z.ZodType,
-  P extends z.ZodType = z.ZodType,
-  Q extends z.ZodType = z.ZodType,
-> {
-  method: Method;
-  path: string;
-  summary: string;
-  roles: Role[] | 'public';
-  body?: B;
-  params?: P;
-  query?: Q;
-  /** Statuses this route answers beyond those every route of its kind does (for the OpenAPI document). */
-  answers?: Record<number, string>;
-  /** Its success status: 200 unless it only accepts work that goes on (202). */
-  status?: 200 | 202;
-  handle(input: {
-    body: z.infer<B>;
-    params: z.infer<P>;
-    query: z.infer<Q>;
-    principal: Principal;
-  }): Promise<unknown>;
-}
-
-const ANY_STAFF: Role[] = ['backend', 'reviewer', 'senior', 'admin'];
-const BACKEND: Role[] = ['backend', 'admin'];
-const REVIEWERS: Role[] = ['reviewer', 'senior', 'admin'];
-/** May take over or release a case another reviewer holds. */
-const SENIORS: Role[] = ['senior', 'admin'];
-/** Policy work: simulation and the reports (no case, no personal data beyond account and event IDs). */
-const ANALYSTS: Role[] = ['analyst', 'senior', 'admin'];
-
-function route<B extends z.ZodType, P extends z.ZodType, Q extends z.ZodType>(
-  r: RouteSpec<B, P, Q>,
-): RouteSpec {
-  return r;
-}
-
-/** The user acts through the backend: the timeline records the account holder as the actor. */
-function userActor(caseId: string): Actor {
-  return { kind: 'user', id: caseId.slice(0, caseId.lastIndexOf('.')) };
-}
-
-/** Adds the catalogue's explanations to a case's reason codes, for reviewers and the backend. */
-function explained(view: CaseView) {
-  return {
-    ...view,
-    reasons: view.reasons.map((r) => ({
-      ...r,
-      explanation: {
-        user: REASONS[r.code].user,
-        nextStep: REASONS[r.code].nextStep,
-        reviewer: REASONS[r.code].reviewer,
-      },
-    })),
-  };
-}
-
-/** Totals over the days of a shadow report, next to its rows. */
-function summariseShadow(r: Awaited<ReturnType<Store['shadowReport']>>) {
-  const scored = r.days.reduce((n, d) => n + d.scored, 0);
-  const disagreements = r.days.reduce((n, d) => n + d.disagreements, 0);
-  return {
-    scored,
-    disagreements,
-    disagreementRate: scored ? disagreements / scored : null,
-    days: r.days,
-    transitions: r.transitions,
-    latest: r.latest.map(({ at, ...rest }) => ({ at: new Date(at).toISOString(), ...rest })),
-  };
-}
-
+/**
+ * The route table, by area (api/routes/). Its order is the OpenAPI document's: the document lists paths as the
+ * table does.
+ */
 export function routes(d: AppDeps): RouteSpec[] {
-  /** An action the backend reports on the user's behalf, applied once per requestId. */
-  const userAction = <
-    N extends 'verification' | 'appeal' | 'info',
-    B extends z.ZodType<{ requestId: string }>,
-  >(
-    name: N,
-    summary: string,
-    body: B,
-    update: UpdateDefinition<CaseView, [ActionUpdates[N]]>,
-  ) =>
-    route({
-      method: 'post',
-      path: `/v1/cases/:caseId/${name}`,
-      summary,
-      roles: BACKEND,
-      params: S.CaseIdParams,
-      body,
-      handle: async ({ params, body, principal }) => {
-        const args = { ...body, actor: userActor(params.caseId), principal: principal.id } as Omit<
-          ActionUpdates[N],
-          'caseId'
-        >;
-        const identity = identityOf(name, { ...args, caseId: params.caseId } as ActionUpdates[N]);
-        return explained(await d.cases.act(params.caseId, update, args, identity));
-      },
-    });
-
-  /** Claiming or releasing a case: the reviewer, and whether they may act on another reviewer's claim. */
-  const holdAction = (name: string, summary: string, update: UpdateDefinition<CaseView, [ClaimUpdate]>) =>
-    route({
-      method: 'post',
-      path: `/v1/cases/:caseId/${name}`,
-      summary,
-      roles: REVIEWERS,
-      params: S.CaseIdParams,
-      handle: async ({ params, principal }) =>
-        explained(
-          await d.cases.act(params.caseId, update, {
-            reviewer: principal.id,
-            senior: SENIORS.includes(principal.role),
-          }),
-        ),
-    });
-
-  /** A reviewer's request with a body, applied once per request identity. */
-  const reviewerRequest = <N extends 'decision' | 'approval', B extends z.ZodType<object>>(
-    name: N,
-    summary: string,
-    body: B,
-    update: UpdateDefinition<CaseView, [ActionUpdates[N]]>,
-  ) =>
-    route({
-      method: 'post',
-      path: `/v1/cases/:caseId/${name}`,
-      summary,
-      roles: REVIEWERS,
-      params: S.CaseIdParams,
-      body,
-      handle: async ({ params, body, principal }) => {
-        const args = { ...body, reviewer: principal.id, principal: principal.id } as Omit<
-          ActionUpdates[N],
-          'caseId'
-        >;
-        const identity = identityOf(name, { ...args, caseId: params.caseId } as ActionUpdates[N]);
-        return explained(await d.cases.act(params.caseId, update, args, identity));
-      },
-    });
-
   return [
-    route({
-      method: 'get',
-      path: '/healthz',
-      summary: 'Liveness',
-      roles: 'public',
-      handle: async () => ({ status: 'ok', policyVersion: d.scorer.policy.policy.version }),
-    }),
-    route({
-      method: 'get',
-      path: '/readyz',
-      summary: 'Readiness: 503 (STOPPING) once the process is asked to stop, so it gets no new traffic',
-      roles: 'public',
-      handle: async () => {
-        if (d.ready && !d.ready())
-          throw new Problem(503, 'Stopping', 'this process is shutting down: send requests to another', {
-            code: 'STOPPING',
-          });
-        return { status: 'ok' };
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/v1/risk-events',
-      summary: 'Report a risk event; answers with the decision and the case it opened or entered',
-      roles: BACKEND,
-      body: S.RiskEventSchema,
-      answers: {
-        400: 'Invalid body (VALIDATION_FAILED, with field paths; RESERVED_EVENT_ID for a "staff:" ID; OCCURRED_IN_FUTURE; DUPLICATE_KEY; MALFORMED_JSON)',
-      },
-      handle: ({ body, principal }) => {
-        S.checkRiskEvent(body, d.eventMaxFutureMs);
-        return d.cases.reportEvent(body, { kind: 'backend', id: principal.id });
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/v1/risk-events/:eventId/retraction',
-      summary:
-        'Withdraw an event reported in error: the case records it and goes to review (or is restored where the policy says so)',
-      roles: BACKEND,
-      params: S.EventIdParams,
-      body: S.RetractionBody,
-      answers: {
-        404: 'No case recorded this event for the account (EVENT_NOT_FOUND)',
-        409: "The case's state does not allow it, the request ID was used for another body, or the event opened a staff member's case (NOT_RETRACTABLE)",
-      },
-      handle: async ({ params, body, principal }) => {
-        const caseId = await d.cases.caseOfEvent(body.accountId, params.eventId);
-        // A case a staff member opened rests on their judgement, not on a report the backend can withdraw.
-        if (params.eventId.startsWith(STAFF_EVENT_PREFIX))
-          throw new Problem(
-            409,
-            'Not retractable',
-            'a case opened by staff is not withdrawn by a retraction',
-            {
-              code: 'NOT_RETRACTABLE',
-            },
-          );
-        const args = {
-          eventId: params.eventId,
-          reason: body.reason,
-          requestId: body.requestId,
-          actor: { kind: 'backend' as const, id: principal.id },
-          principal: principal.id,
-        };
-        const identity = identityOf('retract', { ...args, caseId });
-        return explained(await d.cases.act(caseId, retractUpdate, args, identity));
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/v1/cases',
-      summary:
-        "Open a case by hand for an account (staff), or add to its open case: the tier and reason are the staff member's",
-      roles: REVIEWERS,
-      body: S.ManualCaseBody,
-      answers: { 409: 'This requestId was used for another body (IDEMPOTENCY_KEY_REUSED)' },
-      handle: ({ body, principal }) => d.cases.openCase(body, principal.id),
-    }),
-    route({
-      method: 'post',
-      path: '/v1/simulate',
-      summary: 'Score an event with the current policy, with no effect at all',
-      roles: [...ANY_STAFF, 'analyst'],
-      body: S.RiskEventSchema,
-      answers: {
-        400: 'Invalid body (VALIDATION_FAILED, with field paths; RESERVED_EVENT_ID for a "staff:" ID; OCCURRED_IN_FUTURE; DUPLICATE_KEY; MALFORMED_JSON)',
-      },
-      handle: async ({ body }) => {
-        // The same event as POST /v1/risk-events would take: the same refusals.
-        S.checkRiskEvent(body, d.eventMaxFutureMs);
-        return { decision: (await d.scorer.score(body)).decision };
-      },
-    }),
-    route({
-      method: 'get',
-      path: '/v1/accounts/:accountId/restriction',
-      summary: "The account's current restriction",
-      roles: ANY_STAFF,
-      params: S.AccountIdParams,
-      handle: ({ params }) => d.cases.restriction(params.accountId),
-    }),
-    route({
-      method: 'post',
-      path: '/v1/accounts/restrictions',
-      summary: "The restrictions of up to 100 accounts at once, in the order asked (from Cordon's database)",
-      roles: ANY_STAFF,
-      body: S.RestrictionsBody,
-      handle: async ({ body }) => ({ items: await d.cases.restrictions(body.accountIds) }),
-    }),
-    route({
-      method: 'get',
-      path: '/v1/cases/:caseId',
-      summary: 'A case with its reasons, deadlines and timeline',
-      roles: ANY_STAFF,
-      params: S.CaseIdParams,
-      handle: async ({ params }) => explained(await d.cases.getCase(params.caseId)),
-    }),
-    userAction(
-      'verification',
-      "Report the result of the user's step-up verification (or, for PROTECT, the user's confirmation)",
-      S.VerificationBody,
-      verificationUpdate,
-    ),
-    userAction('appeal', "File the user's appeal with a statement and evidence", S.AppealBody, appealUpdate),
-    userAction('info', "The user's answer to a reviewer's request for information", S.InfoBody, infoUpdate),
-    route({
-      method: 'get',
-      path: '/v1/reports/overturns',
-      summary:
-        "Overturn rates: for each rule and reason code, how often the restrictions it caused (cases opened in the window) were lifted by a reviewer or by the user's verification, with a Wilson 95% interval; from Cordon's archive of ended cases",
-      roles: ANALYSTS,
-      query: S.ReportWindowQuery,
-      // Cases opened in the window ended after its start: every case ended since then, streamed.
-      handle: ({ query }) => overturnRatesAsync(d.store.endedCases(query.from, Date.now() + 1), query),
-    }),
-    route({
-      method: 'get',
-      path: '/v1/reports/shadow',
-      summary:
-        'Shadow mode: how often the candidate policy (CORDON_SHADOW_POLICY) decided live events differently, per day and tier, with the latest disagreements',
-      roles: ANALYSTS,
-      query: S.ReportWindowQuery,
-      handle: async ({ query }) => ({
-        window: { from: new Date(query.from).toISOString(), to: new Date(query.to).toISOString() },
-        livePolicyVersion: d.scorer.policy.policy.version,
-        candidatePolicyVersion: d.shadow?.candidateVersion ?? null,
-        ...summariseShadow(await d.store.shadowReport(query.from, query.to, 50)),
-      }),
-    }),
-    route({
-      method: 'get',
-      path: '/v1/review-queue',
-      summary: 'Cases waiting for reviewers, soonest review deadline first',
-      roles: REVIEWERS,
-      query: S.ReviewQueueQuery,
-      handle: async ({ query }) => ({
-        items: await d.cases.reviewQueue(query.status, query.limit, query.escalated),
-      }),
-    }),
-    holdAction(
-      'claim',
-      "Claim a case for review (claiming again is a no-op; a senior's claim takes over a case another reviewer holds)",
-      claimUpdate,
-    ),
-    holdAction('release', 'Give a claimed case back to the queue (its holder, or a senior)', releaseUpdate),
-    reviewerRequest(
-      'decision',
-      'Decide a claimed case: UNLOCK, CLOSE, UPHOLD or REQUEST_INFO',
-      S.DecisionBody,
-      decisionUpdate,
-    ),
-    // Without a requestId each approval is applied or refused on its own: never a silent no-op.
-    reviewerRequest(
-      'approval',
-      'Second approval of a decision that needs one (CLOSE; UNLOCK above the policy score), by another reviewer',
-      S.ApprovalBody,
-      approvalUpdate,
-    ),
-    route({
-      method: 'post',
-      path: '/v1/cases/:caseId/break-glass',
-      summary:
-        'Lift or close at once, whatever the case is waiting for (senior or admin; audited and notified)',
-      roles: SENIORS,
-      params: S.CaseIdParams,
-      body: S.BreakGlassBody,
-      handle: async ({ params, body, principal }) => {
-        const args = { ...body, by: principal.id, principal: principal.id };
-        const identity = identityOf('breakGlass', { ...args, caseId: params.caseId });
-        return explained(await d.cases.act(params.caseId, breakGlassUpdate, args, identity));
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/v1/staff/:id/sessions/revoke',
-      summary:
-        "End every console session of a staff member at once (admin): their pages and the Web UI's decoding ask them to sign in again; answers how many ended",
-      roles: ['admin'],
-      params: z.object({
-        id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "a principal's ID (from CORDON_TOKENS)"),
-      }),
-      handle: async ({ params, principal }) => {
-        const revoked = await d.sessions.endAllOf(params.id).catch((err: unknown) => {
-          throw Object.assign(sessionsUnavailable(), { cause: err });
-        });
-        d.logger.info('console sessions revoked', { principal: params.id, by: principal.id, revoked });
-        return { principalId: params.id, revoked };
-      },
-    }),
+    ...healthRoutes(d),
+    ...eventRoutes(d),
+    ...restrictionRoutes(d),
+    ...caseRoutes(d),
+    ...reportRoutes(d),
+    ...reviewRoutes(d),
+    ...staffRoutes(d),
     ...erasureRoutes(() => {
       if (!d.erasures) throw new Error('erasure is not wired in this process'); // api/main.ts wires it
       return d.erasures;
     }),
-    route({
-      method: 'get',
-      path: '/v1/changes',
-      summary:
-        'Restriction changes and case outcomes after a cursor, oldest first: the backend catches up after an outage',
-      roles: BACKEND,
-      query: S.ChangesQuery,
-      handle: ({ query }) => d.cases.changes(query.after, query.limit),
-    }),
+    ...changeRoutes(d),
   ];
 }
 

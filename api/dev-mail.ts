@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Router, type Response } from 'express';
 import { simpleParser, type AddressObject } from 'mailparser';
+import { escapeHtml } from '../web/html';
 
 /** Where `npm start` keeps caught mail, inside the data folder. */
 export function devMailDir(dataDir: string): string {
@@ -98,8 +99,7 @@ function idTime(id: string): Date {
   return m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`) : new Date(0);
 }
 
-const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ESC[c] ?? c);
+const esc = escapeHtml;
 
 /** Escaped text with its http(s) URLs as links that open in a new tab. */
 function linkify(text: string): string {

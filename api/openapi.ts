@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RouteSpec } from './app';
+import type { RouteSpec } from './routes/spec';
 
 const PROBLEM_CONTENT = {
   'application/problem+json': {

@@ -7,7 +7,8 @@ import type { Decision } from '../core/model';
 import type { LoadedPolicy } from '../core/policy';
 import { scoreEvent, type SourceResult } from '../core/scoring';
 import type { Logger } from '../infra/logger';
-import type { ShadowDisagreement, Store } from '../infra/store';
+import type { Store } from '../infra/store';
+import type { ShadowDisagreement } from '../infra/stores/shadow';
 import { shadowCompare } from '../lab/shadow';
 
 /** The disagreement between two decisions on one event, or null when they agree on tier and reason codes. */
@@ -71,7 +72,7 @@ export class ShadowScoring {
 
   private async record(event: RiskEvent, live: Decision, sources: SourceResult[]): Promise<void> {
     const candidate = scoreEvent(this.o.candidate(), event, sources);
-    await this.o.store.recordShadow({
+    await this.o.store.shadow.record({
       at: (this.o.clock ?? Date.now)(),
       liveVersion: live.policyVersion,
       candidateVersion: candidate.policyVersion,

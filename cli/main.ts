@@ -18,6 +18,7 @@ import { runBacktest } from './run-backtest';
 import { simulate } from './simulate';
 import { report } from './report';
 import { parseConfig } from '../infra/config';
+import { envDefault } from '../infra/config-schema';
 import { openStore } from '../infra/store';
 
 const program = new Command();
@@ -190,7 +191,7 @@ async function observedFromDatabase(verifiable: Set<string>) {
   const store = await openStore(config.database);
   try {
     const cases = [];
-    for await (const view of store.endedCases(0, Date.now() + 1)) {
+    for await (const view of store.archive.ended(0, Date.now() + 1)) {
       cases.push({ tier: view.tier, timeline: view.timeline });
       if (cases.length >= 200_000) break;
     }
@@ -271,7 +272,7 @@ program
 program
   .command('report')
   .argument('<kind>', 'overturns | shadow')
-  .addOption(new Option('--url <url>', "Cordon's API").env('CORDON_URL').default('http://127.0.0.1:8080'))
+  .addOption(new Option('--url <url>', "Cordon's API").env('CORDON_URL').default(envDefault('CORDON_URL')))
   .option('--from <time>', 'window start (ISO 8601 date or time)')
   .option('--to <time>', 'window end (ISO 8601 date or time)')
   .option('--json', 'print the answer as JSON')

@@ -1,12 +1,12 @@
 // The case page: what the case is, what the user said, the whole timeline, and the reviewer's actions with
 // any refusal shown beside the form that caused it.
 import { EVIDENCE_REF } from '../infra/evidence-store';
-import type { CaseDetails } from '../api/case-service';
+import type { CaseDetails } from '../api/case-reads';
 import type { Problem } from '../api/problems';
-import type { TimelineEntry } from '../core/case-machine';
+import type { TimelineEntry } from '../core/case-types';
 import { DECISIONS, REASON_CODES, type ReasonContribution, type ReasonCode } from '../core/model';
 import { REASONS } from '../core/reasons';
-import { html, type Html } from './html';
+import { html, type Html } from '../web/html';
 import { label, timeLeft, USER_PRESETS, when, type Key, type Translate } from './i18n';
 import { csrfField, layout, problemBox, type PageContext } from './pages';
 

@@ -1,5 +1,12 @@
 // Forms to API bodies: what a reviewer typed, typed as the API's JSON would be.
+import type { RouteSpec } from '../api/routes/spec';
 import type { CaseAction } from './case-page';
+
+/** The keys a body schema takes, when it is an object schema: the form sends only fields the API knows. */
+export function bodyKeys(r: RouteSpec | undefined): Set<string> | undefined {
+  const shape = (r?.body as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? new Set(Object.keys(shape)) : undefined;
+}
 
 /** The form's string fields (the CSRF token left out). */
 export function formValues(body: unknown): Record<string, string> {

@@ -1,8 +1,7 @@
 // The console's words in English and Simplified Chinese, the choice of language (a cookie set by the switch,
-// else the browser's Accept-Language), and times as a reviewer reads them.
+// else the browser's Accept-Language, web/i18n.ts), and times as a reviewer reads them.
+import { duration, fill, UNITS, type Lang } from '../web/i18n';
 
-export const LANGS = ['en', 'zh-CN'] as const;
-export type Lang = (typeof LANGS)[number];
 export const LANG_COOKIE = 'cordon_console_lang';
 
 const EN = {
@@ -158,10 +157,7 @@ const EN = {
   'role.senior': 'senior reviewer',
   'role.admin': 'admin',
   'role.backend': 'backend',
-  h: 'h',
-  min: 'min',
-  d: 'd',
-  s: 's',
+  ...UNITS.en,
 } as const;
 
 export type Key = keyof typeof EN;
@@ -318,10 +314,7 @@ const ZH: Record<Key, string> = {
   'role.senior': '高级审核员',
   'role.admin': '管理员',
   'role.backend': '后端服务',
-  h: '小时',
-  min: '分钟',
-  d: '天',
-  s: '秒',
+  ...UNITS['zh-CN'],
 };
 
 const DICTIONARIES: Record<Lang, Record<Key, string>> = { en: EN, 'zh-CN': ZH };
@@ -330,7 +323,7 @@ export type Translate = (key: Key, vars?: Record<string, string | number>) => st
 
 export function translator(lang: Lang): Translate {
   const dict = DICTIONARIES[lang];
-  return (key, vars = {}) => dict[key].replace(/\{(\w+)\}/g, (m, name: string) => String(vars[name] ?? m));
+  return (key, vars) => fill(dict[key], vars);
 }
 
 /** A label for a code the catalogue knows (status.X, tier.X…), else the code itself. */
@@ -341,43 +334,6 @@ export function label(
 ): string {
   const key = `${prefix}.${code}`;
   return key in EN ? t(key as Key) : code;
-}
-
-/** The switch's cookie if set, else the first supported language of Accept-Language by weight, else English. */
-export function chooseLang(cookie: string | undefined, acceptLanguage: string | undefined): Lang {
-  if (cookie === 'en' || cookie === 'zh-CN') return cookie;
-  const ranked = (acceptLanguage ?? '')
-    .split(',')
-    .map((part, i) => {
-      const [tag = '', ...params] = part.trim().split(';');
-      const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find(Boolean);
-      return { tag: tag.trim().toLowerCase(), q: q === undefined ? 1 : Number(q), i };
-    })
-    .filter((r) => r.tag && r.q > 0)
-    .sort((a, b) => b.q - a.q || a.i - b.i);
-  for (const { tag } of ranked) {
-    if (tag === 'zh' || tag.startsWith('zh-')) return 'zh-CN';
-    if (tag === 'en' || tag.startsWith('en-')) return 'en';
-  }
-  return 'en';
-}
-
-/** "2 h 5 min", "3 d 4 h", "45 s": the two largest units. */
-export function duration(t: Translate, ms: number): string {
-  const s = Math.floor(Math.abs(ms) / 1000);
-  const parts: [number, Key][] = [
-    [Math.floor(s / 86_400), 'd'],
-    [Math.floor((s % 86_400) / 3_600), 'h'],
-    [Math.floor((s % 3_600) / 60), 'min'],
-    [s % 60, 's'],
-  ];
-  const first = parts.findIndex(([n]) => n > 0);
-  if (first < 0) return `0 ${t('s')}`;
-  return parts
-    .slice(first, first + 2)
-    .filter(([n]) => n > 0)
-    .map(([n, unit]) => `${n} ${t(unit)}`)
-    .join(' ');
 }
 
 /** Time left to a deadline, or how long ago it passed. */

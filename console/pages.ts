@@ -3,8 +3,9 @@
 import type { Problem } from '../api/problems';
 import type { Principal } from '../infra/config';
 import { ASSET_VERSION } from './assets';
-import { href, html, type Html } from './html';
-import { label, LANGS, timeLeft, translator, when, type Lang, type Translate } from './i18n';
+import { href, html, type Html } from '../web/html';
+import { LANGS, type Lang } from '../web/i18n';
+import { label, timeLeft, translator, when, type Translate } from './i18n';
 import { breached, facetValues, type Facet, type QueueFilter, type QueueRow } from './queue';
 
 export interface PageContext {

@@ -1,10 +1,15 @@
 // The queue's order, filters and counts: pure functions over the API's review-queue items.
-import type { ReviewQueueItem } from '../api/case-service';
+import type { ReviewQueueItem } from '../api/case-reads';
 import { REASON_CODES, REVIEW_STATUSES, TIERS } from '../core/model';
 
 export interface QueueRow extends Omit<ReviewQueueItem, 'reasonCodes'> {
   /** The case's reason codes (the API's queue item has them); null when they could not be read. */
   reasonCodes: string[] | null;
+}
+
+/** Queue items as queue rows: the API's items carry their reason codes (from the case's search attribute). */
+export function queueRows(items: readonly ReviewQueueItem[]): QueueRow[] {
+  return items.map((item) => ({ ...item, reasonCodes: [...item.reasonCodes] }));
 }
 
 export const FACETS = ['status', 'tier', 'reason', 'assignee', 'escalated'] as const;

@@ -6,33 +6,29 @@ import type { Principal, TokenTable } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import type { EvidenceStore } from '../infra/evidence-store';
 import type { ConsoleSessionStore } from '../infra/sessions';
-import type { RouteSpec } from '../api/app';
-import type { ReviewQueueItem } from '../api/case-service';
+import type { ReviewQueueItem } from '../api/case-reads';
 import { Problem, problemHeaders } from '../api/problems';
-import { asProblem, bodyKeys, queueRows, routeCaller } from './actions';
-import { bodyOf, formValues } from './forms';
-import { CSS, SCRIPT } from './assets';
-import { casePage, type CaseAction, type ConsoleCase, type FailedAction } from './case-page';
-import { html } from './html';
-import { chooseLang, LANG_COOKIE, translator, type Lang } from './i18n';
-import { errorPage, loginPage, problemBox, queuePage, type PageContext } from './pages';
-import { applyFilter, facetCounts, parseFilter, sortQueue } from './queue';
+import { asProblem, routeCaller } from '../api/routes/caller';
+import type { RouteSpec } from '../api/routes/spec';
+import { cookieOptions, parseCookies } from '../web/cookies';
+import { csrfToken, csrfValid, newCsrfNonce, validNonce } from '../web/csrf';
+import { html } from '../web/html';
+import { chooseLang, type Lang } from '../web/i18n';
 import {
   CONSOLE_ROLES,
-  cookieSecure,
-  CSRF_COOKIE,
-  csrfToken,
-  csrfValid,
   endSession,
-  newCsrfNonce,
   openSession,
-  parseCookies,
   principalOfToken,
   SESSION_COOKIE,
   startSession,
-  validNonce,
   type Session,
-} from './session';
+} from '../web/session';
+import { bodyKeys, bodyOf, formValues } from './forms';
+import { CSS, SCRIPT } from './assets';
+import { casePage, type CaseAction, type ConsoleCase, type FailedAction } from './case-page';
+import { LANG_COOKIE, translator } from './i18n';
+import { errorPage, loginPage, problemBox, queuePage, type PageContext } from './pages';
+import { applyFilter, facetCounts, parseFilter, queueRows, sortQueue } from './queue';
 
 export interface ConsoleDeps {
   /** The API's own route table: the console acts through the same handlers and schemas as the API. */
@@ -48,6 +44,7 @@ export interface ConsoleDeps {
   evidence?: EvidenceStore;
 }
 
+const CSRF_COOKIE = 'cordon_console_csrf';
 /** How often the queue page refreshes itself. */
 const QUEUE_REFRESH_S = 30;
 /** The queue asks the API for this many cases, then filters and counts them here. */
@@ -95,9 +92,10 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   const logger = deps.logger;
   const secret = deps.sessionSecret;
   const sessions = deps.sessions;
-  const secure = (req: Request) => cookieSecure(deps.mode, req);
-  const endedCookie = (req: Request, res: Response) =>
-    res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req) });
+  /** Every cookie of the console: HttpOnly, SameSite=Strict, Secure in production (web/cookies.ts). */
+  const cookie = (req: Request, path: string, maxAgeMs?: number) =>
+    cookieOptions(deps.mode, req, { path, maxAgeMs });
+  const endedCookie = (req: Request, res: Response) => res.clearCookie(SESSION_COOKIE, cookie(req, '/'));
   // The development tokens are refused in production, so their presence means a development server.
   const devTokens = deps.tokens.has('dev-reviewer-1');
   const findRoute = (method: string, path: string) =>
@@ -138,12 +136,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     if (validNonce(nonce)) l.nonce = nonce;
     else {
       l.nonce = newCsrfNonce();
-      res.cookie(CSRF_COOKIE, l.nonce, {
-        path: '/console',
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: secure(req),
-      });
+      res.cookie(CSRF_COOKIE, l.nonce, cookie(req, '/console'));
     }
     next();
   });
@@ -209,14 +202,8 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     const previous = locals(res).session;
     if (previous) await endSession(secret, sessions, parseCookies(req.headers.cookie).get(SESSION_COOKIE));
     const { value } = await startSession(secret, sessions, principal);
-    res.cookie(SESSION_COOKIE, value, {
-      // The whole site: the codec endpoint (/codec) accepts a console session too.
-      path: '/',
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: secure(req),
-      maxAge: sessions.timeouts.maxMs,
-    });
+    // The whole site: the codec endpoint (/codec) accepts a console session too.
+    res.cookie(SESSION_COOKIE, value, cookie(req, '/', sessions.timeouts.maxMs));
     logger.info('console sign-in', { principal: principal.id, role: principal.role });
     res.redirect(303, next);
   });
@@ -232,13 +219,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
 
   router.get('/lang', (req, res) => {
     const to = req.query.to === 'zh-CN' ? 'zh-CN' : 'en';
-    res.cookie(LANG_COOKIE, to, {
-      path: '/console',
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: secure(req),
-      maxAge: 365 * 24 * 3_600_000,
-    });
+    res.cookie(LANG_COOKIE, to, cookie(req, '/console', 365 * 24 * 3_600_000));
     res.redirect(303, localPath(req.query.back));
   });
 
@@ -400,18 +381,4 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   });
 
   return router;
-}
-
-/**
- * The signed-in principal of a request's console session (for the codec endpoint), if it has a current one;
- * throws the 503 problem while the database cannot be asked.
- */
-export async function sessionPrincipal(deps: ConsoleDeps, req: Request): Promise<Principal | undefined> {
-  const check = await openSession(
-    deps.sessionSecret,
-    deps.sessions,
-    deps.tokens,
-    parseCookies(req.headers.cookie).get(SESSION_COOKIE),
-  );
-  return check.ok ? check.session.principal : undefined;
 }

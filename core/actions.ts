@@ -1,6 +1,6 @@
 // Human actions: how each update becomes an input of the case machine, and the identity under which it is
 // applied once. Shared by the API (which records answers) and the workflow (which applies them).
-import type { CaseInput } from './case-machine';
+import type { CaseInput } from './case-types';
 import type {
   AppealUpdate,
   ApprovalUpdate,

@@ -1,11 +1,10 @@
-// The contract between the API and the case workflow: names, payloads, IDs and search attributes.
-// Side-effect free; imported by api/, worker/ and workflows/ (the API never imports workflow code).
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+// The contract between the API and the case workflow: names, payloads, IDs and search attributes' names.
+// Plain types and constants, free of Temporal's SDK: the update, query and search-attribute definitions built
+// on them are in workflows/definitions.ts. Imported by api/, worker/ and workflows/.
 import type { RequestIdentity } from './idempotency';
-import type { BackendEvent, UserNotice } from './activity-contract';
-import type { CaseState, Deadlines, Explanation, TimelineEntry } from './case-machine';
+import type { CaseState, Deadlines, Explanation, TimelineEntry } from './case-types';
 import type { RiskEvent } from './events';
+import type { OutboxMessage } from './messages';
 import type {
   Actor,
   CaseStatus,
@@ -84,10 +83,6 @@ export interface CaseStats {
   seenRequests: number;
   historyLength: number;
 }
-
-/** A message waiting to be sent; built when the transition happened so it says what was true then. */
-export type OutboxMessage =
-  { kind: 'NOTIFY_USER'; notice: UserNotice } | { kind: 'NOTIFY_BACKEND'; event: BackendEvent };
 
 export interface RiskEventUpdate {
   event: RiskEvent;
@@ -242,31 +237,10 @@ export interface CaseView {
   timeline: TimelineEntry[];
 }
 
-export const riskEventUpdate = defineUpdate<RiskEventResult, [RiskEventUpdate]>('riskEvent');
-export const verificationUpdate = defineUpdate<CaseView, [VerificationUpdate]>('verification');
-export const appealUpdate = defineUpdate<CaseView, [AppealUpdate]>('appeal');
-export const claimUpdate = defineUpdate<CaseView, [ClaimUpdate]>('claim');
-export const releaseUpdate = defineUpdate<CaseView, [ReleaseUpdate]>('release');
-export const decisionUpdate = defineUpdate<CaseView, [DecisionUpdate]>('decision');
-export const approvalUpdate = defineUpdate<CaseView, [ApprovalUpdate]>('approval');
-export const infoUpdate = defineUpdate<CaseView, [InfoUpdate]>('info');
-export const breakGlassUpdate = defineUpdate<CaseView, [BreakGlassUpdate]>('breakGlass');
-export const retractUpdate = defineUpdate<CaseView, [RetractUpdate]>('retract');
-export const caseViewQuery = defineQuery<CaseView | null>('caseView');
-export const caseStatsQuery = defineQuery<CaseStats>('caseStats');
-
-/** Custom search attributes for the Temporal Web UI and the review queue. No personal data. */
-export const SA = {
-  caseId: defineSearchAttributeKey('CordonCaseId', SearchAttributeType.KEYWORD),
-  accountId: defineSearchAttributeKey('CordonAccountId', SearchAttributeType.KEYWORD),
-  status: defineSearchAttributeKey('CordonStatus', SearchAttributeType.KEYWORD),
-  tier: defineSearchAttributeKey('CordonTier', SearchAttributeType.KEYWORD),
-  reasonCodes: defineSearchAttributeKey('CordonReasonCodes', SearchAttributeType.KEYWORD_LIST),
-  reviewDueAt: defineSearchAttributeKey('CordonReviewDueAt', SearchAttributeType.DATETIME),
-  assignee: defineSearchAttributeKey('CordonAssignee', SearchAttributeType.KEYWORD),
-} as const;
-
-/** The same attributes as `temporal server start-dev --search-attribute Name=Type` wants them. */
+/**
+ * The case's search attributes (SA in workflows/definitions.ts) as `temporal server start-dev --search-attribute
+ * Name=Type` wants them.
+ */
 export const SEARCH_ATTRIBUTE_FLAGS: string[] = [
   'CordonCaseId=Keyword',
   'CordonAccountId=Keyword',

@@ -79,7 +79,7 @@ export async function erasability(
   accountId: string,
   o: { minHoldDays: number; policyHoldDays: number; now: number },
 ): Promise<Erasability> {
-  const [record] = await store.restrictionsOf([accountId]);
+  const [record] = await store.restrictions.of([accountId]);
   if (record?.open) return { ok: false, code: 'CASE_OPEN' };
   // A closure is an outcome, not a restriction on an account that goes on: a closed account can be erased.
   if (record?.restricted && record.status !== 'CLOSED') return { ok: false, code: 'RESTRICTION_IN_FORCE' };

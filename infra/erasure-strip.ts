@@ -4,7 +4,7 @@
 // record is rebuilt from an allow-list, so a personal field added to views later is dropped too, and marked so
 // readers can say why a field is missing. The result is plain JSON: it needs no data key, and outlives one.
 import type { CaseView, RiskEventResult } from '../core/contracts';
-import type { TimelineEntry } from '../core/case-machine';
+import type { TimelineEntry } from '../core/case-types';
 import { REASON_CODES, type Decision, type ReasonCode } from '../core/model';
 
 /** What an erased record carries: which erasure removed its personal fields, and when. */

@@ -8,7 +8,8 @@
 // which they record every `history.transferProcessorUpdateAckInterval` (30 s by default): a run that closed a
 // moment ago stays readable for up to about that long after the delete. The step waits for it.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { SA, caseWorkflowId } from '../core/contracts';
+import { caseWorkflowId } from '../core/contracts';
+import { SA } from '../workflows/definitions';
 import { ErasureStepError } from './erasure-record';
 
 export interface HistoryEraser {

@@ -13,7 +13,7 @@
 //   WEBHOOK    account.erased queued for the backend, in order after the account's other messages
 //
 // Only codes, counts and times are written to the record or the log.
-import type { AccountMessage } from '../core/activity-contract';
+import type { AccountMessage } from '../core/messages';
 import { parseCaseId, type ArchivedRequest, type CaseView, type RiskEventResult } from '../core/contracts';
 import { DataKeyError } from './data-keys';
 import {
@@ -96,7 +96,7 @@ type Step = (d: ErasureDeps, r: ErasureRecord, counts: ErasureCounts, mark: Eras
 
 const STEPS: Record<ErasureStep, Step> = {
   async NOTICES(d, r, counts) {
-    counts.notices = await d.store.redactNoticesOf(r.accountId);
+    counts.notices = await d.store.outbox.redactNoticesOf(r.accountId);
   },
 
   async EVIDENCE(d, r, counts) {
@@ -182,7 +182,7 @@ const STEPS: Record<ErasureStep, Step> = {
 
   async KEY(d, r, counts) {
     // A case opened meanwhile would lose what it sealed: stop, and finish once it has ended.
-    const [record] = await d.store.restrictionsOf([r.accountId]);
+    const [record] = await d.store.restrictions.of([r.accountId]);
     if (record?.open)
       throw new ErasureStepError(
         'CASE_OPEN',
@@ -204,7 +204,7 @@ const STEPS: Record<ErasureStep, Step> = {
         idempotencyKey: `account.erased:${r.id}`,
       },
     };
-    await d.store.enqueue([message]);
+    await d.store.outbox.enqueue([message]);
   },
 };
 

@@ -5,6 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { envValue } from './config-schema';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -43,7 +44,7 @@ function readableStream(out: NodeJS.WriteStream): Writable {
 export function createLogger(component: string, options: { json?: boolean; level?: Level } = {}): Logger {
   const json =
     options.json ?? (process.env.LOG_FORMAT === 'json' || process.env.CORDON_MODE === 'production');
-  const level = options.level ?? ((process.env.LOG_LEVEL as Level | undefined) || 'info');
+  const level = options.level ?? envValue('LOG_LEVEL');
   const options_: pino.LoggerOptions = {
     level,
     base: undefined,

@@ -2,7 +2,8 @@
 // (part of Store.purge), and sealing rows still in plaintext (written before 0.5) or under an older envelope
 // (`npm run keys -- reencrypt`). Both work a page at a time, change a row only if it still holds what they read,
 // and can be stopped and run again at any point.
-import { parseCaseId, type CaseView, type OutboxMessage, type RiskEventResult } from '../core/contracts';
+import { parseCaseId, type CaseView, type RiskEventResult } from '../core/contracts';
+import type { OutboxMessage } from '../core/messages';
 import type { Database, Param } from './database';
 import { DataKeyError, SEALED_PREFIX, type DataKeys } from './data-keys';
 import { isErased } from './erasure-strip';

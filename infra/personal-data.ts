@@ -12,7 +12,8 @@
 //                              policy version; a staff opening's rationale (free text)      rationale: sealed
 //
 // Shadow rows (IDs, tiers, scores, reason codes), rate limits and channel deliveries carry nothing personal.
-import type { OutboxMessage, RiskEventResult } from '../core/contracts';
+import type { RiskEventResult } from '../core/contracts';
+import type { OutboxMessage } from '../core/messages';
 import type { DataKeys } from './data-keys';
 
 /** Field names bound into each sealed value (a value copied to another column does not open). */

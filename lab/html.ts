@@ -1,14 +1,11 @@
 // The backtest report as one self-contained HTML page: inline CSS and inline SVG charts, no script, no
 // network reference of any kind, so it opens anywhere (an e-mail attachment, an air-gapped laptop).
 import type { BacktestReport, PolicySummary } from './backtest';
+import { escapeHtml } from '../web/html';
 import { fmt, pct } from './format';
 
 const TIERS = ['NONE', 'STEP_UP', 'LIMIT', 'PROTECT', 'FREEZE', 'CLOSE'] as const;
 const COLOURS = ['#4e79a7', '#f28e2b'];
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 interface Series {
   name: string;

@@ -142,7 +142,7 @@ function finish(row: OverturnRow): OverturnRow {
 }
 
 /**
- * The same over an async stream of cases (e.g. `store.endedCases(from, Date.now())`), one case in memory at a
+ * The same over an async stream of cases (e.g. `store.archive.ended(from, Date.now())`), one case in memory at a
  * time: for the report route, which reads the archive in pages.
  */
 export async function overturnRatesAsync(

@@ -1,7 +1,7 @@
 // The user's case page in English and Simplified Chinese. The language comes from the link (`?lang=`), else
-// the case's own language (the notice's), else the browser's Accept-Language (console/i18n.ts chooseLang).
+// the case's own language (the notice's), else the browser's Accept-Language (web/i18n.ts chooseLang).
 import type { Outcome, RestrictiveTier } from '../core/model';
-import { chooseLang, LANGS, type Lang } from '../console/i18n';
+import { chooseLang, fill, LANGS, type Lang } from '../web/i18n';
 import type { DeadlineKind, HistoryKind } from './view';
 
 export { LANGS, type Lang };
@@ -273,7 +273,7 @@ export type PortalTranslate = (key: Key, vars?: Record<string, string | number>)
 
 export function portalTranslator(lang: Lang): PortalTranslate {
   const dict = DICTIONARIES[lang];
-  return (key, vars = {}) => dict[key].replace(/\{(\w+)\}/g, (m, name: string) => String(vars[name] ?? m));
+  return (key, vars) => fill(dict[key], vars);
 }
 
 export const tierKey = (tier: RestrictiveTier): Key => `tier.${tier}`;

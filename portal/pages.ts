@@ -1,9 +1,9 @@
-// The user's pages, server-rendered with the console's escaping `html` template: the case page, the result
+// The user's pages, server-rendered with the escaping `html` template (web/html.ts): the case page, the result
 // of an action, and the neutral, limit and error pages. No script at all: everything works with JavaScript off.
 import { formatMoment } from '../activities/mail-templates';
 import { REASONS } from '../core/reasons';
-import { duration, translator } from '../console/i18n';
-import { href, html, type Html } from '../console/html';
+import { href, html, type Html } from '../web/html';
+import { duration, unitsIn } from '../web/i18n';
 import { MAX_FILE_BYTES, MAX_FILES } from './forms';
 import {
   deadlineKey,
@@ -84,7 +84,7 @@ export function layout(ctx: PortalContext, title: string, body: Html, path?: str
 /** A moment in the user's zone and language, with what is left until it. */
 function moment(ctx: PortalContext, iso: string): Html {
   const ms = Date.parse(iso) - ctx.now;
-  const left = ms > 0 ? ctx.t('timeLeft', { d: duration(translator(ctx.lang), ms) }) : ctx.t('passed');
+  const left = ms > 0 ? ctx.t('timeLeft', { d: duration(unitsIn(ctx.lang), ms) }) : ctx.t('passed');
   return html`<time datetime="${iso}">${formatMoment(iso, ctx.lang, ctx.tz)}</time>
     <span class="${ms > 0 ? 'left' : 'left over'}">(${left})</span>`;
 }
@@ -219,7 +219,7 @@ export function casePage(ctx: PortalContext, input: CasePageInput): string {
             : html`<p class="muted">
                 ${t('confirmLater', {
                   at: formatMoment(v.confirmFrom!, ctx.lang, ctx.tz),
-                  d: duration(translator(ctx.lang), Date.parse(v.confirmFrom!) - ctx.now),
+                  d: duration(unitsIn(ctx.lang), Date.parse(v.confirmFrom!) - ctx.now),
                 })}
               </p>`
         }
@@ -402,7 +402,7 @@ export function limitPage(ctx: PortalContext, retryAfterS: number): string {
   return messagePage(
     ctx,
     'limitTitle',
-    html`<p>${ctx.t('limitText', { d: duration(translator(ctx.lang), retryAfterS * 1000) })}</p>`,
+    html`<p>${ctx.t('limitText', { d: duration(unitsIn(ctx.lang), retryAfterS * 1000) })}</p>`,
   );
 }
 

@@ -3,7 +3,7 @@
 // contributions, no rule IDs or policy version, no reviewer IDs or rationales, no other accounts, no contact
 // details, no statements or answers (a forwarded link must not show them), no deliveries.
 import type { CaseView } from '../core/contracts';
-import type { Explanation, TimelineEntry } from '../core/case-machine';
+import type { Explanation, TimelineEntry } from '../core/case-types';
 import {
   OUTCOMES,
   REASON_CODES,

@@ -2,7 +2,8 @@
 // opened before 0.3 that is still open (those runs write records only when their restriction changes, a
 // message goes out, or they end). A record already there is left alone: the case's own writes are newer.
 import { Client, Connection } from '@temporalio/client';
-import { caseViewQuery, CASE_WORKFLOW_TYPE, type CaseView } from '../core/contracts';
+import { CASE_WORKFLOW_TYPE, type CaseView } from '../core/contracts';
+import { caseViewQuery } from '../workflows/definitions';
 import type { AccountRestriction } from '../core/activity-contract';
 import { parseConfig } from '../infra/config';
 import { openStore, type Store } from '../infra/store';
@@ -47,7 +48,7 @@ export async function backfillRestrictions(
     }
     const record = view && recordOfView(view);
     if (!record) continue;
-    await store.recordRestriction(record, true);
+    await store.restrictions.record(record, true);
     written += 1;
   }
   return { written, unanswered };

@@ -12,6 +12,7 @@ import { Engine, type RuleProperties } from 'json-rules-engine';
 import { isMoreSevere, type Tier } from '../core/model';
 import type { Condition, LoadedPolicy } from '../core/policy';
 import { scoreEvent, tierForScore } from '../core/scoring';
+import { envValue } from '../infra/config-schema';
 import { loadPolicy } from '../infra/policy-loader';
 import { Backtest } from '../lab/backtest';
 import { generateEvents } from '../lab/gen';
@@ -77,8 +78,8 @@ function lines(n: number): string[] {
 
 async function main(): Promise<void> {
   const loaded = loadPolicy(resolve(__dirname, '..', 'policy', 'default.json'));
-  const n = Number(process.env.BENCH_LAB_EVENTS ?? 400_000);
-  const nJre = Number(process.env.BENCH_LAB_JRE_EVENTS ?? 20_000);
+  const n = envValue('BENCH_LAB_EVENTS');
+  const nJre = envValue('BENCH_LAB_JRE_EVENTS');
   const data = lines(n);
   process.stdout.write(
     `Cordon policy lab benchmark: ${data.length} events (json-rules-engine: the first ${nJre})\n`,

@@ -18,9 +18,11 @@ import { runInNewContext } from 'node:vm';
 import { Client, WithStartWorkflowOperation } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { startApi, type RunningApi } from '../api/main';
-import { CASE_WORKFLOW_TYPE, caseStatsQuery, caseWorkflowId } from '../core/contracts';
+import { CASE_WORKFLOW_TYPE, caseWorkflowId } from '../core/contracts';
+import { caseStatsQuery } from '../workflows/definitions';
 import { codecDataConverter, codecFromConfig } from '../infra/codec';
 import { parseConfig } from '../infra/config';
+import { envValue } from '../infra/config-schema';
 import { createLogger } from '../infra/logger';
 import { createCaseWorker, workflowCacheSizeFromEnv } from '../worker/create';
 import { startWorkerRuntime } from '../worker/deps';
@@ -41,8 +43,8 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const o: Options = {
     json: false,
-    n: Number(process.env.BENCH_N ?? 100),
-    concurrency: Number(process.env.BENCH_CONCURRENCY ?? 20),
+    n: envValue('BENCH_N'),
+    concurrency: envValue('BENCH_CONCURRENCY'),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -399,7 +401,7 @@ class Bench {
     await this.freeze(busy);
     progress.phase('harmless events into one open case');
     const early = await drive(30, 1, () => this.harmless(busy));
-    const many = Number(process.env.BENCH_HARMLESS ?? 2_000);
+    const many = envValue('BENCH_HARMLESS');
     await drive(many, 5, () => this.harmless(busy), progress);
     const late = await drive(30, 1, () => this.harmless(busy));
     const stats = await client.workflow.getHandle(caseWorkflowId(busy)).query(caseStatsQuery);

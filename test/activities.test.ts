@@ -8,7 +8,7 @@ import { WebhookChannel, WebhookNotifier } from '../activities/channels';
 import { HttpAccountGateway, RecordOnlyGateway } from '../activities/gateway';
 import { createScorer } from '../activities/scorer';
 import { renderNotice } from '../activities/templates';
-import type { BackendEvent, UserNotice } from '../core/activity-contract';
+import type { BackendEvent, UserNotice } from '../core/messages';
 import { REASON_CODES, LOCALES } from '../core/model';
 import { REASONS } from '../core/reasons';
 import { IDEMPOTENCY_HEADER, verifySignature } from '../infra/hmac';
@@ -210,9 +210,9 @@ describe('activities', () => {
       idempotencyKey: 'k1',
       record: record('AWAITING_USER', '0001'),
     });
-    assert.equal((await store.restrictionsOf([base.accountId]))[0]?.restricted, true);
+    assert.equal((await store.restrictions.of([base.accountId]))[0]?.restricted, true);
     await activities.liftRestriction({ ...base, idempotencyKey: 'k2', record: record('RESTORED', '0002') });
-    assert.equal((await store.restrictionsOf([base.accountId]))[0]?.restricted, false);
+    assert.equal((await store.restrictions.of([base.accountId]))[0]?.restricted, false);
     assert.deepEqual(Object.keys(gateway).sort(), ['logger', 'name'], 'no per-account state in memory');
     await store.db.close();
   });

@@ -24,7 +24,7 @@ import type { z } from 'zod';
 import { routes, type AppDeps } from '../api/app';
 import { startApi, type RunningApi } from '../api/main';
 import * as S from '../api/schemas';
-import { REFUSAL_CODES } from '../core/case-machine';
+import { REFUSAL_CODES } from '../core/case-types';
 import { RISK_EVENT_ATTRIBUTES, RISK_EVENT_TYPES, type RiskEvent, type RiskEventType } from '../core/events';
 import {
   DECISIONS,
@@ -38,9 +38,11 @@ import {
 } from '../core/model';
 import { parseConfig } from '../infra/config';
 import type { Logger } from '../infra/logger';
+import { ERASURE_REASONS } from '../infra/erasure-record';
 import { EXAMPLES } from './helpers/events';
 import { newHarness, type Harness } from './helpers/harness';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 // ---------------------------------------------------------------------------------------------------------
 // Run counts
@@ -336,6 +338,11 @@ const VALID_BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
     },
     { requiredKeys: ['accountId', 'tier', 'reason', 'rationale', 'requestId'] },
   ),
+  'POST /v1/accounts/:accountId/erasure': fc.record({
+    requestId,
+    reason: fc.constantFrom(...ERASURE_REASONS),
+  }),
+  'POST /v1/erasures/:erasureId/approval': fc.record({ requestId }),
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -975,6 +982,7 @@ function leadIns(id: string): Action[][] {
 // ---------------------------------------------------------------------------------------------------------
 
 describe('HTTP API properties', function () {
+  requires('temporal');
   this.timeout(600_000);
   let api: RunningApi;
   let h: Harness;

@@ -2,9 +2,11 @@
 import assert from 'node:assert/strict';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { RunningApi } from '../api/main';
-import { caseWorkflowId, SA } from '../core/contracts';
+import { caseWorkflowId } from '../core/contracts';
+import { SA } from '../workflows/definitions';
 import { EXAMPLES, riskEvent, uniqueAccount } from './helpers/events';
 import { eventually, recordHistory, type Harness, startApiHarness, type ApiHarness } from './helpers/harness';
+import { requires } from './helpers/requirements';
 
 const TOKENS = { backend: 'dev-backend', r1: 'dev-reviewer-1', r2: 'dev-reviewer-2', senior: 'dev-senior' };
 type Who = keyof typeof TOKENS;
@@ -16,6 +18,7 @@ interface Reply {
 }
 
 describe('HTTP API', function () {
+  requires('temporal');
   this.timeout(60_000);
   let api: RunningApi;
   let h: Harness;

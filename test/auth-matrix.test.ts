@@ -12,6 +12,7 @@ import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { newHarness, type Harness } from './helpers/harness';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 const ADMIN_TOKEN = `matrix-admin-${randomUUID()}`;
 const CALLERS = {
@@ -216,6 +217,7 @@ const CODEC_MATRIX: Record<string, Row> = {
 const ROUTE_KEYS = routes({} as AppDeps).map((r) => `${r.method.toUpperCase()} ${r.path}`);
 
 describe('authorization matrix', function () {
+  requires('temporal');
   this.timeout(120_000);
   let api: RunningApi;
   let h: Harness;

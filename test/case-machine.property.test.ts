@@ -8,18 +8,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { isRestricted, openCase, transition } from '../core/case-machine';
+import { nextTimer } from '../core/case-timers';
 import {
-  isRestricted,
-  nextTimer,
-  openCase,
   REFUSAL_CODES,
-  transition,
   type CaseInput,
   type CaseState,
   type Effect,
   type TimerKind,
   type Transition,
-} from '../core/case-machine';
+} from '../core/case-types';
 import {
   DECISIONS,
   isMoreSevere,

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
-import {
-  isRestricted,
-  nextTimer,
-  openCase,
-  transition,
-  type CaseInput,
-  type CaseState,
-  type Effect,
-  type RefusalCode,
-  type TimerKind,
-} from '../core/case-machine';
+import { isRestricted, openCase, transition } from '../core/case-machine';
+import { nextTimer } from '../core/case-timers';
+import type { CaseInput, CaseState, Effect, RefusalCode, TimerKind } from '../core/case-types';
 import type { Decision, ReasonCode, RestrictiveTier, Tier } from '../core/model';
 import { caseTermsOf } from '../core/policy';
 import { defaultPolicy } from './helpers/deps';

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ROOT } from '../scripts/temporal-tools';
 import type { ChaosReport } from '../scripts/chaos';
+import { requires } from './helpers/requirements';
 
 const CASES = Number(process.env.CORDON_CHAOS_CASES ?? 60);
 const CPU_LOAD = Number(process.env.CORDON_CHAOS_CPU_LOAD ?? 2);
@@ -31,6 +32,7 @@ const ARGS = [
 ];
 
 describe(`chaos (npm run chaos, ${CASES} cases, ${CPU_LOAD} busy processes beside them)`, function () {
+  requires('temporal');
   this.timeout((MINUTES + 1) * 60_000);
   let child: ChildProcess | undefined;
 

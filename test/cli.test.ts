@@ -345,7 +345,7 @@ describe('cordon command line', function () {
             { at: at(20), type: 'DECISION', actor: { kind: 'reviewer', id: 'r1' }, decision: 'UNLOCK' },
           ],
         } as unknown as CaseView;
-        await store.archiveCase(view, [], [], 86_400_000);
+        await store.archive.record(view, [], [], 86_400_000);
       }
       await store.db.close();
       const r = await cordon(

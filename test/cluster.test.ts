@@ -50,10 +50,12 @@ import {
 import { formFields, PortalAgent } from './helpers/portal-env';
 import { launchBrowser } from './helpers/browser';
 import { CIPHERTEXT_MARKERS, decodedTexts, readCaseInWebUi } from './helpers/webui';
+import { requires } from './helpers/requirements';
 
 const ENABLED = process.env.CORDON_CLUSTER_TEST === '1';
 
 (ENABLED ? describe : describe.skip)('npm run cluster (CORDON_CLUSTER_TEST=1)', function () {
+  requires('cluster-tools', 'postgres', 'chromium');
   // A cold machine builds the server, the SQL tool and the UI server first.
   this.timeout(40 * 60_000);
   let dir: string;

@@ -22,7 +22,8 @@ import {
 import { parseConfig } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { failureConverter } from '../infra/failure-converter';
-import { appealUpdate, caseViewQuery, caseWorkflowId, claimUpdate } from '../core/contracts';
+import { caseWorkflowId } from '../core/contracts';
+import { appealUpdate, caseViewQuery, claimUpdate } from '../workflows/definitions';
 import type { Actor } from '../core/model';
 import { freePort } from '../scripts/dev-server';
 import { ensureTemporalCli } from '../scripts/temporal-tools';
@@ -30,6 +31,7 @@ import { startCordon, stopCordon, type Started } from './helpers/cordon-process'
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { sharedConnections, startApiHarness, withHarness, type ApiHarness } from './helpers/harness';
 import { sharedDevServer, testDataConverter, workflowBundle } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 const run = promisify(execFile);
 const key = (id: string): CodecKey => ({ id, key: randomBytes(32) });
@@ -284,6 +286,7 @@ describe('payload codec', () => {
   });
 
   describe('workflows run encrypted (real dev server)', function () {
+    requires('temporal');
     this.timeout(120_000);
 
     it('nothing in the history is readable without the key; the case reads back and replays with it', () =>
@@ -367,6 +370,7 @@ describe('payload codec', () => {
   });
 
   describe('the /codec endpoint', function () {
+    requires('temporal');
     this.timeout(120_000);
     let a: ApiHarness;
     let account: string;
@@ -644,6 +648,7 @@ describe('payload codec', () => {
   });
 
   describe('npm start', function () {
+    requires('temporal');
     this.timeout(240_000);
     let dataDir: string;
     let cordon: Started | undefined;

@@ -9,7 +9,7 @@ import { evidenceKeysFrom, FileEvidenceStore } from '../infra/evidence-store';
 import { translator, USER_PRESETS } from '../console/i18n';
 import { queuePage } from '../console/pages';
 import { applyFilter, facetCounts, sortQueue, type QueueRow } from '../console/queue';
-import { SESSION_COOKIE, startSession } from '../console/session';
+import { SESSION_COOKIE, startSession } from '../web/session';
 import { parseConfig, type Principal } from '../infra/config';
 import { devSecret } from '../infra/dev-secrets';
 import { ConsoleSessionStore } from '../infra/sessions';
@@ -18,6 +18,7 @@ import { launchBrowser, openPage, screenshot, signIn, type ReviewerPage } from '
 import { EXAMPLES, riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 interface Answer {
   status: number;
@@ -103,6 +104,7 @@ function csrfOf(page: string): string {
 const sessionCookieOf = (a: Answer) => a.setCookies.find((c) => c.startsWith(`${SESSION_COOKIE}=`));
 
 describe('reviewer console', function () {
+  requires('temporal');
   this.timeout(120_000);
   let running: ApiHarness | undefined;
   let url: string;
@@ -640,6 +642,7 @@ describe('reviewer console', function () {
   });
 
   describe('in Chromium', function () {
+    requires('chromium');
     let browser: Browser;
     const pages: ReviewerPage[] = [];
     const open = async (locale?: string) => {

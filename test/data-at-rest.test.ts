@@ -12,7 +12,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import type { CaseView, OutboxMessage, RiskEventResult } from '../core/contracts';
+import type { CaseView, RiskEventResult } from '../core/contracts';
+import type { OutboxMessage } from '../core/messages';
 import { parseCodecKeys, type CodecKey } from '../infra/codec';
 import { DataKeyError } from '../infra/data-keys';
 import { openDatabase } from '../infra/database';
@@ -37,6 +38,7 @@ import {
 import { PortalAgent } from './helpers/portal-env';
 import { startPostgres, type TestPostgres } from './helpers/postgres';
 import { TEST_CODEC_KEYS } from './helpers/servers';
+import { requires, requiresInTest } from './helpers/requirements';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..');
@@ -56,7 +58,7 @@ async function readsBack(r: Running, caseId: string, p: ReturnType<typeof person
   assert.ok(view.json.deliveries.every((d: { status: string }) => d.status === 'DELIVERED'));
 
   // The outbox still holds the contact the notices went to (within the retention).
-  const notices = (await r.store.messagesOf(caseId)).filter((m) => m.message.kind === 'NOTIFY_USER');
+  const notices = (await r.store.outbox.messagesOf(caseId)).filter((m) => m.message.kind === 'NOTIFY_USER');
   assert.ok(
     notices.some(
       (m) =>
@@ -96,6 +98,7 @@ async function readsBack(r: Running, caseId: string, p: ReturnType<typeof person
 }
 
 describe('personal data at rest', function () {
+  requires('temporal');
   this.timeout(180_000);
   const codecKeys = parseCodecKeys(TEST_CODEC_KEYS);
 
@@ -129,7 +132,8 @@ describe('personal data at rest', function () {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("PostgreSQL: nothing personal in the server's data directory after a CHECKPOINT; all of it reads back", async () => {
+  it("PostgreSQL: nothing personal in the server's data directory after a CHECKPOINT; all of it reads back", async function () {
+    requiresInTest(this, 'postgres');
     const pg: TestPostgres = await startPostgres();
     const dataDir = mkdtempSync(join(tmpdir(), 'cordon-rest-pg-'));
     const store = await openStore({ url: pg.url, sqliteFile: join(dataDir, 'cordon.sqlite'), codecKeys });
@@ -185,6 +189,7 @@ async function keysCommand(
 }
 
 describe('npm run keys', function () {
+  requires('postgres');
   this.timeout(180_000);
   let pg: TestPostgres | undefined;
   before(async function () {
@@ -244,9 +249,9 @@ describe('npm run keys', function () {
         chooseEvidenceStore({ dataDir, codec: { keys } }, s.db).store;
 
       const before = await open([old]);
-      await before.recordRequest(`k-${a}`, caseId, 'f', view);
-      await before.enqueue([notice]);
-      await before.archiveCase(view, [], [], 86_400_000);
+      await before.requests.record(`k-${a}`, caseId, 'f', view);
+      await before.outbox.enqueue([notice]);
+      await before.archive.record(view, [], [], 86_400_000);
       const { ref } = await evidenceOf(before, [old]).put(Buffer.from(secret), {
         type: 'text/plain',
         caseId,
@@ -261,9 +266,9 @@ describe('npm run keys', function () {
       // Rotated: the new key first, the old one still listed.
       const rotated = await open([next, old]);
       const readAll = async (s: Store, keys: CodecKey[]) => {
-        assert.deepEqual((await s.findRequest(`k-${a}`))?.response, view);
-        assert.deepEqual((await s.archivedCase(caseId))?.view, view);
-        const [m] = await s.messagesOf(caseId);
+        assert.deepEqual((await s.requests.find(`k-${a}`))?.response, view);
+        assert.deepEqual((await s.archive.find(caseId))?.view, view);
+        const [m] = await s.outbox.messagesOf(caseId);
         assert.equal(
           m?.message.kind === 'NOTIFY_USER' && m.message.notice.contact?.email,
           `${a}@example.test`,
@@ -272,7 +277,7 @@ describe('npm run keys', function () {
       };
       await readAll(rotated, [next, old]);
       const b = `acct-rot-${randomUUID().slice(0, 8)}`;
-      await rotated.recordRequest(`k-${b}`, `${b}.0123456789ab`, 'f', { ...view, accountId: b });
+      await rotated.requests.record(`k-${b}`, `${b}.0123456789ab`, 'f', { ...view, accountId: b });
       const wraps = async (s: Store) =>
         Object.fromEntries(
           (
@@ -291,7 +296,7 @@ describe('npm run keys', function () {
       // Without the old key, before the rewrap: its account's data is out of reach, and says why (no content).
       const early = await open([next]);
       await assert.rejects(
-        early.findRequest(`k-${a}`),
+        early.requests.find(`k-${a}`),
         (err: Error) =>
           err instanceof DataKeyError && err.reason === 'WRAP_KEY_UNKNOWN' && /2025-01/.test(err.message),
       );
@@ -419,10 +424,10 @@ describe('npm run keys', function () {
         return [...rows, ...files];
       };
       const readsBack = async (s: Store) => {
-        assert.deepEqual((await s.findRequest(`k-${a}`))?.response, view);
-        assert.deepEqual((await s.archivedCase(caseId))?.view, view);
-        assert.deepEqual((await s.messagesOf(caseId))[0]?.message, notice);
-        assert.deepEqual(await s.findEvent(a, opening.eventId, 86_400_000), opening);
+        assert.deepEqual((await s.requests.find(`k-${a}`))?.response, view);
+        assert.deepEqual((await s.archive.find(caseId))?.view, view);
+        assert.deepEqual((await s.outbox.messagesOf(caseId))[0]?.message, notice);
+        assert.deepEqual(await s.events.find(a, opening.eventId, 86_400_000), opening);
         const file = await chooseEvidenceStore({ dataDir, codec: { keys } }, s.db).store.get(ref);
         assert.equal(file?.content.toString(), p.fileText);
         assert.equal(file?.meta.name, p.fileName);

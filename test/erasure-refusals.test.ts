@@ -22,12 +22,14 @@ import { riskEvent } from './helpers/events';
 import { eventually } from './helpers/harness';
 import { BACKEND, call, REVIEWER, startOn, type Running } from './helpers/personal-case';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 const DAY_MS = 86_400_000;
 const SENIOR = { authorization: 'Bearer dev-senior' };
 const codecKeys = parseCodecKeys(TEST_CODEC_KEYS);
 
 describe('erasure: refusals, the legal hold, resuming', function () {
+  requires('temporal');
   this.timeout(180_000);
   let r: Running;
   let dataDir: string;
@@ -91,8 +93,8 @@ describe('erasure: refusals, the legal hold, resuming', function () {
 
   /** Waits until the case has ended: archived, its record no longer open. */
   async function ended(accountId: string, caseId: string): Promise<number> {
-    await eventually(async () => (await r.store.archivedCase(caseId)) !== null, 30_000, 'archived');
-    await eventually(async () => (await r.store.restrictionsOf([accountId]))[0]?.open === false);
+    await eventually(async () => (await r.store.archive.find(caseId)) !== null, 30_000, 'archived');
+    await eventually(async () => (await r.store.restrictions.of([accountId]))[0]?.open === false);
     const [a] = await r.store.db.query<{ ended_at: number }>(
       'SELECT ended_at FROM case_archive WHERE case_id = ?',
       [caseId],

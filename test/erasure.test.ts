@@ -39,6 +39,7 @@ import {
 import { startPostgres, type TestPostgres } from './helpers/postgres';
 import { TEST_CODEC_KEYS } from './helpers/servers';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver';
+import { requires, requiresInTest } from './helpers/requirements';
 
 const WEBHOOK_SECRET = 'erasure-test-webhook-secret';
 const codecKeys = parseCodecKeys(TEST_CODEC_KEYS);
@@ -187,8 +188,8 @@ async function eraseAndCheck(
     Object.values(keyRow),
   );
   const readable = [
-    JSON.stringify(await r.store.archivedCase(caseId)),
-    JSON.stringify(await r.store.messagesOf(caseId)),
+    JSON.stringify(await r.store.archive.find(caseId)),
+    JSON.stringify(await r.store.outbox.messagesOf(caseId)),
     ...(
       await r.store.db.query<{ response: string }>('SELECT response FROM request_records WHERE case_id = ?', [
         caseId,
@@ -222,6 +223,7 @@ async function eraseAndCheck(
 }
 
 describe('erasure of an account', function () {
+  requires('temporal');
   this.timeout(240_000);
 
   it('SQLite: two admins erase a whole case; nothing personal can be read back from any store', async () => {
@@ -249,7 +251,8 @@ describe('erasure of an account', function () {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("PostgreSQL: two admins erase a whole case; nothing personal in the server's data directory or any reader", async () => {
+  it("PostgreSQL: two admins erase a whole case; nothing personal in the server's data directory or any reader", async function () {
+    requiresInTest(this, 'postgres');
     const pg: TestPostgres = await startPostgres();
     const dataDir = mkdtempSync(join(tmpdir(), 'cordon-erase-pg-'));
     const receiver = await startWebhookReceiver(WEBHOOK_SECRET);

@@ -23,6 +23,7 @@ import { formFields, PortalAgent } from './helpers/portal-env';
 import { sharedPostgres } from './helpers/postgres';
 import { s3OrSkip, type TestS3 } from './helpers/s3';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 const PDF = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\n% my new ID card, scanned\n%%EOF\n');
 const LINK_KEYS = `t1:${randomBytes(32).toString('base64')}`;
@@ -37,6 +38,7 @@ interface Setup {
 
 function acrossProcesses(name: string, setup: (ctx: Mocha.Context) => Promise<Setup>) {
   describe(`evidence across API processes: ${name}`, function () {
+    requires('temporal', 'postgres');
     this.timeout(120_000);
     let h: Harness | undefined;
     let workerDone: Promise<void> | undefined;

@@ -19,6 +19,7 @@ import { ROOT } from '../scripts/temporal-tools';
 import { sharedPostgres } from './helpers/postgres';
 import { s3OrSkip } from './helpers/s3';
 import { TEST_CODEC_KEYS } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 const keys = evidenceKeysFrom(parseCodecKeys(TEST_CODEC_KEYS));
 
@@ -56,6 +57,7 @@ async function folderWithFiles() {
 }
 
 describe('npm run evidence-migrate', function () {
+  requires('postgres');
   this.timeout(120_000);
   let db: Database;
   let url: string;

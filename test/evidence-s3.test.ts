@@ -8,6 +8,7 @@ import { S3Error } from '../infra/evidence/s3-client';
 import { S3EvidenceStore, parseEvidenceUrl } from '../infra/evidence/s3-store';
 import { evidenceKeysFrom } from '../infra/evidence/seal';
 import { s3OrSkip, type TestS3 } from './helpers/s3';
+import { requires } from './helpers/requirements';
 
 const keys = evidenceKeysFrom([{ id: 'k1', key: randomBytes(32) }]);
 const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCY';
@@ -86,6 +87,7 @@ describe('CORDON_EVIDENCE_URL', () => {
 });
 
 describe('evidence in an S3-compatible store (moto, signatures checked)', function () {
+  requires('python');
   this.timeout(120_000);
   let s3: TestS3 | undefined;
   let bucket: string;

@@ -17,6 +17,7 @@ import { evidenceKeysFrom } from '../infra/evidence/seal';
 import type { EvidenceKey, EvidenceStore } from '../infra/evidence/types';
 import { sharedPostgres } from './helpers/postgres';
 import { s3OrSkip, type TestS3 } from './helpers/s3';
+import { requires } from './helpers/requirements';
 
 const keysOf = (id = 'k1') => evidenceKeysFrom([{ id, key: randomBytes(32) }]);
 const HOUR = 3_600_000;
@@ -191,6 +192,7 @@ function contract(name: string, open: (keys: EvidenceKey[]) => Promise<Subject>)
 }
 
 describe('evidence stores', () => {
+  requires('postgres');
   let sqlite: Database | undefined;
   let postgres: Database | undefined;
   contract('local folder', async (keys) => fileSubject(keys));
@@ -208,6 +210,7 @@ describe('evidence stores', () => {
   });
 
   describe('evidence store contract: S3-compatible object store (moto)', function () {
+    requires('python');
     this.timeout(300_000);
     let s3: TestS3 | undefined;
     before(async function () {

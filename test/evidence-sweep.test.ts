@@ -12,8 +12,10 @@ import type { RunningApi } from '../api/main';
 import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, startApiHarness, type ApiHarness } from './helpers/harness';
+import { requires } from './helpers/requirements';
 
 describe('evidence sweep', function () {
+  requires('temporal');
   this.timeout(60_000);
   let running: ApiHarness;
   let api: RunningApi;

@@ -15,6 +15,7 @@ import { freePort, startDevServer } from '../scripts/dev-server';
 import { ensureTemporalCli } from '../scripts/temporal-tools';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { testDataConverter } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 const ADMIN = 'admin-token-for-the-contract-tests';
 
@@ -43,6 +44,7 @@ function recordingLogger(lines: string[]): Logger {
 const table = routes({} as AppDeps);
 
 describe('HTTP contract', function () {
+  requires('temporal');
   this.timeout(60_000);
   const logs: string[] = [];
   let dataDir: string;

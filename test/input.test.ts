@@ -9,6 +9,7 @@ import { charsetOf, duplicateKeyPath } from '../api/json-body';
 import { parseConfig } from '../infra/config';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { startApiHarness, type ApiHarness } from './helpers/harness';
+import { requires } from './helpers/requirements';
 
 interface Reply {
   status: number;
@@ -18,6 +19,7 @@ interface Reply {
 }
 
 describe('input the schema alone would let through', function () {
+  requires('temporal');
   this.timeout(120_000);
   let running: ApiHarness;
   let dataDir: string;

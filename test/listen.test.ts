@@ -14,10 +14,12 @@ import { quiet } from './helpers/deps';
 import { startApiHarness } from './helpers/harness';
 import { accepts, nonLoopbackAddress } from './helpers/network';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 
 describe('trust boundaries: the listen address', function () {
+  requires('temporal');
   this.timeout(120_000);
   const dirs: string[] = [];
   after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

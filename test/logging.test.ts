@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import type { RunningApi } from '../api/main';
 import { createLogger } from '../infra/logger';
 import { riskEvent, uniqueAccount } from './helpers/events';
-import { startApiHarness, type ApiHarness } from './helpers/harness';
+import { eventually, startApiHarness, type ApiHarness } from './helpers/harness';
+import { requires } from './helpers/requirements';
 
 describe('logs', function () {
+  requires('temporal');
   this.timeout(60_000);
   let api: RunningApi;
   let running: ApiHarness | undefined;
@@ -69,7 +71,14 @@ describe('logs', function () {
         /^[0-9a-f-]{36}$/,
         'a new ID when none was sent',
       );
-      await new Promise((r) => setTimeout(r, 100));
+      // A request's own line is written once its answer has gone out, which can be after the client has it; it
+      // is the last line the request writes. With the appeal's here, both requests' lines are all in.
+      const appealId = appealed.headers.get('x-request-id');
+      await eventually(
+        async () => lines.some((l) => l.msg === 'request' && l.requestId === appealId),
+        10_000,
+        "the appeal's request line",
+      );
     });
     const decision = lines.find((l) => l.msg === 'decision' && l.caseId === caseId);
     assert.ok(decision, 'the decision record was logged');

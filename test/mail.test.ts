@@ -17,12 +17,13 @@ import {
   LINK_AFTER_DEADLINE_MS,
   LINK_MIN_MS,
   SmtpChannel,
+  type SmtpChannelOptions,
   httpDirectory,
   messageIdFor,
 } from '../activities/mail';
-import { escapeHtml } from '../activities/mail-templates';
+import { escapeHtml } from '../web/html';
 import { mailCatcherPages, type CaughtMail } from '../api/dev-mail';
-import type { UserNotice } from '../core/activity-contract';
+import type { UserNotice } from '../core/messages';
 import { REASONS } from '../core/reasons';
 import { openDatabase } from '../infra/database';
 import { verifyLink, type LinkKey } from '../infra/links';
@@ -32,6 +33,7 @@ import { startMailCatcher, type MailCatcher } from '../scripts/mail-catcher';
 import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
+import { requires } from './helpers/requirements';
 
 // --- a real SMTP server whose answers the test decides --------------------------------------------------
 
@@ -150,7 +152,7 @@ async function openTestStore(): Promise<Store> {
 const keys: LinkKey[] = [{ id: 'mail1', secret: randomBytes(32) }];
 const PUBLIC_URL = 'https://cordon.example.test';
 
-function channel(url: string, store: Pick<Store, 'wasDelivered' | 'recordDelivery'>, logger: Logger) {
+function channel(url: string, store: SmtpChannelOptions['store'], logger: Logger) {
   return new SmtpChannel({
     smtpUrl: url,
     from: 'Cordon <no-reply@cordon.example.test>',
@@ -204,7 +206,7 @@ describe('e-mail notices over SMTP', function () {
     const failure = await rejectsWith(ch.send(n));
     assert.equal(failure.nonRetryable, false, 'a 4xx is retried');
     assert.equal(failure.type, 'MailUnavailable');
-    assert.equal(await store.wasDelivered('email', n.idempotencyKey), false);
+    assert.equal(await store.deliveries.wasDelivered('email', n.idempotencyKey), false);
 
     assert.deepEqual(await ch.send(n), { delivered: true });
     assert.deepEqual(await ch.send(n), { delivered: false });
@@ -225,20 +227,22 @@ describe('e-mail notices over SMTP', function () {
       messageIdFor(n.idempotencyKey, 'a@b.test'),
     );
     assert.equal(smtp.connections, 2, 'the repeats did not even connect');
-    assert.equal(await store.wasDelivered('email', n.idempotencyKey), true);
+    assert.equal(await store.deliveries.wasDelivered('email', n.idempotencyKey), true);
   });
 
   it('mail-crash-window: sent but not recorded, the retry sends the same Message-ID', async () => {
     const { logger } = captureLogger();
     let failRecord = true;
-    const flaky: Pick<Store, 'wasDelivered' | 'recordDelivery'> = {
-      wasDelivered: (c, k) => store.wasDelivered(c, k),
-      recordDelivery: async (c, k) => {
-        if (failRecord) {
-          failRecord = false;
-          throw new Error('database went away');
-        }
-        await store.recordDelivery(c, k);
+    const flaky: SmtpChannelOptions['store'] = {
+      deliveries: {
+        wasDelivered: (c, k) => store.deliveries.wasDelivered(c, k),
+        record: async (c, k) => {
+          if (failRecord) {
+            failRecord = false;
+            throw new Error('database went away');
+          }
+          await store.deliveries.record(c, k);
+        },
       },
     };
     const ch = channel(smtp.url, flaky, logger);
@@ -260,7 +264,7 @@ describe('e-mail notices over SMTP', function () {
     assert.equal(failure.type, 'MailRejected');
     assert.match(failure.message, /550/);
     assert.doesNotMatch(failure.message, /example\.com|mailbox/);
-    assert.equal(await store.wasDelivered('email', n.idempotencyKey), false);
+    assert.equal(await store.deliveries.wasDelivered('email', n.idempotencyKey), false);
     assert.ok(!lines.join('\n').includes('example.com'));
 
     // A message refused at DATA with a 5xx is refused for good too; a 4xx at RCPT is retried.
@@ -455,6 +459,7 @@ describe('e-mail notices over SMTP', function () {
 // --- what the case's timeline says (real dev server, the API over HTTP, real SMTP) -----------------------
 
 describe("a notice's delivery record names only the channels that carried it", function () {
+  requires('temporal');
   this.timeout(120_000);
   let smtp: TestSmtp;
   let a: ApiHarness;

@@ -11,6 +11,7 @@ import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
 import { startPostgres } from './helpers/postgres';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
+import { requires, requiresInTest } from './helpers/requirements';
 
 /** The metric families in the order served, leaving out the process's own (cordon_process_*). */
 const families = (text: string) =>
@@ -32,6 +33,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('metrics at /metrics', function () {
+  requires('temporal');
   this.timeout(60_000);
   let api: RunningApi;
   let running: ApiHarness | undefined;
@@ -133,6 +135,7 @@ describe('metrics at /metrics', function () {
   });
 
   it('with the database down, answers 200 within a second without the message gauge', async function () {
+    requiresInTest(this, 'postgres');
     this.timeout(120_000);
     const postgres = await startPostgres();
     const dataDir = mkdtempSync(join(tmpdir(), 'cordon-metrics-'));

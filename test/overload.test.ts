@@ -11,6 +11,7 @@ import { createCaseWorker } from '../worker/create';
 import { callApi, eventually, sharedConnections, startApiHarness, type ApiHarness } from './helpers/harness';
 import { testCodec, testDataConverter, workflowBundle } from './helpers/servers';
 import { uniqueAccount } from './helpers/events';
+import { requires } from './helpers/requirements';
 
 const BACKEND = 'dev-backend';
 const REVIEWER = 'dev-reviewer-1';
@@ -25,6 +26,7 @@ const freeze = (accountId: string, eventId: string) => ({
 });
 
 describe('overload answers 503 with Retry-After, never 500 (issue 15, defect 1)', function () {
+  requires('temporal');
   this.timeout(180_000);
   let env: ApiHarness;
   const call = (method: string, path: string, token: string, body?: unknown) =>

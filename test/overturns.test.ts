@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
+import { requires } from './helpers/requirements';
 
 describe('overturn report', function () {
+  requires('temporal');
   this.timeout(180_000);
   let running: ApiHarness;
   before(async () => (running = await startApiHarness()));
@@ -39,7 +41,7 @@ describe('overturn report', function () {
   };
   const archived = (caseId: string) =>
     eventually(
-      async () => (await running.h.store.archivedCase(caseId)) !== null,
+      async () => (await running.h.store.archive.find(caseId)) !== null,
       60_000,
       `${caseId} archived`,
     );

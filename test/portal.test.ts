@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import type { Browser } from 'playwright-core';
-import type { RouteSpec } from '../api/app';
+import type { RouteSpec } from '../api/routes/spec';
 import { Problem } from '../api/problems';
 import { CaseIdParams } from '../api/schemas';
 import type { CaseView } from '../core/contracts';
@@ -42,6 +42,7 @@ import {
   startPortalEnv,
   type PortalEnv,
 } from './helpers/portal-env';
+import { requires } from './helpers/requirements';
 
 const PNG = Buffer.concat([
   Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
@@ -573,6 +574,7 @@ const BACKEND = { authorization: 'Bearer dev-backend', 'content-type': 'applicat
 const REVIEWER = { authorization: 'Bearer dev-reviewer-1', 'content-type': 'application/json' };
 
 describe('user case page end to end (Temporal, API, SMTP, Chromium)', function () {
+  requires('temporal', 'chromium');
   this.timeout(180_000);
   let env: PortalEnv;
   let browser: Browser;

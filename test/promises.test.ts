@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import type { NotificationChannel } from '../activities/channels';
 import type { RenderedMessage } from '../activities/templates';
-import type { UserNotice } from '../core/activity-contract';
+import type { UserNotice } from '../core/messages';
 import { identityOf } from '../core/actions';
+import type { CaseAction, CaseView } from '../core/contracts';
 import {
   appealUpdate,
   approvalUpdate,
@@ -14,14 +15,13 @@ import {
   claimUpdate,
   decisionUpdate,
   verificationUpdate,
-  type CaseAction,
-  type CaseView,
-} from '../core/contracts';
+} from '../workflows/definitions';
 import type { Actor } from '../core/model';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Problem } from '../api/problems';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { eventually, withHarness, type Harness } from './helpers/harness';
+import { requires } from './helpers/requirements';
 
 const backend: Actor = { kind: 'backend', id: 'backend' };
 const user = (accountId: string): Actor => ({ kind: 'user', id: accountId });
@@ -100,7 +100,15 @@ const appealOf = (h: Harness, account: string, caseId: string, requestId: string
 const passVerification = (h: Harness, account: string, caseId: string, requestId = 'v') =>
   actAs(h, 'verification', caseId, asUser(account, { method: 'OTP', passed: true, requestId }));
 
+/**
+ * The third promise's bound on a restricting event while messaging is down: this many times the same event's time
+ * with messaging up (measured in the test), and never under the floor.
+ */
+const RESTRICT_FACTOR = 3;
+const RESTRICT_FLOOR_MS = 1_000;
+
 describe('the three promises (issue 6 defects)', function () {
+  requires('temporal');
   this.timeout(60_000);
 
   describe('1. a risk event is never lost, whatever its ID', () => {
@@ -171,7 +179,7 @@ describe('the three promises (issue 6 defects)', function () {
         const repeat = await verify(true);
         assert.deepEqual(repeat, first, 'the first answer, again');
         // Also once the workflow has gone and the API's own record is not there: the archive answers.
-        await eventually(async () => (await h.store.archivedCase(caseId!)) !== null, 10_000, 'archive');
+        await eventually(async () => (await h.store.archive.find(caseId!)) !== null, 10_000, 'archive');
         await h.store.db.run('DELETE FROM request_records');
         const late = await verify(true);
         assert.equal(late.outcome, 'RESTORED');
@@ -182,28 +190,57 @@ describe('the three promises (issue 6 defects)', function () {
   describe('3. no outage elsewhere switches protection off', () => {
     it('while the messaging endpoint is down, a new event for an account whose case just ended restricts it at once; messages follow later, in order, once', () =>
       withControllableChannel(async (h, channel) => {
-        const account = uniqueAccount();
+        /** A case for a new account that ends, then a new event for it: how long that event took to restrict. */
+        const eventAfterEndedCase = async () => {
+          const account = uniqueAccount();
+          const { caseId } = await h.cases.reportEvent(stepUp(account), backend);
+          const restored = await passVerification(h, account, caseId!);
+          assert.equal(restored.outcome, 'RESTORED');
+          const started = Date.now();
+          const next = await h.cases.reportEvent(freeze(account), backend);
+          return { account, caseId: caseId!, next, tookMs: Date.now() - started };
+        };
+        const noticesOf = (account: string) => channel.received.filter((n) => n.accountId === account);
+        // "At once" is relative to the same event with messaging up, timed in this test before and after (a busy
+        // machine slows those as much), with a floor for the jitter of quick runs. An event that waited for
+        // messaging would wait for it to come back, or at least for a failed attempt and its retry.
+        const baselineBefore = (await eventAfterEndedCase()).tookMs;
+
         channel.down = true;
-        const { caseId } = await h.cases.reportEvent(stepUp(account), backend);
-        const restored = await passVerification(h, account, caseId!);
-        assert.equal(restored.outcome, 'RESTORED');
-        const started = Date.now();
-        const next = await h.cases.reportEvent(freeze(account), backend);
-        const tookMs = Date.now() - started;
+        const { account, caseId, next, tookMs } = await eventAfterEndedCase();
         assert.notEqual(next.caseId, caseId, 'a new case');
         assert.equal(next.status, 'AWAITING_USER');
         assert.equal(h.gateway.accounts.get(account)?.tier, 'FREEZE');
-        assert.ok(tookMs < 3_000, `restricted in ${tookMs} ms while messaging is down`);
-        assert.equal(channel.received.length, 0);
+        assert.equal(noticesOf(account).length, 0);
 
         channel.down = false;
-        await eventually(async () => channel.received.length >= 3, 15_000, 'owed messages delivered');
-        await new Promise((r) => setTimeout(r, 500));
-        const templates = channel.received.map((n) => `${n.caseId === caseId ? 'old' : 'new'}:${n.template}`);
+        // Once the outbox owes this account nothing, no other message of it can come.
+        await eventually(
+          async () =>
+            noticesOf(account).length >= 3 &&
+            (
+              await h.store.db.query('SELECT seq FROM messages WHERE account_id = ? AND status = ?', [
+                account,
+                'PENDING',
+              ])
+            ).length === 0,
+          15_000,
+          'owed messages delivered',
+        );
+        const templates = noticesOf(account).map(
+          (n) => `${n.caseId === caseId ? 'old' : 'new'}:${n.template}`,
+        );
         assert.deepEqual(
           templates,
           ['old:RESTRICTED', 'old:OUTCOME', 'new:RESTRICTED'],
           'in order, once each',
+        );
+
+        const baseline = Math.max(baselineBefore, (await eventAfterEndedCase()).tookMs);
+        const bound = Math.max(RESTRICT_FLOOR_MS, RESTRICT_FACTOR * baseline);
+        assert.ok(
+          tookMs < bound,
+          `restricted in ${tookMs} ms while messaging is down; ${baseline} ms with it up: the bound is ${bound} ms`,
         );
       }));
 

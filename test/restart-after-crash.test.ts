@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { assertPortFree, freePort } from '../scripts/dev-server';
 import { startCordon, stopCordon, type Started } from './helpers/cordon-process';
 import { riskEvent, uniqueAccount } from './helpers/events';
+import { requires } from './helpers/requirements';
 
 const started: Started[] = [];
 
@@ -89,6 +90,7 @@ async function report(api: string): Promise<Response> {
 }
 
 describe('npm start after a crash', function () {
+  requires('temporal');
   this.timeout(240_000);
   let dataDir: string;
   let dbFile: string;

@@ -7,8 +7,10 @@ import { backfillRestrictions } from '../scripts/backfill-restrictions';
 import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, eventually, startApiHarness, type ApiHarness, type Harness } from './helpers/harness';
+import { requires } from './helpers/requirements';
 
 describe('restriction record', function () {
+  requires('temporal');
   this.timeout(60_000);
   let running: ApiHarness;
   let api: RunningApi;
@@ -86,7 +88,7 @@ describe('restriction record', function () {
     );
     // Once the case has handed its first messages over (which also writes the record), it writes nothing more.
     await eventually(async () => h.channel.sent.some((x) => x.notice.caseId === opened.body.caseId));
-    const written = (await h.store.restrictionsOf([account]))[0]!;
+    const written = (await h.store.restrictions.of([account]))[0]!;
     // As a case opened before 0.3 would be: no record.
     await h.store.db.run('DELETE FROM account_restrictions WHERE account_id = ?', [account]);
     assert.equal((await check(account)).restricted, false);
@@ -107,7 +109,7 @@ describe('restriction record', function () {
       caseId: opened.body.caseId,
     });
     assert.ok(
-      (await h.store.restrictionsOf([account]))[0]!.version < written.version,
+      (await h.store.restrictions.of([account]))[0]!.version < written.version,
       'any write of the case wins',
     );
     await call('POST', `/v1/cases/${opened.body.caseId}/appeal`, 'dev-backend', {
@@ -127,7 +129,7 @@ describe('restriction record', function () {
       'dev-backend',
       riskEvent(account, 'LOGIN_FAILED', { consecutiveFailures: 6 }),
     );
-    const rec = await h.store.restrictionsOf([account]);
+    const rec = await h.store.restrictions.of([account]);
     assert.equal(rec[0]?.open, true);
     assert.equal(rec[0]?.restricted, true);
   });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { RunningApi } from '../api/main';
 import { Problem } from '../api/problems';
+import type { CaseView } from '../core/contracts';
 import {
   appealUpdate,
   approvalUpdate,
@@ -11,8 +12,7 @@ import {
   decisionUpdate,
   infoUpdate,
   retractUpdate,
-  type CaseView,
-} from '../core/contracts';
+} from '../workflows/definitions';
 import type { Actor } from '../core/model';
 import { REASONS } from '../core/reasons';
 import { parsePolicy } from '../infra/policy-loader';
@@ -27,6 +27,7 @@ import {
   type Harness,
   callApi,
 } from './helpers/harness';
+import { requires } from './helpers/requirements';
 
 const backend: Actor = { kind: 'backend', id: 'backend' };
 const user = (account: string): Actor => ({ kind: 'user', id: account });
@@ -70,6 +71,7 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 }
 
 describe('review process (rules 3) on the dev server', function () {
+  requires('temporal');
   this.timeout(60_000);
 
   it('a breached review SLA escalates: the case and its queue item say so, the backend hears case.escalated (histories-)', () =>
@@ -292,6 +294,7 @@ describe('review process (rules 3) on the dev server', function () {
 });
 
 describe('review process over HTTP', function () {
+  requires('temporal');
   this.timeout(60_000);
   let running: ApiHarness;
   let api: RunningApi;

@@ -7,10 +7,11 @@ import { CaseService } from '../api/case-service';
 import type { Scorer } from '../activities/scorer';
 import { CASE_RULES_VERSION } from '../core/policy';
 import type { Actor } from '../core/model';
-import { RULES_PATCHES } from '../workflows/case';
+import { RULES_PATCHES } from '../workflows/patches';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { quiet } from './helpers/deps';
 import { withHarness, type Harness } from './helpers/harness';
+import { requires } from './helpers/requirements';
 
 const backend: Actor = { kind: 'backend', id: 'backend' };
 
@@ -51,6 +52,7 @@ async function patchMarkers(h: Harness, accountId: string): Promise<string[]> {
 }
 
 describe('the workflow decides the rules a case follows (issue 15, defect 5)', function () {
+  requires('temporal');
   this.timeout(60_000);
 
   it('knows a marker for the rules this release scores with, newest first', () => {

@@ -5,18 +5,17 @@
 import assert from 'node:assert/strict';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import {
-  breakGlassUpdate,
   CASE_WORKFLOW_TYPE,
-  caseStatsQuery,
   caseWorkflowId,
-  riskEventUpdate,
   type RiskEventResult,
   type RiskEventUpdate,
 } from '../core/contracts';
+import { breakGlassUpdate, caseStatsQuery, riskEventUpdate } from '../workflows/definitions';
 import type { RiskEvent } from '../core/events';
 import type { Actor } from '../core/model';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { eventually, recordHistory, withHarness, type Harness } from './helpers/harness';
+import { requires } from './helpers/requirements';
 
 const backend: Actor = { kind: 'backend', id: 'backend' };
 const freeze = (account: string) => riskEvent(account, 'IDENTITY_CHECK', { matched: false, field: 'name' });
@@ -53,7 +52,7 @@ async function endCase(h: Harness, account: string, caseId: string): Promise<voi
     principal: 'senior-1',
   });
   await h.handle(account).result();
-  assert.ok(await h.store.archivedCase(caseId), 'the ended case is archived');
+  assert.ok(await h.store.archive.find(caseId), 'the ended case is archived');
 }
 
 /** How many local activities the run's history records (a lookup in Cordon's database is one). */
@@ -65,6 +64,7 @@ async function localActivities(h: Harness, account: string, runId?: string): Pro
 }
 
 describe('event IDs across the cases of an account (issue 15, defect 1)', function () {
+  requires('temporal');
   this.timeout(120_000);
 
   it('a late retry of an event the ended case answered gets its first answer and opens no second case (histories-)', () =>
@@ -139,7 +139,7 @@ describe('event IDs across the cases of an account (issue 15, defect 1)', functi
       assert.ok(stats.seenEvents <= 128, `the case keeps ${stats.seenEvents} IDs`);
       const oldest = events[0]!;
       const recorded = await eventually(
-        async () => (await h.store.findEvent(account, oldest.eventId, 3_600_000)) ?? false,
+        async () => (await h.store.events.find(account, oldest.eventId, 3_600_000)) ?? false,
         20_000,
         'the oldest answer in the database',
       );

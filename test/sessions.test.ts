@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type RunningApi } from '../api/main';
 import { HSTS_MAX_AGE_S } from '../api/app';
-import { SESSION_COOKIE } from '../console/session';
+import { SESSION_COOKIE } from '../web/session';
 import { parseConfig } from '../infra/config';
 import { openDatabase, type Database } from '../infra/database';
 import { linkKeysFromConfig, signLink } from '../infra/links';
@@ -21,6 +21,7 @@ import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, startApiHarness, type ApiHarness } from './helpers/harness';
 import { sharedPostgres, startPostgres } from './helpers/postgres';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
+import { requires, requiresInTest } from './helpers/requirements';
 
 interface Answer {
   status: number;
@@ -131,6 +132,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 
 describe('trust boundaries: console sessions', function () {
+  requires('temporal');
   this.timeout(120_000);
   const ADMIN = `sessions-admin-${randomUUID()}`;
   const logs: string[] = [];
@@ -259,7 +261,8 @@ describe('trust boundaries: console sessions', function () {
     }
   });
 
-  it('in Chromium: the admin’s revoke ends another browser’s session; its next page asks to sign in again', async () => {
+  it('in Chromium: the admin’s revoke ends another browser’s session; its next page asks to sign in again', async function () {
+    requiresInTest(this, 'chromium');
     const browser = await launchBrowser();
     try {
       const r = await openPage(browser, url);
@@ -286,7 +289,8 @@ describe('trust boundaries: console sessions', function () {
     }
   });
 
-  it('while the database is down, pages, /codec and the revoke answer 503 with Retry-After, and let no one in', async () => {
+  it('while the database is down, pages, /codec and the revoke answer 503 with Retry-After, and let no one in', async function () {
+    requiresInTest(this, 'postgres');
     // An API of its own on a PostgreSQL of its own, which the test then stops.
     const pg = await startPostgres();
     const api = await startApi(
@@ -492,6 +496,7 @@ describe('trust boundaries: the session store (SQLite and PostgreSQL)', function
 
   for (const dialect of ['sqlite', 'postgres'] as const)
     describe(dialect, () => {
+      if (dialect === 'postgres') requires('postgres');
       let db: Database;
       let dir: string | undefined;
       let now = T0;

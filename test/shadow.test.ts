@@ -11,10 +11,12 @@ import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, newHarness, type Harness } from './helpers/harness';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 const DEFAULT_POLICY = join(__dirname, '..', 'policy', 'default.json');
 
 describe('shadow mode', function () {
+  requires('temporal');
   this.timeout(120_000);
   let h: Harness;
   let api: RunningApi;

@@ -35,6 +35,7 @@ import {
 } from './helpers/deploy-files';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { sharedDevServer, TEST_CODEC_KEYS, workflowBundle } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 const npm = (script: string, env: Record<string, string>, o: { detached?: boolean } = {}) =>
   spawnCommand('npm', ['run', script], env, o);
@@ -129,6 +130,7 @@ describe('stopping: SIGINT and SIGTERM', function () {
   });
 
   describe('`npm start`: every process under npm stops, the dev server too, exit 0', () => {
+    requires('temporal');
     const cases: {
       title: string;
       group?: boolean;
@@ -202,6 +204,7 @@ describe('stopping: SIGINT and SIGTERM', function () {
   });
 
   describe('`npm run api`', () => {
+    requires('temporal');
     let source: Server;
     let held: ServerResponse[] = [];
     let sourceUrl: string;
@@ -289,6 +292,7 @@ describe('stopping: SIGINT and SIGTERM', function () {
   });
 
   describe('`npm run worker`', () => {
+    requires('temporal');
     let gateway: Server;
     let applies: { key: string; res: ServerResponse; closedEarly: boolean }[] = [];
     let gatewayUrl: string;
@@ -376,6 +380,7 @@ describe('stopping: SIGINT and SIGTERM', function () {
   });
 
   describe("the image: the Dockerfile's steps executed in scratch folders, then its CMD", function () {
+    requires('temporal');
     this.timeout(600_000);
     let built: BuiltStage[] = [];
     after(() => {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { callApi, recordHistory, startApiHarness, type ApiHarness } from './helpers/harness';
 import { uniqueAccount } from './helpers/events';
+import { requires } from './helpers/requirements';
 
 const BACKEND = 'dev-backend';
 const REVIEWER = 'dev-reviewer-1';
@@ -18,6 +19,7 @@ const opening = (accountId: string, requestId: string, extra: Record<string, unk
 });
 
 describe('staff case openings are requests of their own (issue 15, defect 2)', function () {
+  requires('temporal');
   this.timeout(90_000);
   let env: ApiHarness;
   const call = (method: string, path: string, token: string, body?: unknown) =>

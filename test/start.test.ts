@@ -12,6 +12,7 @@ import { startCordon, stopCordon, type Started } from './helpers/cordon-process'
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { accepts, nonLoopbackAddress } from './helpers/network';
 import { sharedDevServer } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 const start = startCordon;
 
@@ -27,6 +28,7 @@ async function waitFor(s: Started, text: string, timeoutMs: number): Promise<voi
 const stop = stopCordon;
 
 describe('npm start', function () {
+  requires('temporal');
   this.timeout(180_000);
   let dataDir: string;
   before(() => (dataDir = mkdtempSync(join(tmpdir(), 'cordon-start-'))));

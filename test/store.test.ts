@@ -4,14 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BackendEvent, UserNotice } from '../core/activity-contract';
+import type { BackendEvent, OutboxMessage, UserNotice } from '../core/messages';
 import { identityOf } from '../core/actions';
-import {
-  verificationUpdate,
-  type CaseView,
-  type OutboxMessage,
-  type RiskEventResult,
-} from '../core/contracts';
+import type { CaseView, RiskEventResult } from '../core/contracts';
+import { verificationUpdate } from '../workflows/definitions';
 import { openDatabase } from '../infra/database';
 import { MIGRATIONS } from '../infra/migrations';
 import { DataKeyError, DataKeys, processLocalWrapKeys } from '../infra/data-keys';
@@ -21,6 +17,7 @@ import { Store } from '../infra/store';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { withHarness } from './helpers/harness';
 import { sharedPostgres } from './helpers/postgres';
+import { requires } from './helpers/requirements';
 
 const notice = (accountId: string, caseId: string, key: string): OutboxMessage => ({
   kind: 'NOTIFY_USER',
@@ -115,6 +112,7 @@ const personalNotice = (accountId: string, caseId: string, key: string, email: s
 
 for (const [name, open] of databases) {
   describe(`Cordon's database on ${name}`, function () {
+    if (name === 'PostgreSQL') requires('postgres');
     this.timeout(60_000);
 
     it('migrates once, from several processes at once, and again at every start', async () => {
@@ -144,12 +142,12 @@ for (const [name, open] of databases) {
         open: status !== 'RESTORED',
         version,
       });
-      await store.recordRestriction(rec('AWAITING_USER', '001:001:01'));
-      await store.recordRestriction(rec('RESTORED', '001:003:01'));
-      await store.recordRestriction(rec('IN_REVIEW', '001:002:01'));
-      await store.recordRestriction(rec('IN_REVIEW', '001:003:01'));
-      await store.recordRestriction(rec('AWAITING_USER', '000:009:99'), true);
-      const [first, none, again] = await store.restrictionsOf([a, b, a]);
+      await store.restrictions.record(rec('AWAITING_USER', '001:001:01'));
+      await store.restrictions.record(rec('RESTORED', '001:003:01'));
+      await store.restrictions.record(rec('IN_REVIEW', '001:002:01'));
+      await store.restrictions.record(rec('IN_REVIEW', '001:003:01'));
+      await store.restrictions.record(rec('AWAITING_USER', '000:009:99'), true);
+      const [first, none, again] = await store.restrictions.of([a, b, a]);
       assert.equal(first?.status, 'RESTORED');
       assert.equal(first?.restricted, false);
       assert.equal(none, null);
@@ -160,11 +158,11 @@ for (const [name, open] of databases) {
     it('remembers what a channel delivered, per channel and key', async () => {
       const store = await open();
       const key = `c.1:${randomUUID()}`;
-      assert.equal(await store.wasDelivered('smtp', key), false);
-      await store.recordDelivery('smtp', key);
-      await store.recordDelivery('smtp', key);
-      assert.equal(await store.wasDelivered('smtp', key), true);
-      assert.equal(await store.wasDelivered('other', key), false);
+      assert.equal(await store.deliveries.wasDelivered('smtp', key), false);
+      await store.deliveries.record('smtp', key);
+      await store.deliveries.record('smtp', key);
+      assert.equal(await store.deliveries.wasDelivered('smtp', key), true);
+      assert.equal(await store.deliveries.wasDelivered('other', key), false);
       await store.db.close();
     });
 
@@ -172,16 +170,20 @@ for (const [name, open] of databases) {
       let now = 10 * 60_000 + 5_000;
       const store = await open(() => now);
       const key = `ip:${randomUUID()}`;
-      const hits = await Promise.all(Array.from({ length: 8 }, () => store.hit(key, 60_000, 5)));
+      const hits = await Promise.all(Array.from({ length: 8 }, () => store.rateLimits.hit(key, 60_000, 5)));
       assert.deepEqual(
         hits.map((h) => h.allowed).sort(),
         [false, false, false, true, true, true, true, true],
         'exactly the limit is allowed',
       );
       assert.equal(hits.find((h) => !h.allowed)!.retryAfterMs, 55_000, 'until the window ends');
-      assert.equal((await store.hit(`other:${randomUUID()}`, 60_000, 5)).allowed, true, 'keys are separate');
+      assert.equal(
+        (await store.rateLimits.hit(`other:${randomUUID()}`, 60_000, 5)).allowed,
+        true,
+        'keys are separate',
+      );
       now += 60_000;
-      assert.equal((await store.hit(key, 60_000, 5)).allowed, true, 'a new window');
+      assert.equal((await store.rateLimits.hit(key, 60_000, 5)).allowed, true, 'a new window');
       await store.db.close();
     });
 
@@ -190,29 +192,32 @@ for (const [name, open] of databases) {
       const store = await open(() => now);
       const account = uniqueAccount();
       for (const id of ['__proto__', 'constructor', 'toString', `e-${randomUUID()}`]) {
-        assert.equal(await store.findEvent(account, id, 1_000), null, `${id} unseen`);
-        await store.recordEvent(result(account, id));
-        assert.equal((await store.findEvent(account, id, 1_000))?.eventId, id);
+        assert.equal(await store.events.find(account, id, 1_000), null, `${id} unseen`);
+        await store.events.record(result(account, id));
+        assert.equal((await store.events.find(account, id, 1_000))?.eventId, id);
       }
-      await store.recordEvent({ ...result(account, '__proto__'), status: 'IN_REVIEW' });
+      await store.events.record({ ...result(account, '__proto__'), status: 'IN_REVIEW' });
       assert.equal(
-        (await store.findEvent(account, '__proto__', 1_000))?.status,
+        (await store.events.find(account, '__proto__', 1_000))?.status,
         'AWAITING_USER',
         'first answer',
       );
       now += 2_000;
-      assert.equal(await store.findEvent(account, '__proto__', 1_000), null, 'outside the window');
+      assert.equal(await store.events.find(account, '__proto__', 1_000), null, 'outside the window');
       await store.purge(1_000);
-      assert.equal(await store.findEvent(account, 'constructor', 10_000), null, 'purged');
+      assert.equal(await store.events.find(account, 'constructor', 10_000), null, 'purged');
       await store.db.close();
     });
 
     it('records a request with its fingerprint and first answer', async () => {
       const store = await open();
       const key = `k-${randomUUID()}`;
-      await store.recordRequest(key, 'c.0123456789ab', 'f1', { status: 'RESTORED' } as CaseView);
-      await store.recordRequest(key, 'c.0123456789ab', 'f2', { status: 'UPHELD' } as CaseView);
-      assert.deepEqual(await store.findRequest(key), { fingerprint: 'f1', response: { status: 'RESTORED' } });
+      await store.requests.record(key, 'c.0123456789ab', 'f1', { status: 'RESTORED' } as CaseView);
+      await store.requests.record(key, 'c.0123456789ab', 'f2', { status: 'UPHELD' } as CaseView);
+      assert.deepEqual(await store.requests.find(key), {
+        fingerprint: 'f1',
+        response: { status: 'RESTORED' },
+      });
       await store.db.close();
     });
 
@@ -221,34 +226,37 @@ for (const [name, open] of databases) {
       const [a, b] = [uniqueAccount(), uniqueAccount()];
       const ca = `${a}.0123456789ab`;
       const cb = `${b}.0123456789ab`;
-      await store.enqueue([notice(a, ca, `${ca}:1`), change(a, ca, `${ca}:2`, 'restriction.changed')]);
-      await store.enqueue([notice(b, cb, `${cb}:1`)]);
-      await store.enqueue([notice(a, ca, `${ca}:1`)]); // the same key again: ignored
+      await store.outbox.enqueue([notice(a, ca, `${ca}:1`), change(a, ca, `${ca}:2`, 'restriction.changed')]);
+      await store.outbox.enqueue([notice(b, cb, `${cb}:1`)]);
+      await store.outbox.enqueue([notice(a, ca, `${ca}:1`)]); // the same key again: ignored
       const mine = <T extends { caseId: string }>(ms: T[]) =>
         ms.filter((m) => m.caseId === ca || m.caseId === cb);
 
       // Two dispatchers at once never lease the same message.
-      const [l1, l2] = await Promise.all([store.leaseDue(100, 60_000), store.leaseDue(100, 60_000)]);
+      const [l1, l2] = await Promise.all([
+        store.outbox.leaseDue(100, 60_000),
+        store.outbox.leaseDue(100, 60_000),
+      ]);
       const leased = mine([...l1, ...l2]);
       assert.deepEqual(leased.map((m) => m.idempotencyKey).sort(), [`${ca}:1`, `${cb}:1`].sort());
-      assert.equal(mine(await store.leaseDue(100, 60_000)).length, 0, 'the next of account a waits');
+      assert.equal(mine(await store.outbox.leaseDue(100, 60_000)).length, 0, 'the next of account a waits');
 
       const first = leased.find((m) => m.caseId === ca)!;
-      await store.markRetry(first.seq, 'receiver unreachable', Date.now() - 1);
-      const retried = mine(await store.leaseDue(100, 60_000));
+      await store.outbox.markRetry(first.seq, 'receiver unreachable', Date.now() - 1);
+      const retried = mine(await store.outbox.leaseDue(100, 60_000));
       assert.deepEqual(
         retried.map((m) => [m.idempotencyKey, m.attempts]),
         [[`${ca}:1`, 1]],
         'the same message again, before anything later of its account',
       );
-      await store.markDelivered(retried[0]!.seq, ['webhook']);
-      const next = mine(await store.leaseDue(100, 60_000));
+      await store.outbox.markDelivered(retried[0]!.seq, ['webhook']);
+      const next = mine(await store.outbox.leaseDue(100, 60_000));
       assert.deepEqual(
         next.map((m) => m.idempotencyKey),
         [`${ca}:2`],
       );
-      await store.markFailed(next[0]!.seq, 'Webhook: receiver refused with 400');
-      const messages = await store.messagesOf(ca);
+      await store.outbox.markFailed(next[0]!.seq, 'Webhook: receiver refused with 400');
+      const messages = await store.outbox.messagesOf(ca);
       assert.deepEqual(
         messages.map((m) => [m.status, m.attempts]),
         [
@@ -264,16 +272,16 @@ for (const [name, open] of databases) {
       const store = await open(() => now);
       const a = uniqueAccount();
       const c = `${a}.0123456789ab`;
-      const start = await store.changesAfter(0, 100_000);
+      const start = await store.changes.after(0, 100_000);
       const cursor = start.length ? Number(start[start.length - 1]!.cursor) : 0;
-      await store.enqueue([
+      await store.outbox.enqueue([
         change(a, c, `${c}:1`, 'restriction.changed'),
         notice(a, c, `${c}:2`),
         change(a, c, `${c}:3`, 'case.outcome'),
       ]);
       now += 5_000; // PostgreSQL lists rows once they are a second old
       // Other tests share this database: look at this account's changes only.
-      const page = (await store.changesAfter(cursor, 100_000)).filter((p) => p.event.accountId === a);
+      const page = (await store.changes.after(cursor, 100_000)).filter((p) => p.event.accountId === a);
       assert.deepEqual(
         page.map((p) => [p.type, p.event.idempotencyKey]),
         [
@@ -281,7 +289,7 @@ for (const [name, open] of databases) {
           ['case.outcome', `${c}:3`],
         ],
       );
-      const later = await store.changesAfter(Number(page[0]!.cursor), 100_000);
+      const later = await store.changes.after(Number(page[0]!.cursor), 100_000);
       assert.deepEqual(
         later.filter((p) => p.event.accountId === a).map((p) => p.event.idempotencyKey),
         [`${c}:3`],
@@ -306,15 +314,15 @@ for (const [name, open] of databases) {
         candidateReasons: [],
       };
       const versions = { liveVersion: 'live-1', candidateVersion: 'cand-1' };
-      await store.recordShadow({ at: day + 1_000, ...versions, disagreement: d });
-      await store.recordShadow({ at: day + 2_000, ...versions, disagreement: d }); // the same event again
-      await store.recordShadow({ at: day + 3_000, ...versions });
-      await store.recordShadow({
+      await store.shadow.record({ at: day + 1_000, ...versions, disagreement: d });
+      await store.shadow.record({ at: day + 2_000, ...versions, disagreement: d }); // the same event again
+      await store.shadow.record({ at: day + 3_000, ...versions });
+      await store.shadow.record({
         at: day + 86_400_000 + 5,
         ...versions,
         disagreement: { ...d, eventId: 'e2' },
       });
-      const both = await store.shadowReport(day, day + 2 * 86_400_000, 10);
+      const both = await store.shadow.report(day, day + 2 * 86_400_000, 10);
       assert.deepEqual(
         both.days.map((x) => [x.scored, x.disagreements]),
         [
@@ -328,7 +336,7 @@ for (const [name, open] of databases) {
         ['e2', 'e1'],
       );
       assert.deepEqual(both.latest[1]!.liveReasons, ['IDENTITY_MISMATCH']);
-      const first = await store.shadowReport(day, day + 86_400_000, 10);
+      const first = await store.shadow.report(day, day + 86_400_000, 10);
       assert.deepEqual(
         first.days.map((x) => x.scored),
         [3],
@@ -346,14 +354,14 @@ for (const [name, open] of databases) {
         const a = uniqueAccount();
         const view = { caseId: `${a}.0123456789ab`, accountId: a, status: 'RESTORED' } as CaseView;
         ids.push(view.caseId);
-        await store.archiveCase(view, [], [], 365 * 86_400_000 * 40);
+        await store.archive.record(view, [], [], 365 * 86_400_000 * 40);
         if (i % 3 !== 1) now += 1_000; // some end at the same millisecond
       }
       const seen: string[] = [];
-      for await (const v of store.endedCases(start, now + 1, 2)) seen.push(v.caseId);
+      for await (const v of store.archive.ended(start, now + 1, 2)) seen.push(v.caseId);
       assert.deepEqual(seen.sort(), [...ids].sort());
       const early: string[] = [];
-      for await (const v of store.endedCases(start, start + 1_000, 2)) early.push(v.caseId);
+      for await (const v of store.archive.ended(start, start + 1_000, 2)) early.push(v.caseId);
       assert.deepEqual(early, ids.slice(0, 1));
       await store.db.close();
     });
@@ -374,12 +382,12 @@ for (const [name, open] of databases) {
         ...result(a, 'staff:r:1'),
         decision: { ...result(a, 'x').decision, note: statement },
       };
-      await store.recordRequest(`k-${a}`, c, 'f', view);
-      await store.enqueue([
+      await store.requests.record(`k-${a}`, c, 'f', view);
+      await store.outbox.enqueue([
         personalNotice(a, c, `${c}:1`, email),
         change(a, c, `${c}:2`, 'restriction.changed'),
       ]);
-      await store.archiveCase(
+      await store.archive.record(
         view,
         [{ key: 'k', fingerprint: 'f' }],
         [result(a, 'e1'), staffNote],
@@ -411,19 +419,19 @@ for (const [name, open] of databases) {
       const [keyRow] = await raw('SELECT account_id, wrap_key_id FROM account_keys WHERE account_id = ?');
       assert.deepEqual(keyRow, [a, store.dataKeys.newestWrapKeyId], 'one data key for the account');
 
-      assert.deepEqual((await store.findRequest(`k-${a}`))?.response, view);
-      assert.deepEqual((await store.archivedCase(c))?.view, view);
-      assert.deepEqual(await store.findEvent(a, 'staff:r:1', 86_400_000), staffNote);
-      assert.equal((await store.messagesOf(c)).length, 2);
-      assert.deepEqual((await store.messagesOf(c))[0]!.message, personalNotice(a, c, `${c}:1`, email));
+      assert.deepEqual((await store.requests.find(`k-${a}`))?.response, view);
+      assert.deepEqual((await store.archive.find(c))?.view, view);
+      assert.deepEqual(await store.events.find(a, 'staff:r:1', 86_400_000), staffNote);
+      assert.equal((await store.outbox.messagesOf(c)).length, 2);
+      assert.deepEqual((await store.outbox.messagesOf(c))[0]!.message, personalNotice(a, c, `${c}:1`, email));
       // A sealed value copied to another account's row does not open (the account is bound into it).
       const b = uniqueAccount();
       await store.db.run(
         'INSERT INTO request_records (request_key, case_id, fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)',
         [`k-${b}`, `${b}.0123456789ab`, 'f', sealed[0]!, Date.now()],
       );
-      await store.recordRequest(`k2-${b}`, `${b}.0123456789ab`, 'f', view); // b has a key of its own now
-      await assert.rejects(store.findRequest(`k-${b}`), /does not decrypt|no longer exists/);
+      await store.requests.record(`k2-${b}`, `${b}.0123456789ab`, 'f', view); // b has a key of its own now
+      await assert.rejects(store.requests.find(`k-${b}`), /does not decrypt|no longer exists/);
       await store.db.close();
     });
 
@@ -440,17 +448,17 @@ for (const [name, open] of databases) {
           status: 'RESTORED',
           timeline: [{ statement: x }],
         } as unknown as CaseView;
-        await store.recordRequest(`k-${x}`, c, 'f', view);
-        await store.archiveCase(view, [], [], 86_400_000);
-        await store.enqueue([personalNotice(x, c, `${c}:1`, `${x}@example.test`)]);
+        await store.requests.record(`k-${x}`, c, 'f', view);
+        await store.archive.record(view, [], [], 86_400_000);
+        await store.outbox.enqueue([personalNotice(x, c, `${c}:1`, `${x}@example.test`)]);
         return (
           await evidence.put(Buffer.from(`file of ${x}`), { type: 'text/plain', caseId: c, name: 'f.txt' })
         ).ref;
       };
       const [refA, refB] = [await put(a), await put(b)];
       const c2 = `${a}.0123456789ac`; // a notice redacted first (what an erasure does) outlives the key
-      await store.enqueue([personalNotice(a, c2, `${c2}:1`, `${a}@example.test`)]);
-      assert.equal(await store.redactNoticesOf(a), 2);
+      await store.outbox.enqueue([personalNotice(a, c2, `${c2}:1`, `${a}@example.test`)]);
+      assert.equal(await store.outbox.redactNoticesOf(a), 2);
       // (the first notice is put back as sealed: erased without a redaction)
       await store.db.run('UPDATE messages SET payload = ? WHERE idempotency_key = ?', [
         await sealJson(store.dataKeys, a, FIELD.message, personalNotice(a, `${a}.0123456789ab`, 'x', 'e')),
@@ -459,14 +467,14 @@ for (const [name, open] of databases) {
       assert.equal(await store.dataKeys.destroy(a), true);
       const gone = (err: Error) =>
         err instanceof DataKeyError && err.reason === 'GONE' && err.accountId === a;
-      await assert.rejects(store.findRequest(`k-${a}`), gone);
-      await assert.rejects(store.archivedCase(`${a}.0123456789ab`), gone);
-      await assert.rejects(store.messagesOf(`${a}.0123456789ab`), gone);
-      const [redacted] = await store.messagesOf(c2);
+      await assert.rejects(store.requests.find(`k-${a}`), gone);
+      await assert.rejects(store.archive.find(`${a}.0123456789ab`), gone);
+      await assert.rejects(store.outbox.messagesOf(`${a}.0123456789ab`), gone);
+      const [redacted] = await store.outbox.messagesOf(c2);
       assert.equal(redacted?.redacted, true);
       assert.equal(redacted?.message.kind === 'NOTIFY_USER' && redacted.message.notice.contact, undefined);
       // A pending message whose key is gone can never go out: marked failed, and the others are still leased.
-      const mine = (await store.leaseDue(1_000, 60_000)).filter((m) => [a, b].includes(m.accountId));
+      const mine = (await store.outbox.leaseDue(1_000, 60_000)).filter((m) => [a, b].includes(m.accountId));
       assert.deepEqual(
         mine.map((m) => m.accountId),
         [b],
@@ -481,13 +489,13 @@ for (const [name, open] of databases) {
       const other = new Store(store.db, Date.now, {
         dataKeys: new DataKeys(store.db, processLocalWrapKeys()),
       });
-      await assert.rejects(other.findRequest(`k-${a}`), gone);
+      await assert.rejects(other.requests.find(`k-${a}`), gone);
       // The other account reads as before; the erased one gets a new key for anything new, the old stays gone.
-      assert.equal((await store.findRequest(`k-${b}`))?.response.accountId, b);
+      assert.equal((await store.requests.find(`k-${b}`))?.response.accountId, b);
       assert.equal((await evidence.get(refB))?.content.toString(), `file of ${b}`);
-      await store.recordRequest(`k2-${a}`, `${a}.0123456789ab`, 'f', { accountId: a } as CaseView);
-      assert.equal((await store.findRequest(`k2-${a}`))?.response.accountId, a);
-      await assert.rejects(store.findRequest(`k-${a}`), gone);
+      await store.requests.record(`k2-${a}`, `${a}.0123456789ab`, 'f', { accountId: a } as CaseView);
+      assert.equal((await store.requests.find(`k2-${a}`))?.response.accountId, a);
+      await assert.rejects(store.requests.find(`k-${a}`), gone);
       assert.equal(await store.dataKeys.destroy(uniqueAccount()), false, 'an account without a key');
       await store.db.close();
     });
@@ -498,19 +506,19 @@ for (const [name, open] of databases) {
       const a = uniqueAccount();
       const c = `${a}.0123456789ab`;
       const email = `${a}@example.test`;
-      await store.enqueue([
+      await store.outbox.enqueue([
         personalNotice(a, c, `${c}:1`, email),
         change(a, c, `${c}:2`, 'case.outcome'),
         personalNotice(a, c, `${c}:3`, email),
       ]);
-      const [first] = await store.leaseDue(10, 60_000);
-      await store.markDelivered(first!.seq, ['log', 'email']);
-      const [second] = await store.leaseDue(10, 60_000);
-      await store.markDelivered(second!.seq, ['webhook']);
+      const [first] = await store.outbox.leaseDue(10, 60_000);
+      await store.outbox.markDelivered(first!.seq, ['log', 'email']);
+      const [second] = await store.outbox.leaseDue(10, 60_000);
+      await store.outbox.markDelivered(second!.seq, ['webhook']);
       // The third stays pending (a receiver down).
       now += 29 * 86_400_000;
       await store.purge(86_400_000);
-      const within = await store.messagesOf(c);
+      const within = await store.outbox.messagesOf(c);
       assert.equal(
         within[0]!.message.kind === 'NOTIFY_USER' && within[0]!.message.notice.contact?.email,
         email,
@@ -519,7 +527,7 @@ for (const [name, open] of databases) {
       now += 2 * 86_400_000; // past the 30 days (the default)
       await store.purge(86_400_000);
       await store.purge(86_400_000); // again: nothing more to do, nothing breaks
-      const [done, feed, pending] = await store.messagesOf(c);
+      const [done, feed, pending] = await store.outbox.messagesOf(c);
       assert.deepEqual(done!.message, {
         kind: 'NOTIFY_USER',
         notice: {
@@ -554,17 +562,18 @@ for (const [name, open] of databases) {
       const store = await open(() => now);
       const a = uniqueAccount();
       const view = { caseId: `${a}.0123456789ab`, accountId: a, status: 'RESTORED' } as CaseView;
-      await store.archiveCase(view, [{ key: 'k', fingerprint: 'f' }], [result(a, 'e1')], 10_000);
-      assert.equal((await store.archivedCase(view.caseId))?.view.status, 'RESTORED');
-      assert.ok(await store.findEvent(a, 'e1', 10_000), 'its event IDs are remembered');
+      await store.archive.record(view, [{ key: 'k', fingerprint: 'f' }], [result(a, 'e1')], 10_000);
+      assert.equal((await store.archive.find(view.caseId))?.view.status, 'RESTORED');
+      assert.ok(await store.events.find(a, 'e1', 10_000), 'its event IDs are remembered');
       now += 20_000;
-      assert.equal(await store.archivedCase(view.caseId), null);
+      assert.equal(await store.archive.find(view.caseId), null);
       await store.db.close();
     });
   });
 }
 
 describe("a whole case with Cordon's database on PostgreSQL", function () {
+  requires('temporal', 'postgres');
   this.timeout(60_000);
   it('opens, is restored, is archived, and a retried event gets its first answer', async () => {
     const { url } = await sharedPostgres();
@@ -593,9 +602,9 @@ describe("a whole case with Cordon's database on PostgreSQL", function () {
         );
         assert.equal(done.outcome, 'RESTORED');
         const deadline = Date.now() + 10_000;
-        while (!(await store.archivedCase(first.caseId!)) && Date.now() < deadline)
+        while (!(await store.archive.find(first.caseId!)) && Date.now() < deadline)
           await new Promise((r) => setTimeout(r, 100));
-        assert.equal((await store.archivedCase(first.caseId!))?.view.outcome, 'RESTORED');
+        assert.equal((await store.archive.find(first.caseId!))?.view.outcome, 'RESTORED');
         const retry = await h.cases.reportEvent(event, { kind: 'backend', id: 'backend' });
         assert.equal(retry.duplicate, true);
         assert.equal(retry.caseId, first.caseId);

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type RunningApi } from '../api/main';
-import { SESSION_COOKIE, startSession } from '../console/session';
-import { caseViewQuery, type CaseView } from '../core/contracts';
+import { SESSION_COOKIE, startSession } from '../web/session';
+import type { CaseView } from '../core/contracts';
+import { caseViewQuery } from '../workflows/definitions';
 import { parseConfig, type Config } from '../infra/config';
 import { linkKeysFromConfig, signLink } from '../infra/links';
 import { ConsoleSessionStore } from '../infra/sessions';
@@ -19,6 +20,7 @@ import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
 import { TEST_CODEC_KEYS } from './helpers/servers';
+import { requires } from './helpers/requirements';
 
 /** "Within a few seconds": the API's read deadline is 3 s; the margin is for a loaded machine. */
 const FEW_SECONDS_MS = 8_000;
@@ -57,6 +59,7 @@ function sample(text: string, name: string, labels = ''): number | undefined {
 }
 
 describe('with Temporal down', function () {
+  requires('temporal');
   this.timeout(120_000);
   let dataDir: string;
   let up: ApiHarness | undefined;
@@ -95,7 +98,7 @@ describe('with Temporal down', function () {
         riskEvent(uniqueAccount('down'), 'IDENTITY_CHECK', { matched: false }),
       )
     ).caseId;
-    await eventually(async () => (await up!.h.store.archivedCase(ended)) !== null, 30_000, 'archived');
+    await eventually(async () => (await up!.h.store.archive.find(ended)) !== null, 30_000, 'archived');
 
     server = await startDevServer({ cli: await ensureTemporalCli(), port: await freePort() });
     config = parseConfig({

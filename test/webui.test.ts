@@ -15,8 +15,10 @@ import { launchBrowser } from './helpers/browser';
 import { startCordon, stopCordon, waitForOutput, type Started } from './helpers/cordon-process';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { CIPHERTEXT_MARKERS, decodedTexts, readCaseInWebUi } from './helpers/webui';
+import { requires } from './helpers/requirements';
 
 describe('the Web UI of npm start (headless Chromium)', function () {
+  requires('temporal', 'chromium');
   this.timeout(240_000);
   let dataDir: string;
   let cordon: Started | undefined;

@@ -1,25 +1,23 @@
 // The case workflow on a real Temporal dev server. Deadline tests run a policy whose durations are seconds
-// (the Java time-skipping server mishandles this workflow's update/timer mix: see README, "Tests").
+// (the Java time-skipping server mishandles this workflow's update/timer mix: see docs/testing.md).
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { CASE_WORKFLOW_TYPE, caseWorkflowId, type CaseResult, type CaseView } from '../core/contracts';
 import {
   appealUpdate,
-  CASE_WORKFLOW_TYPE,
-  caseWorkflowId,
   claimUpdate,
   decisionUpdate,
   infoUpdate,
   riskEventUpdate,
   verificationUpdate,
-  type CaseResult,
-  type CaseView,
-} from '../core/contracts';
+} from '../workflows/definitions';
 import type { Actor } from '../core/model';
 import { parsePolicy } from '../infra/policy-loader';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { eventually, newHarness, recordHistory as record, shortPolicy, withHarness } from './helpers/harness';
 import { sharedDevServer, testCodec, workflowBundle } from './helpers/servers';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { requires } from './helpers/requirements';
 
 const backend: Actor = { kind: 'backend', id: 'backend' };
 const quietTypes = ['NOTIFIED', 'WEBHOOK_SENT'];
@@ -39,6 +37,7 @@ async function refusalOf(p: Promise<unknown>): Promise<string | undefined> {
 }
 
 describe('case workflow on the dev server', function () {
+  requires('temporal');
   this.timeout(60_000);
   before(async function () {
     this.timeout(300_000);

@@ -12,6 +12,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities';
 import { TASK_QUEUE } from '../core/contracts';
 import { codecDataConverter, FAILURE_CONVERTER_PATH } from '../infra/codec';
+import { DEFAULT_WORKFLOW_CACHE_SIZE, DEFAULT_WORKFLOW_TASK_SLOTS, envValue } from '../infra/config-schema';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -49,41 +50,17 @@ export interface CaseWorkerOptions {
 export const WORKER_DRAIN = { graceMs: 20_000, forceMs: 25_000 };
 export const WORKER_STOP_MS = 29_000;
 
-/**
- * The worker's workflow cache: open cases wait days for their users, so they pile up far beyond what memory
- * holds. An evicted case replays its history when it is next touched. The default keeps worker and API together
- * under 1 GB (see README, _Benchmark_, for the figures it was chosen from).
- */
-export const DEFAULT_WORKFLOW_CACHE_SIZE = 250;
+// The defaults and their reasons live with the variables' schema (infra/config-schema.ts).
+export { DEFAULT_WORKFLOW_CACHE_SIZE, DEFAULT_WORKFLOW_TASK_SLOTS };
 
 /** CORDON_WORKFLOW_CACHE_SIZE: a positive integer; unset, the default. A bad value stops the worker naming it. */
 export function workflowCacheSizeFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.CORDON_WORKFLOW_CACHE_SIZE;
-  if (text === undefined || text === '') return DEFAULT_WORKFLOW_CACHE_SIZE;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
-    throw new Error('invalid configuration: CORDON_WORKFLOW_CACHE_SIZE must be an integer from 1 to 1000000');
-  return n;
+  return envValue('CORDON_WORKFLOW_CACHE_SIZE', env);
 }
-
-/**
- * Workflow tasks a worker takes at once. Its workflows run on one thread, so tasks in hand beyond what keeps that
- * thread busy only wait in the worker while their timeout (10 s) runs. With the SDK's default of 40 on a
- * CPU-starved machine (load about 10) tasks took 8 s at the median, many past their timeout, and the failed
- * retries replayed whole histories, which starved the worker further. Beyond this number tasks wait at the
- * server, where no timeout runs. 20 keeps a quiet worker's throughput at 20 requests in flight (8 cost a quarter
- * of it), and with four busy processes beside the chaos run no task took over 5 s.
- */
-export const DEFAULT_WORKFLOW_TASK_SLOTS = 20;
 
 /** CORDON_WORKFLOW_TASK_SLOTS: an integer from 2 (the SDK's minimum with a cache) to 100; unset, the default. */
 export function workflowTaskSlotsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.CORDON_WORKFLOW_TASK_SLOTS;
-  if (text === undefined || text === '') return DEFAULT_WORKFLOW_TASK_SLOTS;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 2 || n > 100)
-    throw new Error('invalid configuration: CORDON_WORKFLOW_TASK_SLOTS must be an integer from 2 to 100');
-  return n;
+  return envValue('CORDON_WORKFLOW_TASK_SLOTS', env);
 }
 
 export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
@@ -143,7 +120,7 @@ export function workflowBundleFromEnv(
  */
 export function installSdkLogger(sdkMetricsAddress?: string, o: { ownSignals?: boolean } = {}): void {
   Runtime.install({
-    logger: new DefaultLogger((process.env.SDK_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN'),
+    logger: new DefaultLogger(envValue('SDK_LOG_LEVEL')),
     ...(o.ownSignals ? { shutdownSignals: [] } : {}),
     ...(sdkMetricsAddress
       ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } }

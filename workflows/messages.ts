@@ -1,8 +1,8 @@
 // The messages a case hands to Cordon's outbox: built from the case's state when the transition that called for
 // them happened, so each says what was true then. Pure; the workflow decides when they travel.
-import type { BackendEvent } from '../core/activity-contract';
-import { isRestricted, type BackendEventKind, type CaseState, type Effect } from '../core/case-machine';
-import type { OutboxMessage } from '../core/contracts';
+import { isRestricted } from '../core/case-machine';
+import type { BackendEventKind, CaseState, Effect } from '../core/case-types';
+import type { BackendEvent, OutboxMessage } from '../core/messages';
 
 export type MessageEffect = Extract<Effect, { kind: 'NOTIFY_USER' | 'NOTIFY_BACKEND' }>;
 

@@ -67,8 +67,8 @@ export async function settle(store: Store, records: CaseRecord[], deadline: numb
   const archived = new Set<string>();
   for (;;) {
     for (const r of reached)
-      if (!archived.has(r.caseId!) && (await store.archivedCase(r.caseId!))) archived.add(r.caseId!);
-    const pending = await store.pendingCount();
+      if (!archived.has(r.caseId!) && (await store.archive.find(r.caseId!))) archived.add(r.caseId!);
+    const pending = await store.outbox.pendingCount();
     if (archived.size === reached.length && pending === 0) return true;
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 1_000));
@@ -113,7 +113,7 @@ export async function tally(
       );
     }
     if (!r.caseId) continue;
-    const archive = await store.archivedCase(r.caseId);
+    const archive = await store.archive.find(r.caseId);
     const view: CaseView | undefined = archive?.view;
     if (reached && !view) problem(`${r.caseId}: reached ${r.outcome} but is not archived`);
     const timeline = view?.timeline ?? [];
@@ -181,7 +181,7 @@ export async function tally(
       t[kind].duplicates += n;
       return `${n} ${kind}`;
     });
-    const opening = (await store.archivedCase(caseId))?.view.timeline.find((e) => e.type === 'RISK_EVENT');
+    const opening = (await store.archive.find(caseId))?.view.timeline.find((e) => e.type === 'RISK_EVENT');
     const first = typeof opening?.eventId === 'string' ? byEvent.get(opening.eventId) : undefined;
     problem(
       first

@@ -3,6 +3,7 @@
 // `go install` through the Go module proxy into that folder (nothing downloaded from release pages).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { EnvName } from '../../infra/config-schema';
 import { goInstall, onPath, TOOLS_DIR } from '../temporal-tools';
 
 /** The server version the Temporal CLI v1.5.1 embeds (the dev server of `npm start`). */
@@ -12,7 +13,8 @@ export const UI_SERVER_VERSION = 'v2.42.1';
 
 export interface ToolSpec {
   what: string;
-  envVar: string;
+  /** The variable that names a binary to use (declared in infra/config-schema.ts). */
+  envVar: EnvName;
   /** Names it has on PATH when installed from a distribution (e.g. the official container images). */
   pathName: string;
   module: string;

@@ -7,12 +7,8 @@ import type { BackendNotifier, NotificationChannel } from '../../activities/chan
 import type { AccountGateway } from '../../activities/gateway';
 import { createScorer, type DataSource } from '../../activities/scorer';
 import type { RenderedMessage } from '../../activities/templates';
-import type {
-  ApplyRestrictionCommand,
-  BackendEvent,
-  RestrictionCommand,
-  UserNotice,
-} from '../../core/activity-contract';
+import type { ApplyRestrictionCommand, RestrictionCommand } from '../../core/activity-contract';
+import type { BackendEvent, UserNotice } from '../../core/messages';
 import { createLogger } from '../../infra/logger';
 import { loadPolicy } from '../../infra/policy-loader';
 import type { LoadedPolicy } from '../../core/policy';

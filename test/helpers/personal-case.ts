@@ -197,10 +197,10 @@ export async function driveCase(r: Running, p: PersonalData): Promise<string> {
     requestId: `unlock-${randomUUID()}`,
   });
   assert.equal(decided.status, 200, decided.text);
-  await eventually(async () => (await r.store.archivedCase(caseId)) !== null, 30_000, 'the case archived');
+  await eventually(async () => (await r.store.archive.find(caseId)) !== null, 30_000, 'the case archived');
   await eventually(
     async () => {
-      const ms = await r.store.messagesOf(caseId);
+      const ms = await r.store.outbox.messagesOf(caseId);
       return ms.length > 0 && ms.every((m) => m.status === 'DELIVERED');
     },
     30_000,

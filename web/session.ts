@@ -1,14 +1,16 @@
-// Console sessions and CSRF tokens. A session lives in Cordon's database (infra/sessions.ts), so sign-out, the
-// idle and absolute timeouts and an admin's revoke take effect at once on every API process; the cookie holds
-// only its random ID, signed so that junk is refused without a lookup. It never carries the token, and each
-// request also checks that the principal is still in the token table.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+// Staff sessions: the console's sign-in, which the codec endpoint (/codec) accepts too. A session lives in
+// Cordon's database (infra/sessions.ts), so sign-out, the idle and absolute timeouts and an admin's revoke take
+// effect at once on every API process; the cookie holds only its random ID, signed so that junk is refused
+// without a lookup. It never carries the token, and each request also checks that the principal is still in the
+// token table.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Problem } from '../api/problems';
 import type { Principal, Role, TokenTable } from '../infra/config';
 import type { ConsoleSessionStore } from '../infra/sessions';
+import { parseCookies } from './cookies';
+import { keyFor, mac, sameText } from './signing';
 
 export const SESSION_COOKIE = 'cordon_console_session';
-export const CSRF_COOKIE = 'cordon_console_csrf';
 /** Roles that may use the console: the backend service's token never signs in. */
 export const CONSOLE_ROLES: readonly Role[] = ['reviewer', 'senior', 'admin'];
 
@@ -20,27 +22,11 @@ export interface Session {
   expiresAt: number;
 }
 
-/** One key per purpose, derived from the one secret: a CSRF token can never pass for a session, nor a portal cookie. */
-function keyFor(secret: Buffer, purpose: 'session' | 'csrf'): Buffer {
-  return createHmac('sha256', secret).update(`cordon-console/${purpose}/v2`).digest();
-}
-
-const mac = (key: Buffer, text: string): string =>
-  createHmac('sha256', key).update(text, 'utf8').digest('base64url');
-
-/** Compared as text, not decoded: base64 decoders accept several spellings of the same bytes. */
-function sameText(given: string, expected: string): boolean {
-  const a = Buffer.from(given, 'utf8');
-  const b = Buffer.from(expected, 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/**
- * Production cookies are always Secure, also when the request came over plain HTTP: TLS ends at a proxy in front
- * (believed only through CORDON_TRUST_PROXY, which is what makes req.secure true). Development follows the request.
- */
-export function cookieSecure(mode: 'development' | 'production', req: { secure: boolean }): boolean {
-  return mode === 'production' || req.secure;
+/** What checking a session cookie needs: the secret that signs it, the sessions, the token table. */
+export interface SessionDeps {
+  sessionSecret: Buffer;
+  sessions: ConsoleSessionStore;
+  tokens: TokenTable;
 }
 
 /** The 503 a page or /codec answers while Cordon's database cannot be asked about a session. */
@@ -112,6 +98,23 @@ export async function openSession(
   return { ok: true, session: { sid: id, principal, issuedAt: createdAt, expiresAt } };
 }
 
+/**
+ * The signed-in principal of a request's console session (for the codec endpoint), if it has a current one;
+ * throws the 503 problem while the database cannot be asked.
+ */
+export async function sessionPrincipal(
+  deps: SessionDeps,
+  req: { headers: { cookie?: string } },
+): Promise<Principal | undefined> {
+  const check = await openSession(
+    deps.sessionSecret,
+    deps.sessions,
+    deps.tokens,
+    parseCookies(req.headers.cookie).get(SESSION_COOKIE),
+  );
+  return check.ok ? check.session.principal : undefined;
+}
+
 /** Ends the session a cookie names (sign-out); answers whether there was one. */
 export async function endSession(
   secret: Buffer,
@@ -142,49 +145,4 @@ export function principalOfToken(tokens: TokenTable, presented: string): Princip
     found = same && !found ? principal : found;
   }
   return presented ? found : undefined;
-}
-
-// CSRF: the browser holds a random nonce in an HttpOnly, SameSite=Strict cookie; every form carries
-// HMAC(csrf key, nonce | session ID). Only the server can compute it, it is useless in another browser or
-// another session, and it needs no server-side state.
-
-const NONCE = /^[A-Za-z0-9_-]{24}$/;
-
-export function newCsrfNonce(): string {
-  return randomBytes(18).toString('base64url');
-}
-
-export function validNonce(value: string | undefined): value is string {
-  return value !== undefined && NONCE.test(value);
-}
-
-export function csrfToken(secret: Buffer, nonce: string, sid: string | undefined): string {
-  return mac(keyFor(secret, 'csrf'), `${nonce}|${sid ?? '-'}`);
-}
-
-export function csrfValid(
-  secret: Buffer,
-  nonce: string | undefined,
-  sid: string | undefined,
-  presented: unknown,
-): boolean {
-  if (!validNonce(nonce) || typeof presented !== 'string' || presented.length > 100) return false;
-  return sameText(presented, csrfToken(secret, nonce, sid));
-}
-
-/** The request's cookies by name (the first of a repeated name: the browser sends the most specific first). */
-export function parseCookies(header: string | undefined): Map<string, string> {
-  const cookies = new Map<string, string>();
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (!name || cookies.has(name)) continue;
-    try {
-      cookies.set(name, decodeURIComponent(part.slice(eq + 1).trim()));
-    } catch {
-      // A cookie this console did not write: ignored.
-    }
-  }
-  return cookies;
 }

@@ -1,15 +1,8 @@
 // The erasure routes (admins): an account's erasure requested by one admin, approved by another, then run; and
 // its audit record. The work is api/erasure.ts's; the route table (api/app.ts) includes these.
-import type { z } from 'zod';
-import type { RouteSpec } from './app';
-import type { ErasureService } from './erasure';
-import * as S from './schemas';
-
-function route<B extends z.ZodType, P extends z.ZodType, Q extends z.ZodType>(
-  r: RouteSpec<B, P, Q>,
-): RouteSpec {
-  return r;
-}
+import type { ErasureService } from '../erasure';
+import * as S from '../schemas';
+import { route, type RouteSpec } from './spec';
 
 /** `erasures` is asked for at each call: a route table built without one (for its shape only) still builds. */
 export function erasureRoutes(erasures: () => ErasureService): RouteSpec[] {

@@ -1,13 +1,11 @@
-// The console acts through the API's own route table: the same role check, the same zod schemas, the same
-// handler. Whatever the API would refuse, the console refuses with the same Problem.
+// The console and the user's pages act through the API's own route table: the same role check, the same zod
+// schemas, the same handler. Whatever the API would refuse, they refuse with the same Problem.
 import type { z } from 'zod';
-import type { RouteSpec } from '../api/app';
-import { requireRole } from '../api/auth';
-import { temporalUnavailable, temporalUnavailableProblem } from '../api/errors';
-import { fieldErrors, Problem, type FieldError } from '../api/problems';
-import type { Principal } from '../infra/config';
-import type { ReviewQueueItem } from '../api/case-service';
-import type { QueueRow } from './queue';
+import type { Principal } from '../../infra/config';
+import { requireRole } from '../auth';
+import { temporalUnavailable, temporalUnavailableProblem } from '../errors';
+import { fieldErrors, Problem, type FieldError } from '../problems';
+import type { RouteSpec } from './spec';
 
 export interface RouteInput {
   params?: Record<string, string>;
@@ -59,19 +57,8 @@ function parsePart(
   return undefined;
 }
 
-/** Temporal out of reach is a 503 the reviewer can retry; anything else unknown stays an error to log. */
+/** Temporal out of reach is a 503 the page's user can retry; anything else unknown stays an error to log. */
 export function asProblem(err: unknown): unknown {
   if (err instanceof Problem || !temporalUnavailable(err)) return err;
   return temporalUnavailableProblem('the case engine (Temporal) cannot be reached just now');
-}
-
-/** The keys a body schema takes, when it is an object schema: the form sends only fields the API knows. */
-export function bodyKeys(r: RouteSpec | undefined): Set<string> | undefined {
-  const shape = (r?.body as { shape?: Record<string, unknown> } | undefined)?.shape;
-  return shape ? new Set(Object.keys(shape)) : undefined;
-}
-
-/** Queue items as queue rows: the API's items carry their reason codes (from the case's search attribute). */
-export function queueRows(items: readonly ReviewQueueItem[]): QueueRow[] {
-  return items.map((item) => ({ ...item, reasonCodes: [...item.reasonCodes] }));
 }

@@ -1,0 +1,225 @@
+// What the API reads about cases: a case's view with its deliveries (the archive for ended cases, else
+// Temporal), the review queue (visibility), and from Cordon's database alone the restrictions, the change feed
+// and the case an event reached.
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { TimelineEntry } from '../core/case-types';
+import { CASE_WORKFLOW_TYPE, caseWorkflowId, parseCaseId, type CaseView } from '../core/contracts';
+import { REVIEW_STATUSES } from '../core/model';
+import type { StoredMessage } from '../infra/stores/outbox';
+import { caseViewQuery, SA } from '../workflows/definitions';
+import type { CaseServiceOptions } from './case-calls';
+import { temporalRead, TEMPORAL_READ_MS } from './errors';
+import { Problem } from './problems';
+
+/** A message's delivery as the case view shows it (no message text: only what and how it went). */
+export interface DeliveryView {
+  key: string;
+  kind: 'NOTIFY_USER' | 'NOTIFY_BACKEND';
+  what: string;
+  status: string;
+  attempts: number;
+  channels: string[];
+  lastError: string | null;
+}
+
+export type CaseDetails = CaseView & { deliveries: DeliveryView[] };
+
+export interface ReviewQueueItem {
+  caseId: string;
+  accountId: string;
+  tier: string;
+  status: string;
+  reviewDueAt: string | null;
+  assignee: string | null;
+  /** Past its review SLA: in the senior queue. */
+  escalated: boolean;
+  /** The case's reason codes, from its search attribute (codes only: no personal data). */
+  reasonCodes: string[];
+}
+
+export interface Restriction {
+  accountId: string;
+  restricted: boolean;
+  tier: string;
+  status: string | null;
+  caseId: string | null;
+}
+
+/** How long the review queue's listing may take before the answer is a 503. */
+const REVIEW_QUEUE_READ_MS = 10_000;
+
+/** A view archived by an earlier release, with the fields added since at their neutral values. */
+function withLaterFields(view: CaseView): CaseView {
+  return {
+    ...view,
+    evidenceVersion: view.evidenceVersion ?? 0,
+    question: view.question ?? null,
+    explanation: view.explanation ?? null,
+    retractedEvents: view.retractedEvents ?? [],
+    pendingApproval: view.pendingApproval
+      ? {
+          ...view.pendingApproval,
+          decision: view.pendingApproval.decision ?? 'CLOSE',
+          evidenceVersion: view.pendingApproval.evidenceVersion ?? null,
+        }
+      : null,
+  };
+}
+
+export class CaseReads {
+  constructor(
+    private readonly o: CaseServiceOptions,
+    private readonly client: Client,
+  ) {}
+
+  /**
+   * The view of one case with its deliveries: the archive in Cordon's database if the case has ended (an open
+   * case is never there), else the account's current run if it is that case, else an earlier run found by its
+   * ID. An ended case is so read without Temporal, which may be down.
+   */
+  async getCase(caseId: string): Promise<CaseDetails> {
+    const found = await this.findCase(caseId);
+    if (!found) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
+    return withDeliveries(found.view, await this.o.store.outbox.messagesOf(caseId));
+  }
+
+  async findCase(caseId: string): Promise<{ view: CaseView; current: boolean } | null> {
+    const parsed = parseCaseId(caseId);
+    if (!parsed) return null;
+    const archived = await this.o.store.archive.find(caseId);
+    if (archived) return { view: withLaterFields(archived.view), current: false };
+    // Within a deadline: with Temporal out of reach, a 503 with Retry-After soon rather than the client's retries.
+    return temporalRead(this.client, TEMPORAL_READ_MS, async () => {
+      const latest = await this.queryView(this.client.workflow.getHandle(caseWorkflowId(parsed.accountId)));
+      if (latest?.caseId === caseId) return { view: latest, current: true };
+      // An earlier case of the account: visibility knows its run by the CordonCaseId search attribute.
+      for await (const wf of this.client.workflow.list({ query: `CordonCaseId = "${caseId}"` })) {
+        const view = await this.queryView(this.client.workflow.getHandle(wf.workflowId, wf.runId));
+        if (view?.caseId === caseId) return { view, current: false };
+      }
+      return null;
+    });
+  }
+
+  private async queryView(handle: WorkflowHandle): Promise<CaseView | null> {
+    try {
+      return await handle.query(caseViewQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  /** The case an earlier event of the account reached (its first answer), for a retraction. */
+  async caseOfEvent(accountId: string, eventId: string): Promise<string> {
+    const first = await this.o.store.events.find(accountId, eventId, this.o.eventIdWindowMs);
+    if (!first?.caseId)
+      throw new Problem(404, 'Event not found', `no case recorded event ${eventId} for this account`, {
+        code: 'EVENT_NOT_FOUND',
+      });
+    return first.caseId;
+  }
+
+  /** Restriction changes and outcomes after a cursor, in order: the backend catches up after an outage. */
+  async changes(after: number, limit: number) {
+    const items = await this.o.store.changes.after(after, limit);
+    return { items, next: items.length ? items[items.length - 1]!.cursor : String(after) };
+  }
+
+  /** The hot-path check: from the account's durable record in Cordon's database, never from Temporal. */
+  async restriction(accountId: string): Promise<Restriction> {
+    return (await this.restrictions([accountId]))[0]!;
+  }
+
+  async restrictions(accountIds: readonly string[]): Promise<Restriction[]> {
+    const records = await this.o.store.restrictions.of(accountIds);
+    return accountIds.map((accountId, i) => {
+      const r = records[i];
+      if (!r) return { accountId, restricted: false, tier: 'NONE', status: null, caseId: null };
+      return {
+        accountId,
+        restricted: r.restricted,
+        tier: r.restricted ? r.tier : 'NONE',
+        status: r.status,
+        caseId: r.caseId,
+      };
+    });
+  }
+
+  /** Open cases waiting for reviewers, soonest review deadline first (from visibility: eventually consistent). */
+  async reviewQueue(
+    status: string | undefined,
+    limit: number,
+    escalated?: boolean,
+  ): Promise<ReviewQueueItem[]> {
+    const statuses = status ? [status] : REVIEW_STATUSES;
+    const now = new Date().toISOString();
+    const breach =
+      escalated === undefined
+        ? ''
+        : escalated
+          ? ` AND CordonReviewDueAt < "${now}"`
+          : ` AND (CordonReviewDueAt >= "${now}" OR CordonReviewDueAt IS NULL)`;
+    const query = `WorkflowType = "${CASE_WORKFLOW_TYPE}" AND ExecutionStatus = "Running" AND CordonStatus IN (${statuses
+      .map((s) => `"${s}"`)
+      .join(', ')})${breach}`;
+    // Bounded like every read (a visibility listing of thousands takes longer than one case's view).
+    const items = await temporalRead(this.client, REVIEW_QUEUE_READ_MS, () => this.listQueue(query, now));
+    items.sort((a, b) => (a.reviewDueAt ?? '9999').localeCompare(b.reviewDueAt ?? '9999'));
+    return items.slice(0, limit);
+  }
+
+  private async listQueue(query: string, now: string): Promise<ReviewQueueItem[]> {
+    const items: ReviewQueueItem[] = [];
+    for await (const wf of this.client.workflow.list({ query })) {
+      const sa = wf.typedSearchAttributes;
+      const due = sa.get(SA.reviewDueAt);
+      items.push({
+        caseId: sa.get(SA.caseId) ?? '',
+        accountId: sa.get(SA.accountId) ?? '',
+        tier: sa.get(SA.tier) ?? '',
+        status: sa.get(SA.status) ?? '',
+        reviewDueAt: due ? due.toISOString() : null,
+        assignee: sa.get(SA.assignee) ?? null,
+        escalated: due !== undefined && due.toISOString() < now,
+        reasonCodes: sa.get(SA.reasonCodes) ?? [],
+      });
+      if (items.length >= 5_000) break;
+    }
+    return items;
+  }
+}
+
+/** Adds what Cordon's outbox knows: delivered and failed messages in the timeline, every message's status. */
+function withDeliveries(view: CaseView, messages: StoredMessage[]): CaseDetails {
+  const system = { kind: 'system' as const, id: 'cordon' };
+  const entries: TimelineEntry[] = [];
+  const deliveries = messages.map((m): DeliveryView => {
+    const user = m.message.kind === 'NOTIFY_USER';
+    const what = m.message.kind === 'NOTIFY_USER' ? m.message.notice.template : m.message.event.type;
+    const at = new Date(m.updatedAt).toISOString();
+    if (m.status === 'DELIVERED')
+      entries.push(
+        user
+          ? { at, actor: system, type: 'NOTIFIED', template: what, channels: m.channels }
+          : { at, actor: system, type: 'WEBHOOK_SENT', event: what, channels: m.channels },
+      );
+    if (m.status === 'FAILED')
+      entries.push({ at, actor: system, type: 'DELIVERY_FAILED', message: what, reason: m.lastError });
+    return {
+      key: m.idempotencyKey,
+      kind: m.message.kind,
+      what,
+      status: m.status,
+      attempts: m.attempts,
+      channels: m.channels,
+      lastError: m.lastError,
+    };
+  });
+  // A stable merge by time: the workflow's own entries keep their order.
+  const timeline = [...view.timeline, ...entries]
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.at.localeCompare(b.e.at) || a.i - b.i)
+    .map(({ e }) => e);
+  return { ...view, timeline, deliveries };
+}
