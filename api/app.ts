@@ -25,6 +25,7 @@ import type { Store } from '../infra/store';
 import type { ConsoleSessionStore } from '../infra/sessions';
 import type { ErasureService } from './erasure';
 import { caseRoutes } from './routes/cases';
+import { caseSearchRoutes } from './routes/case-search';
 import { erasureRoutes } from './routes/erasure';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
@@ -84,6 +85,7 @@ export function routes(d: AppDeps): RouteSpec[] {
     ...caseRoutes(d),
     ...reportRoutes(d),
     ...reviewRoutes(d),
+    ...caseSearchRoutes(d),
     ...staffRoutes(d),
     ...erasureRoutes(() => {
       if (!d.erasures) throw new Error('erasure is not wired in this process'); // api/main.ts wires it

@@ -35,6 +35,31 @@ export interface ReviewQueueItem {
   escalated: boolean;
   /** The case's reason codes, from its search attribute (codes only: no personal data). */
   reasonCodes: string[];
+  /**
+   * While the case waits for a second approval it has no review deadline but the approval SLA, which only its
+   * view carries (deadlines.approvalDueAt); null otherwise, or when the view was not read in time.
+   */
+  approvalDueAt?: string | null;
+}
+
+/** A case in a list (search, ended cases, an account's history): identifiers, codes and dates only. */
+export interface CaseSummary {
+  caseId: string;
+  accountId: string;
+  status: string;
+  tier: string;
+  /** Still running (from visibility); false: ended (from the archive). */
+  open: boolean;
+  outcome: string | null;
+  reasonCodes: string[];
+  openedAt: string | null;
+  endedAt: string | null;
+}
+
+export interface EndedCases {
+  items: CaseSummary[];
+  /** The cursor of the next page (`after`), or null when no case is left. */
+  next: string | null;
 }
 
 export interface Restriction {
@@ -47,6 +72,10 @@ export interface Restriction {
 
 /** How long the review queue's listing may take before the answer is a 503. */
 const REVIEW_QUEUE_READ_MS = 10_000;
+/** How long the queue waits for the views of cases pending approval (their deadline) before answering without. */
+const APPROVAL_DEADLINES_READ_MS = 2_000;
+/** Views of cases pending approval read at once. */
+const APPROVAL_READS_AT_ONCE = 8;
 
 /** A view archived by an earlier release, with the fields added since at their neutral values. */
 function withLaterFields(view: CaseView): CaseView {
@@ -163,18 +192,51 @@ export class CaseReads {
     const query = `WorkflowType = "${CASE_WORKFLOW_TYPE}" AND ExecutionStatus = "Running" AND CordonStatus IN (${statuses
       .map((s) => `"${s}"`)
       .join(', ')})${breach}`;
+    const runs = new Map<ReviewQueueItem, WorkflowHandle>();
     // Bounded like every read (a visibility listing of thousands takes longer than one case's view).
-    const items = await temporalRead(this.client, REVIEW_QUEUE_READ_MS, () => this.listQueue(query, now));
+    const items = await temporalRead(this.client, REVIEW_QUEUE_READ_MS, () =>
+      this.listQueue(query, now, runs),
+    );
     items.sort((a, b) => (a.reviewDueAt ?? '9999').localeCompare(b.reviewDueAt ?? '9999'));
-    return items.slice(0, limit);
+    const page = items.slice(0, limit);
+    await this.approvalDeadlines(page, runs);
+    return page;
   }
 
-  private async listQueue(query: string, now: string): Promise<ReviewQueueItem[]> {
+  /**
+   * Fills in the approval SLA of the cases pending approval from their views (visibility has no attribute for
+   * it), a few at a time within a budget of its own: a case whose view is not read in time keeps null, and the
+   * queue still answers.
+   */
+  private async approvalDeadlines(
+    items: ReviewQueueItem[],
+    runs: Map<ReviewQueueItem, WorkflowHandle>,
+  ): Promise<void> {
+    const pending = items.filter((i) => i.status === 'PENDING_APPROVAL');
+    const end = Date.now() + APPROVAL_DEADLINES_READ_MS;
+    for (let i = 0; i < pending.length && Date.now() < end; i += APPROVAL_READS_AT_ONCE)
+      await Promise.all(
+        pending.slice(i, i + APPROVAL_READS_AT_ONCE).map(async (item) => {
+          const run = runs.get(item);
+          if (!run) return;
+          const view = await temporalRead(this.client, Math.max(end - Date.now(), 1), () =>
+            this.queryView(run),
+          ).catch(() => null);
+          if (view?.caseId === item.caseId) item.approvalDueAt = view.deadlines.approvalDueAt ?? null;
+        }),
+      );
+  }
+
+  private async listQueue(
+    query: string,
+    now: string,
+    runs: Map<ReviewQueueItem, WorkflowHandle>,
+  ): Promise<ReviewQueueItem[]> {
     const items: ReviewQueueItem[] = [];
     for await (const wf of this.client.workflow.list({ query })) {
       const sa = wf.typedSearchAttributes;
       const due = sa.get(SA.reviewDueAt);
-      items.push({
+      const item: ReviewQueueItem = {
         caseId: sa.get(SA.caseId) ?? '',
         accountId: sa.get(SA.accountId) ?? '',
         tier: sa.get(SA.tier) ?? '',
@@ -183,7 +245,11 @@ export class CaseReads {
         assignee: sa.get(SA.assignee) ?? null,
         escalated: due !== undefined && due.toISOString() < now,
         reasonCodes: sa.get(SA.reasonCodes) ?? [],
-      });
+        approvalDueAt: null,
+      };
+      items.push(item);
+      if (item.status === 'PENDING_APPROVAL')
+        runs.set(item, this.client.workflow.getHandle(wf.workflowId, wf.runId));
       if (items.length >= 5_000) break;
     }
     return items;

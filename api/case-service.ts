@@ -12,17 +12,27 @@ import type { Store } from '../infra/store';
 import { CaseActions } from './case-actions';
 import { CaseCalls, type CaseServiceOptions } from './case-calls';
 import { CaseEvents } from './case-events';
-import { CaseReads, type CaseDetails, type Restriction, type ReviewQueueItem } from './case-reads';
-import type { ManualCase } from './schemas';
+import {
+  CaseReads,
+  type CaseDetails,
+  type CaseSummary,
+  type EndedCases,
+  type Restriction,
+  type ReviewQueueItem,
+} from './case-reads';
+import { CaseSearch } from './case-search';
+import type { EndedCasesQuery, ManualCase } from './schemas';
 
 export class CaseService {
   private readonly events: CaseEvents;
   private readonly actions: CaseActions;
   private readonly reads: CaseReads;
+  private readonly finder: CaseSearch;
 
   constructor(o: CaseServiceOptions) {
     const calls = new CaseCalls(o);
     this.reads = new CaseReads(o, calls.client);
+    this.finder = new CaseSearch(o, calls.client);
     this.events = new CaseEvents(o, calls);
     this.actions = new CaseActions(o, calls, this.reads);
   }
@@ -77,6 +87,16 @@ export class CaseService {
   /** Open cases waiting for reviewers, soonest review deadline first (from visibility: eventually consistent). */
   reviewQueue(status: string | undefined, limit: number, escalated?: boolean): Promise<ReviewQueueItem[]> {
     return this.reads.reviewQueue(status, limit, escalated);
+  }
+
+  /** The cases an exact case ID or account ID names, open and ended; see CaseSearch.search. */
+  searchCases(q: string): Promise<CaseSummary[]> {
+    return this.finder.search(q);
+  }
+
+  /** Ended cases from the archive, newest first, filtered and paged; see CaseSearch.ended. */
+  endedCases(q: EndedCasesQuery): Promise<EndedCases> {
+    return this.finder.ended(q);
   }
 }
 

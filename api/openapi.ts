@@ -34,17 +34,21 @@ const problem = (description: string, headers?: Record<string, string>) => ({
 });
 
 /**
- * A request schema as JSON Schema. Schemas given an ID (`.meta({ id })`, e.g. the contact with its time zones)
+ * A request schema (or, with io 'output', an answer's) as JSON Schema. Schemas given an ID (`.meta({ id })`, e.g. the contact with its time zones)
  * are written once, into `shared` (the document's components), and referred to from every use.
  */
-function jsonSchema(schema: z.ZodType, shared: Record<string, unknown>): Record<string, unknown> {
+function jsonSchema(
+  schema: z.ZodType,
+  shared: Record<string, unknown>,
+  io: 'input' | 'output' = 'input',
+): Record<string, unknown> {
   const {
     $schema: _ignored,
     $defs,
     ...rest
   } = z.toJSONSchema(schema, {
     target: 'draft-2020-12',
-    io: 'input',
+    io,
     unrepresentable: 'any',
   });
   for (const [id, def] of Object.entries($defs ?? {})) shared[id] = def;
@@ -56,12 +60,14 @@ function jsonSchema(schema: z.ZodType, shared: Record<string, unknown>): Record<
 }
 
 /** Every status a route can answer: what the route table says it takes, and what the app around it adds. */
-function responses(r: RouteSpec): Record<string, unknown> {
+function responses(r: RouteSpec, shared: Record<string, unknown>): Record<string, unknown> {
   const caseRoute = r.path.includes(':caseId');
   return {
     [r.status ?? 200]: {
       description: r.status === 202 ? 'Accepted: the work goes on' : 'OK',
-      content: { 'application/json': {} },
+      content: {
+        'application/json': r.answerSchema ? { schema: jsonSchema(r.answerSchema, shared, 'output') } : {},
+      },
     },
     ...(r.body || r.params || r.query
       ? {
@@ -143,7 +149,7 @@ export function buildOpenApi(routes: RouteSpec[]): Record<string, unknown> {
             },
           }
         : {}),
-      responses: responses(r),
+      responses: responses(r, schemas),
     };
   }
   return {

@@ -7,7 +7,7 @@ import {
   RiskEventSchema,
   STAFF_EVENT_PREFIX,
 } from '../core/events';
-import { DECISIONS, LOCALES, REASON_CODES, TIERS } from '../core/model';
+import { DECISIONS, LOCALES, OUTCOMES, REASON_CODES, TIERS } from '../core/model';
 import { ERASURE_REASONS } from '../infra/erasure-record';
 import { Problem } from './problems';
 
@@ -155,6 +155,46 @@ export const ReviewQueueQuery = z.strictObject({
     .describe('true: the senior queue (cases past their review SLA); false: the others'),
 });
 
+/** A search is exact: a case ID, or an account ID (account IDs have no ".", so the two never mix). */
+export const CaseSearchQuery = z.strictObject({
+  q: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}(?:\.[0-9a-f]{12})?$/, 'a case ID or an account ID, exactly as given')
+    .describe('A case ID (the account ID, ".", 12 hex digits) or an account ID, exactly (not a prefix)'),
+});
+
+/** Ended cases, newest first: filters, a window of end times, and a cursor (the previous page's `next`). */
+export const EndedCasesQuery = z
+  .strictObject({
+    outcome: z.enum(OUTCOMES).optional(),
+    reason: z.enum(REASON_CODES).optional().describe('Cases with this reason code among their reasons'),
+    accountId: AccountIdSchema.optional().describe("One account's ended cases"),
+    from: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Ended at or after this time (ISO 8601). Must be before `to`, else 400 VALIDATION_FAILED'),
+    to: z.iso.datetime({ offset: true }).optional().describe('Ended before this time (ISO 8601)'),
+    limit: queryInt(1, 100).default(50),
+    after: z
+      .string()
+      .regex(/^[0-9]{1,15}~[A-Za-z0-9_-]{1,64}\.[0-9a-f]{12}$/, 'the `next` of the previous page')
+      .optional()
+      .describe('The `next` of the previous page'),
+  })
+  .transform(({ from, to, after, ...q }) => {
+    const cut = after?.indexOf('~') ?? -1;
+    return {
+      ...q,
+      from: from ? Date.parse(from) : undefined,
+      to: to ? Date.parse(to) : undefined,
+      after: after ? { endedAt: Number(after.slice(0, cut)), caseId: after.slice(cut + 1) } : undefined,
+    };
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, {
+    message: '`from` must be before `to`',
+    path: ['from'],
+  });
+
 const DAY_MS = 86_400_000;
 /** The longest report window. */
 const REPORT_WINDOW_MAX_DAYS = 3_660;
@@ -216,6 +256,7 @@ export type DecisionBody = z.infer<typeof DecisionBody>;
 export type ApprovalBody = z.infer<typeof ApprovalBody>;
 export type InfoBody = z.infer<typeof InfoBody>;
 export type ReviewQueueQuery = z.infer<typeof ReviewQueueQuery>;
+export type EndedCasesQuery = z.output<typeof EndedCasesQuery>;
 
 /**
  * What the schema cannot check of a risk event: an ID in the staff space (POST /v1/cases uses "staff:" IDs, so

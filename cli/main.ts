@@ -1,4 +1,4 @@
-// The policy lab's command line: `npx cordon <command>` (see README, "Policy lab").
+// The policy lab's command line: `npx cordon <command>` (see docs/policy-and-lab.md, "The policy lab").
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { caseTermsOf, type Policy } from '../core/policy';

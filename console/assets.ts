@@ -12,6 +12,9 @@ header.top { display:flex; align-items:center; gap:16px; padding:10px 20px; back
 header.top a { color:#fff; text-decoration:none; }
 header.top .brand { font-weight:600; margin-right:auto; }
 header.top form { margin:0; }
+nav.tools { display:flex; align-items:center; gap:16px; padding:8px 20px; background:#fff; border-bottom:1px solid var(--line); }
+nav.tools form.search { display:flex; gap:6px; margin:0 0 0 auto; }
+nav.tools form.search input { width:260px; }
 header.top button { background:transparent; color:#fff; border:1px solid #6b778a; padding:3px 10px; border-radius:4px; cursor:pointer; }
 .who { color:#c5ccd6; }
 main { max-width:1200px; margin:0 auto; padding:20px; }
@@ -38,7 +41,7 @@ dl.facts dt { color:var(--muted); }
 dl.facts dd { margin:0; }
 form.filters { display:flex; flex-wrap:wrap; gap:12px; align-items:end; }
 form.filters label { display:flex; flex-direction:column; font-size:12px; color:var(--muted); gap:3px; }
-select, input[type=text], input[type=password], textarea { font:inherit; padding:6px 8px; border:1px solid #b8c0cc; border-radius:5px; background:#fff; }
+select, input[type=text], input[type=password], input[type=search], input[type=date], textarea { font:inherit; padding:6px 8px; border:1px solid #b8c0cc; border-radius:5px; background:#fff; }
 textarea { width:100%; min-height:70px; }
 button, .button { font:inherit; padding:6px 14px; border-radius:5px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; text-decoration:none; display:inline-block; }
 button.secondary { background:#fff; color:var(--accent); }

@@ -1,12 +1,15 @@
 // The case page: what the case is, what the user said, the whole timeline, and the reviewer's actions with
 // any refusal shown beside the form that caused it.
-import { EVIDENCE_REF } from '../infra/evidence-store';
 import type { CaseDetails } from '../api/case-reads';
 import type { Problem } from '../api/problems';
+import { SENIORS } from '../api/routes/spec';
 import type { TimelineEntry } from '../core/case-types';
 import { DECISIONS, REASON_CODES, type ReasonContribution, type ReasonCode } from '../core/model';
 import { REASONS } from '../core/reasons';
 import { html, type Html } from '../web/html';
+import type { Lang } from '../web/i18n';
+import { accountHistory, type AccountHistory } from './case-history';
+import { fileList, type CaseFiles } from './case-files';
 import { label, timeLeft, USER_PRESETS, when, type Key, type Translate } from './i18n';
 import { csrfField, layout, problemBox, type PageContext } from './pages';
 
@@ -14,7 +17,9 @@ export type CaseAction = 'claim' | 'release' | 'decision' | 'approval';
 
 /** The case as GET /v1/cases/:caseId answers it: reasons come with the catalogue's explanations. */
 export type ConsoleCase = Omit<CaseDetails, 'reasons'> & {
-  reasons: (ReasonContribution & { explanation?: { reviewer?: string } })[];
+  reasons: (ReasonContribution & {
+    explanation?: { reviewer?: string; reviewerByLocale?: Partial<Record<Lang, string>> };
+  })[];
 };
 
 export interface FailedAction {
@@ -35,10 +40,13 @@ export interface CaseModel {
   /** The decision and approval bodies' fields, from the API's schemas: the forms offer only what they take. */
   decisionFields?: Set<string>;
   approvalFields?: Set<string>;
+  /** Each referenced file's name, kind and size as the evidence store gave them (console/case-files.ts). */
+  files?: CaseFiles;
+  /** The account's ended cases (console/case-history.ts); null: could not be read. */
+  history?: AccountHistory;
 }
 
 const REVIEW_STATUSES = ['IN_REVIEW', 'AWAITING_INFO', 'PENDING_APPROVAL'];
-const MAY_TAKE_OVER = ['senior', 'admin'];
 
 /** A field error's place in the form: body.explanation.text → explanationText. */
 function fieldOf(path: string): string {
@@ -127,7 +135,8 @@ function deadlines(t: Translate, v: ConsoleCase, now: number): Html {
   </div>`;
 }
 
-function reasons(t: Translate, v: ConsoleCase): Html {
+/** The reviewer's guidance in the reviewer's language (the API's per-locale form, else the catalogue's). */
+function reasons(t: Translate, v: ConsoleCase, lang: Lang): Html {
   return html`<div class="card">
     <h2>${t('reasons')}</h2>
     <table>
@@ -144,7 +153,9 @@ function reasons(t: Translate, v: ConsoleCase): Html {
             html`<tr data-reason="${r.code}">
               <td><code>${r.code}</code><br /><span class="muted code">${r.ruleId}</span></td>
               <td>+${r.contribution}</td>
-              <td>${r.explanation?.reviewer ?? REASONS[r.code]?.reviewer ?? ''}</td>
+              <td class="guidance" lang="${lang}">
+                ${r.explanation?.reviewerByLocale?.[lang] ?? REASONS[r.code]?.reviewer[lang] ?? ''}
+              </td>
             </tr>`,
         )}
       </tbody>
@@ -153,16 +164,7 @@ function reasons(t: Translate, v: ConsoleCase): Html {
 }
 
 /** The user's own words and documents: the appeal and every answer, as the timeline recorded them. */
-/** A reference to a file the user sent through their page opens it; any other reference is shown as given. */
-function evidenceLink(caseId: string, ref: string): Html {
-  return EVIDENCE_REF.test(ref)
-    ? html`<a class="evidence" href="${`/console/cases/${encodeURIComponent(caseId)}/evidence/${ref}`}"
-        ><code>${ref}</code></a
-      > `
-    : html`<code class="evidence">${ref}</code> `;
-}
-
-function fromUser(t: Translate, v: ConsoleCase): Html {
+function fromUser(t: Translate, v: ConsoleCase, files: (refs: string[]) => Html): Html {
   const entries = v.timeline.filter((e) => e.type === 'APPEAL' || e.type === 'INFO_PROVIDED');
   return html`<div class="card" id="user-statements">
     <h2>${t('userSays')}</h2>
@@ -182,7 +184,12 @@ function fromUser(t: Translate, v: ConsoleCase): Html {
           <span class="muted">${when(e.at)} · ${actorOf(e)}</span>
         </p>
         <div class="quote">${typeof text === 'string' ? text : ''}</div>
-        ${evidence.length ? html`<p>${t('evidence')}: ${evidence.map((ref) => evidenceLink(v.caseId, ref))}</p>` : ''}
+        ${
+          evidence.length
+            ? html`<p>${t('evidence')}:</p>
+                ${files(evidence)}`
+            : ''
+        }
       </div>`;
     })}
     ${
@@ -247,7 +254,10 @@ function holdPanel(ctx: PageContext, m: CaseModel): Html {
   const me = ctx.principal!;
   if (!REVIEW_STATUSES.includes(v.status)) return html``;
   const mine = v.assignee === me.id;
-  const mayRelease = v.assignee !== null && (mine || MAY_TAKE_OVER.includes(me.role));
+  // Taking over or releasing another reviewer's claim is for the roles the claim and release routes let do it.
+  const senior = SENIORS.includes(me.role);
+  const heldByOther = v.assignee !== null && !mine;
+  const mayRelease = v.assignee !== null && (mine || senior);
   const failed =
     m.failed && (m.failed.action === 'claim' || m.failed.action === 'release') ? m.failed : undefined;
   return html`<div class="card" id="hold">
@@ -256,7 +266,15 @@ function holdPanel(ctx: PageContext, m: CaseModel): Html {
     <p>
       ${v.assignee === null ? t('notHeld') : t('heldBy', { who: mine ? `${v.assignee} (${t('you')})` : v.assignee })}
     </p>
-    ${mine ? '' : buttonForm(ctx, v.caseId, 'claim', v.assignee === null ? t('claim') : t('takeOver'))}
+    ${
+      mine
+        ? ''
+        : !heldByOther
+          ? buttonForm(ctx, v.caseId, 'claim', t('claim'))
+          : senior
+            ? buttonForm(ctx, v.caseId, 'claim', t('takeOver'))
+            : html`<p class="muted" id="senior-takes-over">${t('seniorTakesOver')}</p>`
+    }
     ${mayRelease ? buttonForm(ctx, v.caseId, 'release', t('release'), 'secondary') : ''}
   </div>`;
 }
@@ -418,7 +436,10 @@ export function casePage(ctx: PageContext, m: CaseModel): string {
   const v = m.view;
   const orphan =
     m.failed && !panelShown(v, ctx.principal!.id, m.failed.action) ? m.failed.problem : undefined;
-  const left = v.deadlines.reviewDueAt ? timeLeft(t, v.deadlines.reviewDueAt, m.now) : undefined;
+  // The deadline the case waits for: a second approval has its own SLA, a review the review SLA.
+  const pendingApproval = v.status === 'PENDING_APPROVAL';
+  const due = pendingApproval ? v.deadlines.approvalDueAt : v.deadlines.reviewDueAt;
+  const left = due ? timeLeft(t, due, m.now) : undefined;
   return layout(
     ctx,
     t('caseTitle', { id: v.caseId }),
@@ -426,16 +447,19 @@ export function casePage(ctx: PageContext, m: CaseModel): string {
       <h1>${t('caseTitle', { id: v.caseId })}</h1>
       <p class="muted">
         ${label(t, 'status', v.status)} ·
-        ${label(t, 'tier', v.tier)}${left ? html` · <span class="${left.overdue ? 'overdue' : ''}">${t('sla')}: ${left.text}</span>` : ''}
+        ${label(t, 'tier', v.tier)}${left ? html` · <span id="sla" class="${left.overdue ? 'overdue' : ''}" title="${when(due!)}">${pendingApproval ? t('deadline.approvalDueAt') : t('sla')}: ${left.text}</span>` : ''}
       </p>
       ${m.done ? html`<div class="alert ok" role="status" id="done">${t(`done.${m.done}`)}</div>` : ''}
       ${orphan ? problemBox(t, orphan) : ''}
       <div class="grid">
-        <div>${summary(t, v, ctx.principal!.id)} ${reasons(t, v)} ${fromUser(t, v)}</div>
+        <div>
+          ${summary(t, v, ctx.principal!.id)} ${reasons(t, v, ctx.lang)}
+          ${fromUser(t, v, (refs) => fileList(ctx.lang, v.caseId, refs, m.files))}
+        </div>
         <div>
           ${holdPanel(ctx, m)} ${decisionPanel(ctx, m)} ${approvalPanel(ctx, m)} ${deadlines(t, v, m.now)}
         </div>
       </div>
-      ${timeline(t, v)}`,
+      ${accountHistory(t, v, m.history)} ${timeline(t, v)}`,
   );
 }

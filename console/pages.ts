@@ -6,7 +6,7 @@ import { ASSET_VERSION } from './assets';
 import { href, html, type Html } from '../web/html';
 import { LANGS, type Lang } from '../web/i18n';
 import { label, timeLeft, translator, when, type Translate } from './i18n';
-import { breached, facetValues, type Facet, type QueueFilter, type QueueRow } from './queue';
+import { breached, dueOf, facetValues, type Facet, type QueueFilter, type QueueRow } from './queue';
 
 export interface PageContext {
   t: Translate;
@@ -56,6 +56,22 @@ export function layout(ctx: PageContext, title: string, body: Html): string {
               : ''
           }
         </header>
+        ${
+          ctx.principal
+            ? html`<nav class="tools">
+                <a href="/console/ended">${t('endedCases')}</a>
+                <form class="search" method="get" action="/console/search" role="search">
+                  <input
+                    type="search"
+                    name="q"
+                    aria-label="${t('searchLabel')}"
+                    placeholder="${t('searchLabel')}"
+                  />
+                  <button type="submit" class="secondary">${t('search')}</button>
+                </form>
+              </nav>`
+            : ''
+        }
         <main>${body}</main>
       </body>
     </html> `.text;
@@ -161,7 +177,9 @@ export function queuePage(ctx: PageContext, m: QueueModel): string {
   const me = ctx.principal?.id;
   const rows = m.rows.map((r) => {
     const late = breached(r, m.now);
-    const left = r.reviewDueAt ? timeLeft(t, r.reviewDueAt, m.now) : undefined;
+    // A case pending approval waits for its approval SLA, not a review deadline.
+    const due = dueOf(r);
+    const left = due ? timeLeft(t, due, m.now) : undefined;
     return html`<tr class="${late ? 'escalated' : ''}" data-case-id="${r.caseId}">
       <td>
         <a href="/console/cases/${encodeURIComponent(r.caseId)}"><code>${r.caseId}</code></a>
@@ -175,7 +193,7 @@ export function queuePage(ctx: PageContext, m: QueueModel): string {
         ${r.assignee === null ? html`<span class="muted">${t('nobody')}</span>` : r.assignee === me ? html`<b>${r.assignee}</b> (${t('you')})` : r.assignee}
       </td>
       <td>
-        ${left ? html`<span class="${left.overdue ? 'overdue' : ''}" title="${when(r.reviewDueAt!)}">${left.text}</span>` : '—'}
+        ${left ? html`<span class="${left.overdue ? 'overdue' : ''}" title="${when(due!)}">${left.text}</span>${r.reviewDueAt ? '' : html` <span class="muted">(${t('deadline.approvalDueAt')})</span>`}` : '—'}
       </td>
     </tr>`;
   });

@@ -38,17 +38,26 @@ export function facetValues(facet: Facet): readonly string[] {
   return ALLOWED[facet];
 }
 
-/** Past its review deadline: the API says so (escalated), or the deadline has passed since it answered. */
-export function breached(row: Pick<ReviewQueueItem, 'reviewDueAt' | 'escalated'>, now: number): boolean {
-  return row.escalated || (row.reviewDueAt !== null && Date.parse(row.reviewDueAt) < now);
+type Deadlines = Pick<ReviewQueueItem, 'reviewDueAt' | 'approvalDueAt'>;
+
+/** The deadline a row waits for: its review SLA, or while it waits for a second approval, the approval SLA. */
+export const dueOf = (row: Deadlines): string | null => row.reviewDueAt ?? row.approvalDueAt ?? null;
+
+/** Past its deadline: the API says so (escalated), or the deadline has passed since it answered. */
+export function breached(row: Deadlines & Pick<ReviewQueueItem, 'escalated'>, now: number): boolean {
+  const due = dueOf(row);
+  return row.escalated || (due !== null && Date.parse(due) < now);
 }
 
 /** Breached cases first, then by the time left to the SLA (no deadline last). */
-export function sortQueue<T extends Pick<ReviewQueueItem, 'reviewDueAt' | 'escalated' | 'caseId'>>(
+export function sortQueue<T extends Deadlines & Pick<ReviewQueueItem, 'escalated' | 'caseId'>>(
   rows: readonly T[],
   now: number,
 ): T[] {
-  const due = (r: T) => (r.reviewDueAt === null ? Number.POSITIVE_INFINITY : Date.parse(r.reviewDueAt));
+  const due = (r: T) => {
+    const at = dueOf(r);
+    return at === null ? Number.POSITIVE_INFINITY : Date.parse(at);
+  };
   return [...rows].sort(
     (a, b) =>
       Number(breached(b, now)) - Number(breached(a, now)) ||

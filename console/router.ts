@@ -12,7 +12,7 @@ import { asProblem, routeCaller } from '../api/routes/caller';
 import type { RouteSpec } from '../api/routes/spec';
 import { cookieOptions, parseCookies } from '../web/cookies';
 import { csrfToken, csrfValid, newCsrfNonce, validNonce } from '../web/csrf';
-import { html } from '../web/html';
+import { href, html } from '../web/html';
 import { chooseLang, type Lang } from '../web/i18n';
 import {
   CONSOLE_ROLES,
@@ -26,6 +26,9 @@ import {
 import { bodyKeys, bodyOf, formValues } from './forms';
 import { CSS, SCRIPT } from './assets';
 import { casePage, type CaseAction, type ConsoleCase, type FailedAction } from './case-page';
+import { historyOf } from './case-history';
+import { caseListRoutes } from './case-list-routes';
+import { FILES_CSS, inlineImage, lookUpFiles } from './case-files';
 import { LANG_COOKIE, translator } from './i18n';
 import { errorPage, loginPage, problemBox, queuePage, type PageContext } from './pages';
 import { applyFilter, facetCounts, parseFilter, queueRows, sortQueue } from './queue';
@@ -115,7 +118,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
 
   const asset = (type: string, body: string) => (_req: Request, res: Response) =>
     void res.set('Cache-Control', 'public, max-age=86400').type(type).send(body);
-  router.get('/assets/console.css', asset('text/css', CSS));
+  router.get('/assets/console.css', asset('text/css', CSS + FILES_CSS));
   router.get('/assets/console.js', asset('text/javascript', SCRIPT));
 
   // Language, session (looked up in the database on every request) and CSRF nonce, from the cookies.
@@ -233,7 +236,18 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   };
   const principalOf = (res: Response): Principal => locals(res).session!.principal;
 
+  // Search and the ended cases (console/case-list-routes.ts).
+  caseListRoutes(router, {
+    call,
+    context: (req, res) => context(req, res),
+    signedIn,
+    principal: principalOf,
+  });
+
   router.get('/queue', signedIn, async (req, res) => {
+    // A search typed into the queue's address (?q=) goes to the search.
+    if (typeof req.query.q === 'string')
+      return res.redirect(303, href('/console/search', { q: req.query.q }));
     const ctx = context(req, res);
     const me = principalOf(res);
     const now = Date.now();
@@ -282,6 +296,8 @@ export function consoleRouter(deps: ConsoleDeps): Router {
           : ctx.t('failed');
       return problemPage(res, err, errorPage(ctx, title, problemBox(ctx.t, err)));
     }
+    const files = await lookUpFiles(deps.evidence, view.caseId, view.timeline, logger);
+    const history = await historyOf(call, principalOf(res), view.accountId);
     // A refused action shows the case again, answered with the refusal's status and headers.
     if (o.failed) res.set(problemHeaders(o.failed.problem));
     res.status(o.failed?.problem.status ?? 200).send(
@@ -291,6 +307,8 @@ export function consoleRouter(deps: ConsoleDeps): Router {
         requestId: `console-${randomUUID()}`,
         decisionFields: bodyKeys(findRoute('post', '/v1/cases/:caseId/decision')),
         approvalFields: bodyKeys(findRoute('post', '/v1/cases/:caseId/approval')),
+        files,
+        history,
         ...o,
       }),
     );
@@ -320,6 +338,19 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     });
     res.send(stored.content);
   });
+
+  // An image a user sent, shown on its case's page from a sandboxed answer (console/case-files.ts).
+  router.get(
+    '/cases/:caseId/evidence/:ref/inline',
+    signedIn,
+    inlineImage({
+      evidence: deps.evidence,
+      logger,
+      principal: principalOf,
+      lang: (res) => locals(res).lang ?? 'en',
+      page: (req, res, title, detail) => errorPage(context(req, res), title, detail),
+    }),
+  );
 
   const DONE = new Set<string>(['claim', 'release', 'decision', 'approval']);
   router.get('/cases/:caseId', signedIn, async (req, res) => {

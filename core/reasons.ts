@@ -5,8 +5,8 @@ export interface ReasonText {
   user: Record<Locale, string>;
   /** What the account holder can do about it. */
   nextStep: Record<Locale, string>;
-  /** What a reviewer should look at. */
-  reviewer: string;
+  /** What a reviewer should look at, in the reviewer's language (the console's, not the account holder's). */
+  reviewer: Record<Locale, string>;
 }
 
 /** The closed, documented list of reason codes with their explanations. */
@@ -20,8 +20,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'Wait for the pause to end, or verify your identity to restore access now. If these attempts were not you, change your password.',
       'zh-CN': '请等待暂停结束，或立即完成身份验证以恢复访问。如非本人操作，请修改密码。',
     },
-    reviewer:
-      'Repeated failed logins (possible credential stuffing or brute force). Check login sources and lockout history.',
+    reviewer: {
+      en: 'Repeated failed logins (possible credential stuffing or brute force). Check login sources and lockout history.',
+      'zh-CN': '多次登录失败（可能是撞库或暴力破解）。请核查登录来源和锁定记录。',
+    },
   },
   ACCOUNT_TAKEOVER_SUSPECTED: {
     user: {
@@ -32,8 +34,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'Verify your identity. If you did not recognise the activity, contact us and change your password.',
       'zh-CN': '请完成身份验证。如您不认识这些操作，请联系我们并修改密码。',
     },
-    reviewer:
-      'Signals consistent with account takeover. Compare device, location and contact-detail changes.',
+    reviewer: {
+      en: 'Signals consistent with account takeover. Compare device, location and contact-detail changes.',
+      'zh-CN': '存在账户被他人控制的迹象。请比对设备、位置及联系方式的变更。',
+    },
   },
   NEW_DEVICE_LOCATION_JUMP: {
     user: {
@@ -44,7 +48,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'Confirm it was you by completing verification; until then some sensitive operations are paused.',
       'zh-CN': '请完成验证以确认是本人操作；在此之前部分敏感操作将暂停。',
     },
-    reviewer: 'New device with an implausible location change since the previous login (impossible travel).',
+    reviewer: {
+      en: 'New device with an implausible location change since the previous login (impossible travel).',
+      'zh-CN': '新设备登录，且与上次登录相比位置变化不合常理（不可能的行程）。',
+    },
   },
   IDENTITY_MISMATCH: {
     user: {
@@ -55,7 +62,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'Complete identity verification, or appeal and tell us more.',
       'zh-CN': '请完成身份验证，或提交申诉并补充说明。',
     },
-    reviewer: 'An identity check did not match (see the field in the event). Compare with KYC records.',
+    reviewer: {
+      en: 'An identity check did not match (see the field in the event). Compare with KYC records.',
+      'zh-CN': '身份核验不一致（见事件中的字段）。请与 KYC 记录比对。',
+    },
   },
   MULTI_LENDER_BORROWING: {
     user: {
@@ -66,7 +76,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'If this does not reflect your situation, appeal and tell us why.',
       'zh-CN': '如与实际情况不符，请提交申诉并说明原因。',
     },
-    reviewer: 'Many credit inquiries or new loans from different lenders in a short period (multi-lending).',
+    reviewer: {
+      en: 'Many credit inquiries or new loans from different lenders in a short period (multi-lending).',
+      'zh-CN': '短期内在多家机构有大量信用查询或新增贷款（多头借贷）。',
+    },
   },
   REPAYMENT_CAPACITY_DROP: {
     user: {
@@ -77,7 +90,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'If your situation is different, appeal and include any supporting documents.',
       'zh-CN': '如情况不同，请提交申诉并附上证明材料。',
     },
-    reviewer: 'Credit score dropped markedly since the last report. Review income and obligations.',
+    reviewer: {
+      en: 'Credit score dropped markedly since the last report. Review income and obligations.',
+      'zh-CN': '信用评分较上次报告明显下降。请核查收入和负债情况。',
+    },
   },
   ABNORMAL_BORROWING_PATTERN: {
     user: {
@@ -88,7 +104,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'Verify it was you, or appeal if you think this is a mistake.',
       'zh-CN': '请验证是否为本人操作，如认为有误请提交申诉。',
     },
-    reviewer: 'Unusual borrowing frequency or amount relative to the credit limit.',
+    reviewer: {
+      en: 'Unusual borrowing frequency or amount relative to the credit limit.',
+      'zh-CN': '相对于授信额度，借款频率或金额异常。',
+    },
   },
   ABNORMAL_FUND_FLOWS: {
     user: {
@@ -99,7 +118,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'Verify the payments were yours, or appeal with an explanation.',
       'zh-CN': '请确认这些付款为本人操作，或提交申诉并说明情况。',
     },
-    reviewer: 'Transfers to new payees or amounts unusual for this account.',
+    reviewer: {
+      en: 'Transfers to new payees or amounts unusual for this account.',
+      'zh-CN': '向新收款人转账，或转账金额对该账户而言异常。',
+    },
   },
   OVERDUE_HISTORY: {
     user: {
@@ -110,7 +132,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'Bring overdue amounts up to date, or appeal if the record is wrong.',
       'zh-CN': '请尽快结清逾期款项，如记录有误请提交申诉。',
     },
-    reviewer: 'Overdue days reported by the credit bureau.',
+    reviewer: {
+      en: 'Overdue days reported by the credit bureau.',
+      'zh-CN': '征信机构报告的逾期天数，请核对逾期记录。',
+    },
   },
   SCAM_VICTIM_INDICATORS: {
     user: {
@@ -122,8 +147,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'Take a moment, hang up on anyone pressing you to pay, and confirm the payment yourself once the waiting period ends.',
       'zh-CN': '请先冷静一下，挂断任何催促您付款的电话，并在等待期结束后亲自确认这笔付款。',
     },
-    reviewer:
-      'Transfer to a new payee during a phone call shortly after borrowing: typical authorised push payment scam.',
+    reviewer: {
+      en: 'Transfer to a new payee during a phone call shortly after borrowing: typical authorised push payment scam.',
+      'zh-CN': '借款后不久、通话期间向新收款人转账：典型的授权推送支付诈骗。',
+    },
   },
   EXTERNAL_FRAUD_REPORT: {
     user: {
@@ -134,7 +161,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'If you believe this is wrong, appeal before the deadline with any evidence you have.',
       'zh-CN': '如您认为有误，请在截止日期前提交申诉并附上相关证据。',
     },
-    reviewer: 'Fraud report from an external source (see source and whether it was confirmed).',
+    reviewer: {
+      en: 'Fraud report from an external source (see source and whether it was confirmed).',
+      'zh-CN': '来自外部来源的欺诈举报（见来源及是否已确认）。',
+    },
   },
   REGULATORY_HOLD: {
     user: {
@@ -145,7 +175,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'You can appeal; a reviewer will check the hold and tell you what is needed.',
       'zh-CN': '您可以提交申诉，审核人员将核查并告知您所需材料。',
     },
-    reviewer: 'Hold requested by a regulator or court (see reference). Verification cannot lift it.',
+    reviewer: {
+      en: 'Hold requested by a regulator or court (see reference). Verification cannot lift it.',
+      'zh-CN': '监管机构或法院要求的冻结（见参考编号）。身份验证无法解除。',
+    },
   },
   FAILED_VERIFICATIONS: {
     user: {
@@ -156,8 +189,10 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'A reviewer will look at your case; you can appeal and tell us more.',
       'zh-CN': '审核人员将处理您的案件；您可以提交申诉并补充说明。',
     },
-    reviewer:
-      'Verification failed (see method). Repeated failures can mean someone other than the holder is trying.',
+    reviewer: {
+      en: 'Verification failed (see method). Repeated failures can mean someone other than the holder is trying.',
+      'zh-CN': '验证未通过（见验证方式）。多次失败可能意味着非账户持有人在尝试。',
+    },
   },
   SUSPICIOUS_ACTION_BURST: {
     user: {
@@ -168,7 +203,9 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       en: 'Please wait a moment before trying again. If this was not you, tell us in your appeal.',
       'zh-CN': '请稍后再试。如非本人操作，请在申诉中告知我们。',
     },
-    reviewer:
-      'User actions on this case went past the rate limits (see action): possibly automated or an attacker.',
+    reviewer: {
+      en: 'User actions on this case went past the rate limits (see action): possibly automated or an attacker.',
+      'zh-CN': '此案件的用户操作超出频率限制（见操作类型）：可能是自动化程序或攻击者。',
+    },
   },
 };

@@ -30,7 +30,7 @@ export const DEFAULT_WORKFLOW_TASK_SLOTS = 20;
 const PINO_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const SDK_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
-// Descriptions are the table's "meaning" column (Markdown); the README's old table is where most come from.
+// Descriptions are the "meaning" column (Markdown) of the table in docs/configuration.md.
 export const ENV_SCHEMA = z.object({
   // Mode and the API
   CORDON_MODE: variable(

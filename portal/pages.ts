@@ -5,32 +5,15 @@ import { REASONS } from '../core/reasons';
 import { href, html, type Html } from '../web/html';
 import { duration, unitsIn } from '../web/i18n';
 import { MAX_FILE_BYTES, MAX_FILES } from './forms';
-import {
-  deadlineKey,
-  historyKey,
-  LANGS,
-  outcomeKey,
-  portalTranslator,
-  problemKey,
-  tierKey,
-  type Lang,
-  type PortalKey,
-  type PortalTranslate,
-} from './i18n';
+import { historyKey, LANGS, outcomeKey, portalTranslator, tierKey, type Lang, type PortalKey } from './i18n';
 import type { UserCase } from './view';
 import { PORTAL_CSS_PATH } from './assets';
+import type { PortalContext } from './context';
+import { nextStepsSection } from './next-steps';
+import { failureBox, keptText, type Failure } from './refusal';
 
-export interface PortalContext {
-  t: PortalTranslate;
-  lang: Lang;
-  /** The user's time zone (from the link), else UTC. */
-  tz?: string;
-  now: number;
-}
-
-export function portalContext(lang: Lang, tz: string | undefined, now = Date.now()): PortalContext {
-  return { t: portalTranslator(lang), lang, tz, now };
-}
+export { portalContext, type PortalContext } from './context';
+export type { Failure } from './refusal';
 
 /** The hidden fields every form carries: CSRF token, language and zone (so the answer keeps them). */
 export interface FormHidden {
@@ -81,41 +64,6 @@ export function layout(ctx: PortalContext, title: string, body: Html, path?: str
     </html>`.text;
 }
 
-/** A moment in the user's zone and language, with what is left until it. */
-function moment(ctx: PortalContext, iso: string): Html {
-  const ms = Date.parse(iso) - ctx.now;
-  const left = ms > 0 ? ctx.t('timeLeft', { d: duration(unitsIn(ctx.lang), ms) }) : ctx.t('passed');
-  return html`<time datetime="${iso}">${formatMoment(iso, ctx.lang, ctx.tz)}</time>
-    <span class="${ms > 0 ? 'left' : 'left over'}">(${left})</span>`;
-}
-
-export interface Failure {
-  /** Which form failed: its values come back into it. */
-  form: 'verify' | 'confirm' | 'appeal' | 'info';
-  status: number;
-  /** A refusal code or one of the page's own (FILE_TYPE, FILE_SIZE, FILE_COUNT, FORM, statement, answer…). */
-  code?: string;
-  values: Record<string, string>;
-  /** Files had been chosen: the user must choose them again. */
-  hadFiles: boolean;
-}
-
-function failureBox(ctx: PortalContext, f: Failure): Html {
-  const key = problemKey(f.code);
-  const text = key ? ctx.t(key, { mb, n: MAX_FILES }) : ctx.t('problem.FORM');
-  return html`<div
-    class="alert error"
-    role="alert"
-    id="problem"
-    data-status="${f.status}"
-    data-code="${f.code ?? ''}"
-  >
-    <strong>${ctx.t('problem')}</strong>
-    <p>${text}</p>
-    ${f.hadFiles ? html`<p>${ctx.t('filesAgain')}</p>` : ''}
-  </div>`;
-}
-
 export interface CasePageInput {
   view: UserCase;
   /** `/u/<token>`: the page's own path, and the forms' base. */
@@ -136,7 +84,16 @@ export function casePage(ctx: PortalContext, input: CasePageInput): string {
       ? t(tierKey(v.tier))
       : t('notRestricted');
   const f = input.failure;
-  const valueOf = (form: Failure['form'], name: string) => (f?.form === form ? f.values[name] : undefined);
+  const confirmOpen = v.confirmFrom === null || Date.parse(v.confirmFrom) <= ctx.now;
+  const shown: Record<Failure['form'], boolean> = {
+    verify: v.canVerify,
+    confirm: v.canConfirm && confirmOpen,
+    appeal: v.canAppeal,
+    info: v.canAnswer || v.canAddInfo,
+  };
+  // What the user typed in a refused form comes back, into a form or shown with the refusal.
+  const kept = keptText(f, shown);
+  const typed = (form: Failure['form']) => (kept?.into === form ? kept.text : '');
 
   const outcome = ended
     ? html`<section class="card outcome" aria-labelledby="outcome-h">
@@ -161,27 +118,7 @@ export function casePage(ctx: PortalContext, input: CasePageInput): string {
       </section>`
     : '';
 
-  const nextSteps =
-    !ended && v.reasons.length
-      ? html`<section class="card" aria-labelledby="next-h">
-          <h2 id="next-h">${t('nextSteps')}</h2>
-          <ul>
-            ${[...new Set(v.reasons.map((c) => REASONS[c].nextStep[ctx.lang]))].map((s) => html`<li>${s}</li>`)}
-          </ul>
-          ${
-            v.deadlines.length
-              ? html`<dl class="deadlines">
-                  ${v.deadlines.map(
-                    (d) =>
-                      html`<dt>${t(deadlineKey(d.kind))}</dt>
-                        <dd>${moment(ctx, d.at)}</dd>`,
-                  )}
-                </dl>`
-              : ''
-          }
-          <p class="muted">${t('tzNote', { zone: ctx.tz ?? 'UTC' })}</p>
-        </section>`
-      : '';
+  const nextSteps = ended ? '' : nextStepsSection(ctx, v);
 
   const actionBase = (name: string) => `${input.base}/${name}`;
   const verify = v.canVerify
@@ -200,7 +137,6 @@ export function casePage(ctx: PortalContext, input: CasePageInput): string {
       </section>`
     : '';
 
-  const confirmOpen = v.confirmFrom === null || Date.parse(v.confirmFrom) <= ctx.now;
   const confirm = v.canConfirm
     ? html`<section class="card action" aria-labelledby="confirm-h">
         <h2 id="confirm-h">${t('confirmTitle')}</h2>
@@ -257,7 +193,7 @@ export function casePage(ctx: PortalContext, input: CasePageInput): string {
               rows="6"
               aria-describedby="statement-hint"
             >
-${valueOf('appeal', 'statement') ?? ''}</textarea>
+${typed('appeal')}</textarea>
             <p class="hint" id="statement-hint">${t('statementHint')}</p>
           </div>
           ${filesField('appeal-files')}
@@ -289,7 +225,7 @@ ${valueOf('appeal', 'statement') ?? ''}</textarea>
                 rows="6"
                 aria-describedby="answer-hint"
               >
-${valueOf('info', 'answer') ?? ''}</textarea>
+${typed('info')}</textarea>
               <p class="hint" id="answer-hint">${t('answerHint')}</p>
             </div>
             ${filesField('info-files')}
@@ -303,7 +239,7 @@ ${valueOf('info', 'answer') ?? ''}</textarea>
       ? ended
         ? ''
         : v.canVerify
-          ? t('review.none')
+          ? t(v.canAppeal ? 'review.none' : 'review.noneVerifiable')
           : v.canAppeal
             ? t('review.noneAppealable')
             : ''
@@ -338,13 +274,7 @@ ${valueOf('info', 'answer') ?? ''}</textarea>
   </section>`;
 
   // A refusal of a form the case no longer offers (an appeal after the appeal) is shown at the top.
-  const shown = {
-    verify: v.canVerify,
-    confirm: v.canConfirm && confirmOpen,
-    appeal: v.canAppeal,
-    info: v.canAnswer || v.canAddInfo,
-  };
-  const orphan = f && !shown[f.form] ? failureBox(ctx, f) : '';
+  const orphan = f && !shown[f.form] ? failureBox(ctx, f, kept) : '';
   return layout(
     ctx,
     title,

@@ -4,6 +4,7 @@
 // details, no statements or answers (a forwarded link must not show them), no deliveries.
 import type { CaseView } from '../core/contracts';
 import type { Explanation, TimelineEntry } from '../core/case-types';
+import { userActionsOf } from '../core/user-actions';
 import {
   OUTCOMES,
   REASON_CODES,
@@ -18,7 +19,8 @@ import {
 /** Where the review stands, in the user's terms. */
 export type ReviewState = 'none' | 'in-review' | 'info-requested' | 'second-review' | 'done';
 
-export type DeadlineKind = 'act' | 'answer' | 'confirmFrom' | 'lockoutEnds';
+/** `decision`: while the case is in review, when the decision is due (the review's SLA, or the approval's). */
+export type DeadlineKind = 'act' | 'answer' | 'confirmFrom' | 'lockoutEnds' | 'decision';
 
 export type HistoryKind =
   | 'restricted'
@@ -43,6 +45,7 @@ export interface UserCase {
   reasons: ReasonCode[];
   /** The next deadline that concerns the user. */
   deadlines: { kind: DeadlineKind; at: string }[];
+  /** What the case accepts from the user now (core/user-actions.ts): the page offers these and nothing else. */
   canVerify: boolean;
   /** PROTECT: the user may confirm the held payment (from `confirmFrom` on). */
   canConfirm: boolean;
@@ -96,7 +99,17 @@ export function userSafeView(view: CaseView): UserCase {
       deadlines.push({ kind: 'lockoutEnds', at: d.lockoutLiftsAt });
     if (waiting && d.userDeadlineAt) deadlines.push({ kind: 'act', at: d.userDeadlineAt });
     if (status === 'AWAITING_INFO' && d.infoDueAt) deadlines.push({ kind: 'answer', at: d.infoDueAt });
+    // Cases opened under rules 3 wait for their second reviewer under the approval's SLA; earlier ones keep
+    // the review's.
+    const decisionDue =
+      status === 'IN_REVIEW'
+        ? d.reviewDueAt
+        : status === 'PENDING_APPROVAL'
+          ? (d.approvalDueAt ?? d.reviewDueAt)
+          : undefined;
+    if (decisionDue) deadlines.push({ kind: 'decision', at: decisionDue });
   }
+  const can = userActionsOf(view);
   const appealEntry = view.timeline.find((e) => e.type === 'APPEAL');
   const history: { at: string; kind: HistoryKind }[] = [];
   for (const e of view.timeline) {
@@ -135,13 +148,10 @@ export function userSafeView(view: CaseView): UserCase {
     restricted: Boolean(view.restricted),
     reasons,
     deadlines,
-    canVerify:
-      open &&
-      view.verificationAllowed &&
-      (status === 'VERIFICATION_REQUIRED' || (status === 'AWAITING_USER' && view.tier === 'FREEZE')),
-    canConfirm: open && status === 'PROTECTIVE_HOLD' && view.verificationAllowed,
-    confirmFrom: open && status === 'PROTECTIVE_HOLD' ? (d.coolingOffEndsAt ?? null) : null,
-    canAppeal: open && !view.appealed && status !== 'MONITORING',
+    canVerify: can.verify,
+    canConfirm: can.confirm,
+    confirmFrom: can.confirmFrom,
+    canAppeal: can.appeal,
     appealed: Boolean(view.appealed),
     appeal: appealEntry
       ? {
@@ -150,8 +160,8 @@ export function userSafeView(view: CaseView): UserCase {
         }
       : null,
     question: open && status === 'AWAITING_INFO' && typeof view.question === 'string' ? view.question : null,
-    canAnswer: open && status === 'AWAITING_INFO',
-    canAddInfo: open && (status === 'IN_REVIEW' || status === 'PENDING_APPROVAL'),
+    canAnswer: can.info === 'answer',
+    canAddInfo: can.info === 'add',
     review,
     outcome,
     endedAt: open ? null : ([...view.timeline].reverse().find((e) => e.type === 'OUTCOME')?.at ?? null),

@@ -1,4 +1,5 @@
-// `npm run keys -- rewrap | reencrypt`: the maintenance of personal data at rest (docs/data-at-rest.md).
+// `npm run keys -- rewrap | reencrypt`: the maintenance of personal data at rest
+// (docs/security.md#personal-data-at-rest).
 //   rewrap     wraps every account's data key with the newest CORDON_CODEC_KEYS key (after a rotation), so the
 //              older key can be removed from the list. The sealed data does not change.
 //   reencrypt  seals what is still in plaintext in Cordon's database (rows written before 0.5) under each

@@ -230,7 +230,7 @@ describe('notice templates and reason texts', () => {
           'no thresholds or numbers',
         );
       }
-      assert.ok(REASONS[code].reviewer.length > 10);
+      for (const locale of LOCALES) assert.ok(REASONS[code].reviewer[locale].length > 10);
     }
   });
 

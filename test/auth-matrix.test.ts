@@ -102,6 +102,14 @@ const MATRIX: Record<string, Row> = {
     expect: [401, 401, 403, 200, 200, 200, 403],
     request: () => ({ path: '/v1/review-queue?limit=5' }),
   },
+  'GET /v1/cases': {
+    expect: [401, 401, 403, 200, 200, 200, 403],
+    request: (f) => ({ path: `/v1/cases?q=${f.account}` }),
+  },
+  'GET /v1/ended-cases': {
+    expect: [401, 401, 403, 200, 200, 200, 403],
+    request: () => ({ path: '/v1/ended-cases?limit=1' }),
+  },
   'POST /v1/cases/:caseId/claim': {
     expect: [401, 401, 403, 409, 409, 409, 403],
     code: 'NOT_IN_REVIEW',

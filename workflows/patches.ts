@@ -3,7 +3,7 @@
 import { patched } from '@temporalio/workflow';
 
 /**
- * Patches (see "Safe deploys" in the README): each names a change to what the workflow records in its
+ * Patches (see docs/releases.md#safe-deploys): each names a change to what the workflow records in its
  * history. Old histories replay without the marker and keep the old path until they continue as new.
  */
 export const PATCHES = {

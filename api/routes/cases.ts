@@ -6,6 +6,7 @@ import type { CaseView } from '../../core/contracts';
 import { appealUpdate, infoUpdate, verificationUpdate } from '../../workflows/definitions';
 import type { Actor } from '../../core/model';
 import { REASONS } from '../../core/reasons';
+import { CaseAnswer } from '../answers';
 import type { CaseService } from '../case-service';
 import * as S from '../schemas';
 import { ANY_STAFF, BACKEND, route, type RouteSpec } from './spec';
@@ -24,7 +25,9 @@ export function explained(view: CaseView) {
       explanation: {
         user: REASONS[r.code].user,
         nextStep: REASONS[r.code].nextStep,
-        reviewer: REASONS[r.code].reviewer,
+        // English, as it always was: clients read it as a string. Every locale: reviewerByLocale.
+        reviewer: REASONS[r.code].reviewer.en,
+        reviewerByLocale: REASONS[r.code].reviewer,
       },
     })),
   };
@@ -48,6 +51,7 @@ export function caseRoutes(d: { cases: CaseService }): RouteSpec[] {
       roles: BACKEND,
       params: S.CaseIdParams,
       body,
+      answerSchema: CaseAnswer,
       handle: async ({ params, body, principal }) => {
         const args = { ...body, actor: userActor(params.caseId), principal: principal.id } as Omit<
           ActionUpdates[N],
@@ -65,6 +69,7 @@ export function caseRoutes(d: { cases: CaseService }): RouteSpec[] {
       summary: 'A case with its reasons, deadlines and timeline',
       roles: ANY_STAFF,
       params: S.CaseIdParams,
+      answerSchema: CaseAnswer,
       handle: async ({ params }) => explained(await d.cases.getCase(params.caseId)),
     }),
     userAction(

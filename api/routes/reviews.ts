@@ -11,6 +11,7 @@ import {
   decisionUpdate,
   releaseUpdate,
 } from '../../workflows/definitions';
+import { CaseAnswer } from '../answers';
 import type { CaseService } from '../case-service';
 import * as S from '../schemas';
 import { explained } from './cases';
@@ -25,6 +26,7 @@ export function reviewRoutes(d: { cases: CaseService }): RouteSpec[] {
       summary,
       roles: REVIEWERS,
       params: S.CaseIdParams,
+      answerSchema: CaseAnswer,
       handle: async ({ params, principal }) =>
         explained(
           await d.cases.act(params.caseId, update, {
@@ -48,6 +50,7 @@ export function reviewRoutes(d: { cases: CaseService }): RouteSpec[] {
       roles: REVIEWERS,
       params: S.CaseIdParams,
       body,
+      answerSchema: CaseAnswer,
       handle: async ({ params, body, principal }) => {
         const args = { ...body, reviewer: principal.id, principal: principal.id } as Omit<
           ActionUpdates[N],
@@ -96,6 +99,7 @@ export function reviewRoutes(d: { cases: CaseService }): RouteSpec[] {
       roles: SENIORS,
       params: S.CaseIdParams,
       body: S.BreakGlassBody,
+      answerSchema: CaseAnswer,
       handle: async ({ params, body, principal }) => {
         const args = { ...body, by: principal.id, principal: principal.id };
         const identity = identityOf('breakGlass', { ...args, caseId: params.caseId });

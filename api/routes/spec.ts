@@ -18,6 +18,8 @@ export interface RouteSpec<
   body?: B;
   params?: P;
   query?: Q;
+  /** What a success answers, for the OpenAPI document (api/answers.ts); without it the document says JSON only. */
+  answerSchema?: z.ZodType;
   /** Statuses this route answers beyond those every route of its kind does (for the OpenAPI document). */
   answers?: Record<number, string>;
   /** Its success status: 200 unless it only accepts work that goes on (202). */

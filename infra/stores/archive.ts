@@ -1,9 +1,16 @@
 // The archive of ended cases: each case's final view and the requests it answered, kept for the archive period
 // so a late repeat gets its answer and reports can read what was decided. Sealed under the account's data key.
 import type { ArchivedRequest, CaseView, RiskEventResult } from '../../core/contracts';
+import { DataKeyError } from '../data-keys';
 import { FIELD, openJson, sealJson } from '../personal-data';
 import { insertIgnore, type StoreContext } from './context';
 import type { EventStore } from './events';
+
+/** Where a page of ended cases stopped: the last case it listed. */
+export interface ArchiveCursor {
+  endedAt: number;
+  caseId: string;
+}
 
 export class ArchiveStore {
   constructor(
@@ -77,6 +84,51 @@ export class ArchiveStore {
       const last = rows[rows.length - 1]!;
       after = { endedAt: Number(last.ended_at), caseId: last.case_id };
     }
+  }
+
+  /**
+   * Ended cases newest first, for reviewers' lists: one case, or one account's (index case_archive_account), or
+   * all (index case_archive_ended), ended within [from, to), after a cursor (the last row of the previous page).
+   * A case whose account's data key was destroyed (its personal data erased) can no longer be read: left out.
+   */
+  async newest(o: {
+    caseId?: string;
+    accountId?: string;
+    from?: number;
+    to?: number;
+    before?: ArchiveCursor;
+    limit: number;
+  }): Promise<{ endedAt: number; view: CaseView }[]> {
+    const where = ['expires_at > ?', 'ended_at >= ?', 'ended_at < ?'];
+    const params: (string | number)[] = [this.c.clock(), o.from ?? 0, o.to ?? Number.MAX_SAFE_INTEGER];
+    if (o.caseId !== undefined) {
+      where.push('case_id = ?');
+      params.push(o.caseId);
+    }
+    if (o.accountId !== undefined) {
+      where.push('account_id = ?');
+      params.push(o.accountId);
+    }
+    if (o.before) {
+      where.push('(ended_at < ? OR (ended_at = ? AND case_id < ?))');
+      params.push(o.before.endedAt, o.before.endedAt, o.before.caseId);
+    }
+    const rows = await this.c.db.query<{ account_id: string; ended_at: number; view: string }>(
+      `SELECT account_id, ended_at, view FROM case_archive WHERE ${where.join(' AND ')}
+       ORDER BY ended_at DESC, case_id DESC LIMIT ?`,
+      [...params, o.limit],
+    );
+    await this.c.dataKeys.preload([...new Set(rows.map((r) => r.account_id))]);
+    const found: { endedAt: number; view: CaseView }[] = [];
+    for (const r of rows) {
+      try {
+        const view = await openJson<CaseView>(this.c.dataKeys, r.account_id, FIELD.archiveView, r.view);
+        found.push({ endedAt: Number(r.ended_at), view });
+      } catch (err) {
+        if (!(err instanceof DataKeyError && err.reason === 'GONE')) throw err;
+      }
+    }
+    return found;
   }
 
   /** Drops cases whose archive period has ended by `now`. */
