@@ -10,7 +10,7 @@ import type { CaseService } from './case-service';
 import { sdkMetricsText, type Metrics } from '../infra/metrics';
 import { allowedMethods, errorHandler, methodNotAllowed, noRoute } from './errors';
 import { buildOpenApi } from './openapi';
-import { fieldErrors, Problem } from './problems';
+import { fieldErrors, Problem } from '../web/problems';
 import { JSON_TYPES, parseJson } from './json-body';
 import { consoleRouter, type ConsoleDeps } from '../console/router';
 import { sessionPrincipal } from '../web/session';

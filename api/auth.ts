@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { Principal, Role, TokenTable } from '../infra/config';
-import { Problem } from './problems';
+import { Problem } from '../web/problems';
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 

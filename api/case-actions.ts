@@ -14,7 +14,7 @@ import {
   type CaseServiceOptions,
 } from './case-calls';
 import type { CaseReads } from './case-reads';
-import { Problem } from './problems';
+import { Problem } from '../web/problems';
 
 export class CaseActions {
   constructor(

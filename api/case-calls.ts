@@ -9,7 +9,7 @@ import type { Metrics } from '../infra/metrics';
 import type { Logger } from '../infra/logger';
 import type { Store } from '../infra/store';
 import { busyProblem, orBusy, workflowTaskTrouble } from './overload';
-import { Problem } from './problems';
+import { Problem } from '../web/problems';
 import type { ShadowScoring } from './shadow';
 
 export interface CaseServiceOptions {

@@ -9,7 +9,7 @@ import type { StoredMessage } from '../infra/stores/outbox';
 import { caseViewQuery, SA } from '../workflows/definitions';
 import type { CaseServiceOptions } from './case-calls';
 import { temporalRead, TEMPORAL_READ_MS } from './errors';
-import { Problem } from './problems';
+import { Problem } from '../web/problems';
 
 /** A message's delivery as the case view shows it (no message text: only what and how it went). */
 export interface DeliveryView {

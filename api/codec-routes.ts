@@ -19,7 +19,7 @@ import type { Logger } from '../infra/logger';
 import { PayloadDecryptionError, UnknownCodecKeyError } from '../infra/codec';
 import { requireRole } from './auth';
 import { methodNotAllowed } from './errors';
-import { fieldErrors, Problem } from './problems';
+import { fieldErrors, Problem } from '../web/problems';
 
 export interface CodecRouteDeps {
   /** Who is asking: a bearer token or a signed-in console session. */

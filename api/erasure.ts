@@ -17,7 +17,7 @@ import type { HistoryEraser } from '../infra/erasure-temporal';
 import type { EvidenceStore } from '../infra/evidence/types';
 import type { Logger } from '../infra/logger';
 import type { Store } from '../infra/store';
-import { Problem } from './problems';
+import { Problem } from '../web/problems';
 
 export interface ErasureServiceOptions {
   store: Store;

@@ -4,7 +4,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isGrpcServiceError } from '@temporalio/client';
 import type { Logger } from '../infra/logger';
 import { busyProblem, temporalBusy } from './overload';
-import { Problem, RETRY_AFTER_S, sendProblem } from './problems';
+import { Problem, RETRY_AFTER_S, sendProblem } from '../web/problems';
 
 /** Seconds a client should wait before retrying while Temporal is out of reach. */
 export const TEMPORAL_RETRY_AFTER_S = RETRY_AFTER_S;

@@ -7,7 +7,7 @@
 import type { EvidenceStore } from '../infra/evidence-store';
 import type { Logger } from '../infra/logger';
 import type { CaseView } from '../core/contracts';
-import { Problem } from './problems';
+import { Problem } from '../web/problems';
 
 /** Files younger than this are left alone: their action may still be on its way to the case. */
 export const EVIDENCE_GRACE_MS = 24 * 3_600_000;

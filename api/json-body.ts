@@ -2,7 +2,7 @@
 // and no member name twice in one object. JSON.parse keeps the last of duplicate names, while a proxy, a WAF or
 // the backend's own logs may read the first: a body that means two things to two readers is refused (400).
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { Problem } from './problems';
+import { Problem } from '../web/problems';
 
 /** The media types read as JSON (application/json, application/*+json). */
 export const JSON_TYPES = ['application/json', 'application/*+json'];

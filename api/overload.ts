@@ -4,7 +4,7 @@
 // caller cannot safely repeat (events and actions are idempotent by their IDs).
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ActivityFailure, TimeoutFailure } from '@temporalio/common';
-import { Problem } from './problems';
+import { Problem } from '../web/problems';
 
 /** Seconds a client should wait before retrying while the case engine is busy. */
 export const BUSY_RETRY_AFTER_S = 2;

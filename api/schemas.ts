@@ -9,7 +9,7 @@ import {
 } from '../core/events';
 import { DECISIONS, LOCALES, OUTCOMES, REASON_CODES, TIERS } from '../core/model';
 import { ERASURE_REASONS } from '../infra/erasure-record';
-import { Problem } from './problems';
+import { Problem } from '../web/problems';
 
 // Request schemas: the single source of truth for validation, request types and the OpenAPI document. Every rule
 // is one JSON Schema can state, so the document says all the API checks; the few it cannot (a time relative to

@@ -1,7 +1,7 @@
 // The case page's account history: the account's other ended cases with their outcomes and dates, from the
 // archive (GET /v1/ended-cases?accountId=), so a reviewer sees what was decided for this account before.
 import type { CaseSummary } from '../api/case-reads';
-import { Problem } from '../api/problems';
+import { Problem } from '../web/problems';
 import type { CallRoute } from '../api/routes/caller';
 import type { Principal } from '../infra/config';
 import { href, html, type Html } from '../web/html';

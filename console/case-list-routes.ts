@@ -2,7 +2,7 @@
 // GET /v1/cases?q= and GET /v1/ended-cases. A malformed ID or filter is shown in place with what was typed.
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { CaseSummary, EndedCases } from '../api/case-reads';
-import { Problem, problemHeaders } from '../api/problems';
+import { Problem, problemHeaders } from '../web/problems';
 import type { CallRoute } from '../api/routes/caller';
 import type { Principal } from '../infra/config';
 import { endedPage, searchPage, type EndedFilter } from './case-lists';

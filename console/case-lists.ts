@@ -1,7 +1,7 @@
 // Lists of cases beyond the queue: the search by case or account ID, and the ended cases with their filters. Both
 // show what the API's lists answer (identifiers, codes, dates), and every case links to its page.
 import type { CaseSummary } from '../api/case-reads';
-import type { Problem } from '../api/problems';
+import type { Problem } from '../web/problems';
 import { OUTCOMES, REASON_CODES } from '../core/model';
 import { href, html, type Html } from '../web/html';
 import { label, when, type Translate } from './i18n';

@@ -1,7 +1,7 @@
 // The case page: what the case is, what the user said, the whole timeline, and the reviewer's actions with
 // any refusal shown beside the form that caused it.
 import type { CaseDetails } from '../api/case-reads';
-import type { Problem } from '../api/problems';
+import type { Problem } from '../web/problems';
 import { SENIORS } from '../api/routes/spec';
 import type { TimelineEntry } from '../core/case-types';
 import { DECISIONS, REASON_CODES, type ReasonContribution, type ReasonCode } from '../core/model';

@@ -1,6 +1,6 @@
 // Server-rendered pages: the layout, sign-in, the queue, and errors. Every value goes through `html`, which
 // escapes it.
-import type { Problem } from '../api/problems';
+import type { Problem } from '../web/problems';
 import type { Principal } from '../infra/config';
 import { ASSET_VERSION } from './assets';
 import { href, html, type Html } from '../web/html';

@@ -7,7 +7,7 @@ import type { Logger } from '../infra/logger';
 import type { EvidenceStore } from '../infra/evidence-store';
 import type { ConsoleSessionStore } from '../infra/sessions';
 import type { ReviewQueueItem } from '../api/case-reads';
-import { Problem, problemHeaders } from '../api/problems';
+import { Problem, problemHeaders } from '../web/problems';
 import { asProblem, routeCaller } from '../api/routes/caller';
 import type { RouteSpec } from '../api/routes/spec';
 import { cookieOptions, parseCookies } from '../web/cookies';

@@ -1,6 +1,6 @@
 // The files users send with an appeal or an answer: checked by their first bytes, kept encrypted in the evidence
 // store (which the console reads for reviewers), and referred to from the action by reference only.
-import { Problem } from '../api/problems';
+import { Problem } from '../web/problems';
 import { devSecret } from '../infra/dev-secrets';
 import {
   checkEvidenceFile,

@@ -4,7 +4,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { routeCaller, type CallRoute } from '../api/routes/caller';
 import type { RouteSpec } from '../api/routes/spec';
-import { Problem } from '../api/problems';
+import { Problem } from '../web/problems';
 import type { CaseView } from '../core/contracts';
 import type { Policy } from '../core/policy';
 import type { Principal } from '../infra/config';

@@ -2,7 +2,7 @@
 // and IP on every action, counted in Cordon's database so API processes share them; 429 with Retry-After. A
 // burst past the limits is reported once per window as a USER_ACTION_BURST risk event for the account.
 import type { Request, Response } from 'express';
-import { Problem } from '../api/problems';
+import { Problem } from '../web/problems';
 import { parseCaseId } from '../core/contracts';
 import { parseDuration } from '../core/durations';
 import type { Policy } from '../core/policy';

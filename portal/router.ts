@@ -12,7 +12,7 @@
 //
 // What the routes share is portal/kit.ts; the routes themselves are in portal/routes/, by what the user does.
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { Problem, problemHeaders } from '../api/problems';
+import { Problem, problemHeaders } from '../web/problems';
 import { asProblem } from '../api/routes/caller';
 import { html } from '../web/html';
 import { PORTAL_CSS } from './assets';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import express from 'express';
 import type { Browser } from 'playwright-core';
 import type { RouteSpec } from '../api/routes/spec';
-import { Problem } from '../api/problems';
+import { Problem } from '../web/problems';
 import { CaseIdParams } from '../api/schemas';
 import type { CaseView } from '../core/contracts';
 import { createLogger } from '../infra/logger';

@@ -18,7 +18,7 @@ import {
 } from '../workflows/definitions';
 import type { Actor } from '../core/model';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { Problem } from '../api/problems';
+import type { Problem } from '../web/problems';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { eventually, withHarness, type Harness } from './helpers/harness';
 import { requires } from './helpers/requirements';

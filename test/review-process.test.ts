@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { RunningApi } from '../api/main';
-import { Problem } from '../api/problems';
+import { Problem } from '../web/problems';
 import type { CaseView } from '../core/contracts';
 import {
   appealUpdate,

@@ -4,7 +4,7 @@
 // without a lookup. It never carries the token, and each request also checks that the principal is still in the
 // token table.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Problem } from '../api/problems';
+import { Problem } from './problems';
 import type { Principal, Role, TokenTable } from '../infra/config';
 import type { ConsoleSessionStore } from '../infra/sessions';
 import { parseCookies } from './cookies';

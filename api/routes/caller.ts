@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Principal } from '../../infra/config';
 import { requireRole } from '../auth';
 import { temporalUnavailable, temporalUnavailableProblem } from '../errors';
-import { fieldErrors, Problem, type FieldError } from '../problems';
+import { fieldErrors, Problem, type FieldError } from '../../web/problems';
 import type { RouteSpec } from './spec';
 
 export interface RouteInput {

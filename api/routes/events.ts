@@ -5,7 +5,7 @@ import { retractUpdate } from '../../workflows/definitions';
 import { STAFF_EVENT_PREFIX } from '../../core/events';
 import type { Scorer } from '../../activities/scorer';
 import type { CaseService } from '../case-service';
-import { Problem } from '../problems';
+import { Problem } from '../../web/problems';
 import * as S from '../schemas';
 import { explained } from './cases';
 import { ANY_STAFF, BACKEND, REVIEWERS, route, type RouteSpec } from './spec';

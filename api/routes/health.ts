@@ -1,6 +1,6 @@
 // Liveness and readiness: public, for load balancers and orchestrators.
 import type { Scorer } from '../../activities/scorer';
-import { Problem } from '../problems';
+import { Problem } from '../../web/problems';
 import { route, type RouteSpec } from './spec';
 
 export interface HealthDeps {

@@ -2,7 +2,7 @@
 // and the confirmation a protective hold asks for. Each is a POST form with a CSRF token and a request ID
 // generated when the form was rendered, so a form sent twice is one request.
 import type { Request, Response, Router } from 'express';
-import { Problem } from '../../api/problems';
+import { Problem } from '../../web/problems';
 import type { CaseView } from '../../core/contracts';
 import { html } from '../../web/html';
 import { withEvidence } from '../evidence';

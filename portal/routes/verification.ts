@@ -2,7 +2,7 @@
 // its signed result; in development without a provider, a stand-in at /u/dev-verify plays its part.
 import { randomUUID } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
-import { Problem, RETRY_AFTER_S } from '../../api/problems';
+import { Problem, RETRY_AFTER_S } from '../../web/problems';
 import { signLink } from '../../infra/links';
 import { html } from '../../web/html';
 import { FormError, readForm, type ParsedForm } from '../forms';
