@@ -1,12 +1,15 @@
 // The case machine at its edges: exact ties between timers, the instant a period ends, and cases opened before
 // the rules had versions. Server-free; written against mutants the other tests let live (docs/mutation-testing.md).
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { openCase, transition } from '../core/case-machine';
+import { USER_WAITING } from '../core/case-step';
 import { nextTimer } from '../core/case-timers';
 import type { CaseInput, CaseState, Effect, TimerKind } from '../core/case-types';
 import { caseViewOf } from '../core/case-view';
 import type { CaseTerms, Decision, ReasonCode, RestrictiveTier, Tier } from '../core/model';
 import { caseTermsOf } from '../core/policy';
+import { play, walkArb } from './helpers/case-walks';
 import { defaultPolicy } from './helpers/deps';
 
 const H = 3_600_000;
@@ -158,5 +161,37 @@ describe('case machine edges: a case opened before rules versions (no rulesVersi
     const breached = go(failed.state, timer('REVIEW_SLA'), sla.at);
     assert.deepEqual(breached.effects, []);
     assert.equal(breached.state.timeline.at(-1)?.escalated, undefined);
+  });
+});
+
+describe('case machine edges: what a state holds only in the status that uses it', () => {
+  // These invariants are why several guards in nextTimer (and a few elsewhere) cannot be observed when weakened:
+  // docs/mutation-testing.md lists those mutants as equivalent and points here.
+  it('property: each deadline, the pending decision, the explanation and the question, only where they belong', () => {
+    const waiting: readonly string[] = USER_WAITING;
+    fc.assert(
+      fc.property(walkArb([undefined, 2, 3]), (walk) => {
+        play(walk, TERMS, (s) => {
+          const d = s.deadlines;
+          const where = `${s.status} ${JSON.stringify(d)}`;
+          if (s.outcome !== null) {
+            assert.deepEqual(d, {}, where);
+            return;
+          }
+          assert.equal(d.userDeadlineAt !== undefined, waiting.includes(s.status), where);
+          assert.equal(d.coolingOffEndsAt !== undefined, s.status === 'PROTECTIVE_HOLD', where);
+          if (d.lockoutLiftsAt !== undefined) assert.equal(s.status, 'AWAITING_USER', where);
+          assert.equal(d.monitorUntil !== undefined, s.status === 'MONITORING', where);
+          if (s.status === 'IN_REVIEW') assert.notEqual(d.reviewDueAt, undefined, where);
+          if (d.claimIdleAt !== undefined) assert.ok(s.status === 'IN_REVIEW' && s.assignee !== null, where);
+          assert.equal(d.infoDueAt !== undefined, s.status === 'AWAITING_INFO', where);
+          if (d.approvalDueAt !== undefined) assert.equal(s.status, 'PENDING_APPROVAL', where);
+          assert.equal(s.pendingClose !== null, s.status === 'PENDING_APPROVAL', where);
+          assert.equal(s.explanation, undefined, 'an explanation comes with the outcome');
+          if (s.question !== undefined) assert.equal(s.status, 'AWAITING_INFO', where);
+        });
+      }),
+      { numRuns: 300, seed: 20261206 },
+    );
   });
 });

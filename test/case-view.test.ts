@@ -210,6 +210,16 @@ describe('case view: the Web UI current details', () => {
     assert.equal(end[3], 'next: nothing scheduled');
   });
 
+  it('lists every reason code, comma-separated', () => {
+    const s = open('FREEZE', {
+      reasons: [
+        { code: 'IDENTITY_MISMATCH', contribution: 40, ruleId: 'a' },
+        { code: 'REGULATORY_HOLD', contribution: 20, ruleId: 'b' },
+      ],
+    });
+    assert.equal(currentDetailsOf(s).split('\n\n')[1], 'reasons: IDENTITY_MISMATCH, REGULATORY_HOLD');
+  });
+
   it('a case without reasons says none', () => {
     const s = open('STEP_UP', { reasons: [] });
     assert.equal(currentDetailsOf(s).split('\n\n')[1], 'reasons: none');

@@ -2,15 +2,29 @@
 // rule, contacts, staff openings, and the words a refused field is explained with. Server-free.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { caseWorkflowId, makeCaseId, parseCaseId } from '../core/contracts';
+import { z } from 'zod';
+import {
+  CASE_WORKFLOW_TYPE,
+  TASK_QUEUE,
+  caseWorkflowId,
+  makeCaseId,
+  parseCaseId,
+  SEARCH_ATTRIBUTE_FLAGS,
+} from '../core/contracts';
 import {
   AccountIdSchema,
   ContactSchema,
   occurredTooFarAhead,
   RequestIdSchema,
   RiskEventSchema,
+  STAFF_EVENT_PREFIX,
   StaffReportSchema,
 } from '../core/events';
+import { NO_ACTION } from '../core/model';
+import { ENV_SCHEMA } from '../infra/config-schema';
+import { envDocs } from '../infra/config-values';
+import { SA } from '../workflows/definitions';
+import * as workflows from '../workflows';
 import { riskEvent } from './helpers/events';
 
 const accountIdArb = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
@@ -139,5 +153,98 @@ describe('the event envelope', () => {
     assert.equal(RiskEventSchema.safeParse({ ...e, locale: 'fr' }).success, false);
     assert.equal(RiskEventSchema.safeParse({ ...e, occurredAt: '2026-12-06T12:00:00' }).success, false);
     assert.ok(RiskEventSchema.safeParse({ ...e, occurredAt: '2026-12-06T12:00:00+08:00' }).success);
+  });
+});
+
+describe('the event envelope: attributes and contacts at their edges', () => {
+  const parse = (type: string, attributes: unknown) =>
+    RiskEventSchema.safeParse({ ...riskEvent('acct-1', 'LOGIN', { newDevice: true }), type, attributes })
+      .success;
+
+  it('a failed verification names its method in capitals, digits and underscores, and nothing around it', () => {
+    assert.ok(parse('VERIFICATION_FAILED', { method: 'SMS_OTP2' }));
+    for (const method of ['sms', 'bad-SMS', 'SMS-bad', 'SMS OTP', '', 'X'.repeat(33)])
+      assert.equal(parse('VERIFICATION_FAILED', { method }), false, method);
+  });
+
+  it('a burst of user actions names one of the actions users take', () => {
+    for (const action of ['appeal', 'info', 'verification', 'confirmation', 'link'])
+      assert.ok(parse('USER_ACTION_BURST', { action }), action);
+    assert.equal(parse('USER_ACTION_BURST', { action: 'login' }), false);
+  });
+
+  it('e-mail addresses: dotted local parts and sub-domains pass; a bad start, end or label does not', () => {
+    const ok = (email: string) => ContactSchema.safeParse({ email }).success;
+    for (const email of [
+      'first.last@example.com',
+      'a.b.c@sub.example.co',
+      "o'neil@example.com",
+      'x-y_z+tag@example-mail.com',
+      `${'a'.repeat(64)}@example.com`,
+      `a@${'b'.repeat(63)}.com`,
+      'a@x.io',
+      'a@x.example.com',
+    ])
+      assert.ok(ok(email), email);
+    for (const email of [
+      'x y@example.com',
+      '.a@example.com',
+      'a.@example.com',
+      "a'@example.com",
+      'a@example.c0m',
+      'a@-example.com',
+      'a@example-.com',
+      `a@${'b'.repeat(64)}.com`,
+      'a@example.com.',
+      'a@@example.com',
+    ])
+      assert.equal(ok(email), false, email);
+  });
+
+  it('phone numbers: digits with spaces, dashes and brackets, a plus in front or not', () => {
+    const ok = (phone: string) => ContactSchema.safeParse({ phone }).success;
+    for (const phone of ['0571 8888 8888', '+1 (555) 010-9999', '12345']) assert.ok(ok(phone), phone);
+    for (const phone of ['tel 12345678', '12345 x', '+ 12345', '(555) 0109999', '1234'])
+      assert.equal(ok(phone), false, phone);
+  });
+
+  it('the API document states the envelope rules: the reserved prefix, the clock skew and one contact definition', () => {
+    const doc = z.toJSONSchema(RiskEventSchema, { unrepresentable: 'any' }) as any;
+    assert.deepEqual(Object.keys(doc.$defs), ['Contact']);
+    for (const variant of doc.oneOf) {
+      const { eventId, occurredAt, contact } = variant.properties;
+      assert.deepEqual(eventId.not, { pattern: `^${STAFF_EVENT_PREFIX}` });
+      assert.match(eventId.description, /must not begin with "staff:"/);
+      assert.match(occurredAt.description, /CORDON_EVENT_MAX_FUTURE_S/);
+      assert.match(occurredAt.description, /OCCURRED_IN_FUTURE/);
+      assert.deepEqual(contact, { $ref: '#/$defs/Contact' });
+    }
+    assert.equal(STAFF_EVENT_PREFIX, 'staff:');
+  });
+});
+
+describe('contract names shared with the workflow and the dev server', () => {
+  it('the workflow type names the workflow function the worker registers', () => {
+    assert.equal(typeof (workflows as Record<string, unknown>)[CASE_WORKFLOW_TYPE], 'function');
+  });
+
+  it('the dev server is started with exactly the search attributes the workflow sets, with their types', () => {
+    const types: Record<string, string> = {
+      KEYWORD: 'Keyword',
+      KEYWORD_LIST: 'KeywordList',
+      DATETIME: 'Datetime',
+    };
+    assert.deepEqual(
+      SEARCH_ATTRIBUTE_FLAGS,
+      Object.values(SA).map((key) => `${key.name}=${types[key.type]}`),
+    );
+  });
+
+  it('the task queue is the one the configuration page names as the default of CORDON_TASK_QUEUE', () => {
+    assert.equal(envDocs.get(ENV_SCHEMA.shape.CORDON_TASK_QUEUE)?.default, `\`${TASK_QUEUE}\``);
+  });
+
+  it('an event that opens no case is answered with the status NO_ACTION', () => {
+    assert.equal(NO_ACTION, 'NO_ACTION');
   });
 });
