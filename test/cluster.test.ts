@@ -61,6 +61,11 @@ const ENABLED = process.env.CORDON_CLUSTER_TEST === '1';
   let dir: string;
   let child: ChildProcess;
   let output = '';
+  /** The cluster reports what it saw when it saw it: wait for the line (bounded), then check it. */
+  const outputMatches = async (pattern: RegExp, timeoutMs = 15_000) => {
+    for (const end = Date.now() + timeoutMs; !pattern.test(output) && Date.now() < end;) await sleep(100);
+    assert.match(output, pattern);
+  };
   let exited: Promise<number | null>;
   let state: ClusterState;
   let api1: string;
@@ -338,7 +343,7 @@ const ENABLED = process.env.CORDON_CLUSTER_TEST === '1';
       const check = await http(base, 'GET', `/v1/accounts/${last.account}/restriction`, 'dev-backend');
       assert.equal(check.body.restricted, false, base);
     }
-    assert.match(output, new RegExp(`${victim!.name} exited \\(SIGKILL\\): 1 of 2 workers still running`));
+    await outputMatches(new RegExp(`${victim!.name} exited \\(SIGKILL\\): 1 of 2 workers still running`));
   });
 
   it('keeps evidence where every API reaches it: uploaded through one API, read through the other once it is killed', async () => {
@@ -397,7 +402,7 @@ const ENABLED = process.env.CORDON_CLUSTER_TEST === '1';
     }
     for (const folder of folders)
       assert.ok(!existsSync(join(folder, 'evidence', `${ref}.bin`)), `not in ${folder}`);
-    assert.match(output, new RegExp(`${victim.name} exited \\(SIGKILL\\): 1 of 2 APIs still running`));
+    await outputMatches(new RegExp(`${victim.name} exited \\(SIGKILL\\): 1 of 2 APIs still running`));
   });
 
   it('Ctrl-C stops every process: Cordon, the Web UI, the Temporal server and PostgreSQL', async () => {
