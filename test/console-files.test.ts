@@ -149,10 +149,11 @@ describe('reviewer console: the files a user sent', function () {
     sent.forEach(([name], i) => refs.set(name, evidence[i]!));
   });
 
-  afterEach(function () {
+  afterEach(async function () {
     for (const p of pages.splice(0)) {
+      // Closed before the next test (and before the browser): a close left running rejects once it is gone.
+      await p.context.close();
       if (this.currentTest?.state === 'passed') assert.deepEqual(p.problems, [], 'no page or CSP errors');
-      void p.context.close();
     }
   });
 
