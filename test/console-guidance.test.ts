@@ -139,10 +139,11 @@ describe('reviewer guidance per locale, take-over, approval deadline', function 
     before(async () => {
       browser = await launchBrowser();
     });
-    afterEach(function () {
+    afterEach(async function () {
       for (const p of pages.splice(0)) {
+        // Awaited: a close left running rejects once the browser is gone.
+        await p.context.close();
         if (this.currentTest?.state === 'passed') assert.deepEqual(p.problems, [], 'no page or CSP errors');
-        void p.context.close();
       }
     });
     after(() => browser?.close());
