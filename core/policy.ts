@@ -129,7 +129,7 @@ export const PolicySchema = z.strictObject({
 export type Policy = z.infer<typeof PolicySchema>;
 
 /** The case machine's rules for cases opened now (see CaseTerms.rulesVersion). */
-export const CASE_RULES_VERSION = 3;
+export const CASE_RULES_VERSION = 4;
 
 /** A validated policy with the content hash recorded on every decision. */
 export interface LoadedPolicy {
