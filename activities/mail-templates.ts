@@ -1,11 +1,24 @@
-// A user notice as an e-mail: what happened (the reason catalogue's plain words), what the user can do, by
-// when (in the user's own time zone, the zone named), and the signed link to their case page; in the notice's
-// locale, as plain text and as HTML. Every value that goes into the HTML is escaped, whatever its source.
+// A user notice as an e-mail: what happened (the reason catalogue's plain words), what the user can do (only what
+// the case accepted, as the case page shows it), by when, and when to expect a decision (in the user's own time
+// zone, the zone named), and the signed link to their case page; the final notice carries the whole decision
+// letter (core/decision-letter.ts), so it outlives the link. In the notice's locale, as plain text and as HTML.
+// Every value that goes into the HTML is escaped, whatever its source.
+import { capabilitiesOf } from '../core/capabilities';
+import {
+  decisionLetter,
+  DEFAULT_SECOND_REVIEW_WINDOW,
+  letterNextOf,
+  secondReviewDeadline,
+  type Letter,
+  type LetterBlock,
+} from '../core/decision-letter';
+import { parseDuration } from '../core/durations';
 import type { UserNotice } from '../core/messages';
 import type { Locale } from '../core/model';
+import type { Policy } from '../core/policy';
 import { REASONS } from '../core/reasons';
 import { escapeHtml } from '../web/html';
-import { renderNotice } from './templates';
+import { canDoLines, DECISION_BY, renderNotice } from './templates';
 
 export interface RenderedMail {
   locale: Locale;
@@ -13,6 +26,11 @@ export interface RenderedMail {
   text: string;
   html: string;
 }
+
+/** What the final mail takes from the running policy: the tiers' capabilities, the channels, the review window. */
+export type MailPolicy = Pick<Policy, 'tiers' | 'complaints'> & {
+  review?: { secondReviewWindow?: string };
+};
 
 export interface MailLink {
   /** The case page, `${publicUrl}/u/<token>`. */
@@ -87,27 +105,87 @@ interface Parts {
   happened: string[];
   canDo: string[];
   deadline?: string;
+  /** In review: when a decision is expected. */
+  decisionBy?: string;
+  /** The final notice: the decision letter. */
+  letter?: Letter;
 }
 
-function partsOf(n: UserNotice): Parts {
+/** The final notice's letter, where the notice carries its facts (notices built since 0.5). */
+function letterOf(n: UserNotice, policy: MailPolicy | undefined, now: number): Letter | undefined {
+  const outcome = n.status;
+  if (n.template !== 'OUTCOME' || !n.letter) return undefined;
+  if (outcome !== 'RESTORED' && outcome !== 'UPHELD' && outcome !== 'CLOSED') return undefined;
+  const window = parseDuration(policy?.review?.secondReviewWindow ?? DEFAULT_SECOND_REVIEW_WINDOW);
+  const until =
+    window === undefined
+      ? null
+      : secondReviewDeadline(
+          { outcome, decidedAt: n.letter.decidedAt, secondReview: n.letter.secondReview === true },
+          window,
+        );
+  return decisionLetter(
+    {
+      caseId: n.caseId,
+      outcome,
+      reasons: n.reasonCodes,
+      explanation: n.explanation ?? null,
+      openedAt: n.letter.openedAt,
+      decidedAt: n.letter.decidedAt,
+      decidedBy: n.letter.decidedBy,
+      secondReview: n.letter.secondReview === true,
+      // What the gateway receives for this restriction (the same policy, the same catalogue).
+      capabilities: capabilitiesOf(
+        { restricted: outcome !== 'RESTORED', tier: n.tier, status: outcome },
+        policy?.tiers,
+      ),
+      until: n.letter.until ?? null,
+      next: letterNextOf({ outcome, secondReviewUntil: until, secondReviewRequested: false }, now),
+      complaints: policy?.complaints ?? [],
+    },
+    n.locale,
+    (iso) => formatMoment(iso, n.locale, n.contact?.timeZone),
+  );
+}
+
+function partsOf(n: UserNotice, policy: MailPolicy | undefined, now: number): Parts {
   const l = n.locale;
   const reasonsApply = n.template === 'RESTRICTED' || n.template === 'REMINDER';
-  // The shared renderer, less the reasons and the raw ISO deadline, which the mail lays out itself.
-  const base = renderNotice({ ...n, reasonCodes: [], deadline: undefined });
+  // The shared renderer, less the reasons, the raw ISO times and the outcome the letter states itself, which
+  // the mail lays out itself.
+  const base = renderNotice({ ...n, reasonCodes: [], deadline: undefined, decisionDueAt: undefined });
   const codes = reasonsApply ? [...new Set(n.reasonCodes)] : [];
+  const letter = letterOf(n, policy, now);
   return {
     subject: base.subject,
-    lead: base.body.split('\n').filter((line) => line.trim() !== ''),
+    // With the letter, only the decision's sentence leads (the letter states the rest, the explanation too).
+    lead: base.body
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .slice(0, letter ? 1 : undefined),
     happened: codes.map((c) => REASONS[c].user[l]),
-    canDo: codes.map((c) => REASONS[c].nextStep[l]),
+    canDo: reasonsApply || (n.template === 'IN_REVIEW' && n.actions) ? canDoLines(n) : [],
     deadline: n.deadline ? formatMoment(n.deadline, l, n.contact?.timeZone) : undefined,
+    decisionBy: n.decisionDueAt ? formatMoment(n.decisionDueAt, l, n.contact?.timeZone) : undefined,
+    letter,
   };
 }
 
-/** The notice as an e-mail's subject, text part and HTML part. */
-export function renderMail(n: UserNotice, link: MailLink): RenderedMail {
+/** A letter block as lines of plain text. */
+function blockText(b: LetterBlock): string[] {
+  if (b.kind === 'p') return [b.text];
+  if (b.kind === 'quote') return b.text.split('\n').map((line) => `> ${line}`);
+  return [...(b.title ? [b.title] : []), ...b.items.map((i) => `- ${i}`)];
+}
+
+/** The notice as an e-mail's subject, text part and HTML part (the final one with the running policy's terms). */
+export function renderMail(
+  n: UserNotice,
+  link: MailLink,
+  o: { policy?: MailPolicy; now?: number } = {},
+): RenderedMail {
   const l = n.locale;
-  const p = partsOf(n);
+  const p = partsOf(n, o.policy, o.now ?? Date.now());
   const linkUntil = formatMoment(link.expiresAt, l, n.contact?.timeZone);
   const footer = T.footer[l].replace('{case}', n.caseId);
 
@@ -115,6 +193,9 @@ export function renderMail(n: UserNotice, link: MailLink): RenderedMail {
   if (p.happened.length) text.push('', `${T.happened[l]}:`, ...p.happened.map((s) => `- ${s}`));
   if (p.canDo.length) text.push('', `${T.canDo[l]}:`, ...p.canDo.map((s) => `- ${s}`));
   if (p.deadline) text.push('', `${T.actBy[l]} ${p.deadline}`);
+  if (p.decisionBy) text.push('', `${DECISION_BY[l]} ${p.decisionBy}`);
+  for (const section of p.letter?.sections ?? [])
+    text.push('', `${section.heading}:`, ...section.blocks.flatMap(blockText));
   text.push(
     '',
     `${T.open[l]}: ${link.url}`,
@@ -145,6 +226,20 @@ export function renderMail(n: UserNotice, link: MailLink): RenderedMail {
   if (p.happened.length) html.push(h2(T.happened[l]), list(p.happened));
   if (p.canDo.length) html.push(h2(T.canDo[l]), list(p.canDo));
   if (p.deadline) html.push(h2(T.byWhen[l]), `<p><strong>${e(p.deadline)}</strong></p>`);
+  if (p.decisionBy) html.push(`<p>${e(DECISION_BY[l])} <strong>${e(p.decisionBy)}</strong></p>`);
+  const block = (b: LetterBlock) =>
+    b.kind === 'p'
+      ? `<p>${e(b.text)}</p>`
+      : b.kind === 'quote'
+        ? `<blockquote style="white-space:pre-wrap;margin:8px 0;padding:8px 12px;border-left:3px solid #ccc;background:#f8f9fb">${e(b.text)}</blockquote>`
+        : `${b.title ? `<p>${e(b.title)}</p>` : ''}${list(b.items)}`;
+  for (const section of p.letter?.sections ?? [])
+    html.push(
+      `<div data-letter="${e(section.id)}">`,
+      h2(section.heading),
+      ...section.blocks.map(block),
+      '</div>',
+    );
   html.push(
     `<p style="margin:28px 0"><a href="${e(link.url)}" style="background:#0b57d0;color:#fff;padding:12px 20px;border-radius:6px;text-decoration:none;display:inline-block">${e(T.open[l])}</a></p>`,
     small(`${e(T.copy[l])}<br><a href="${e(link.url)}" style="word-break:break-all">${e(link.url)}</a>`),

@@ -12,7 +12,7 @@ import { signLink, type LinkKey } from '../infra/links';
 import type { Logger } from '../infra/logger';
 import type { DeliveryStore } from '../infra/stores/deliveries';
 import type { ChannelResult, NotificationChannel } from './channels';
-import { renderMail, type RenderedMail } from './mail-templates';
+import { renderMail, type MailPolicy, type RenderedMail } from './mail-templates';
 import type { RenderedMessage } from './templates';
 
 export const MAIL_CHANNEL = 'email';
@@ -42,6 +42,12 @@ export interface SmtpChannelOptions {
   timeoutMs?: number;
   /** Where to find a user's contact when the event brought none (the backend's directory). */
   directory?: ContactDirectory;
+  /**
+   * The running policy: the final mail's decision letter says what the restriction means in practice (the tiers'
+   * capabilities, as the gateway receives them), until when a second review may be asked for, and the complaints
+   * channels. Absent: the catalogue's capabilities, the default window, no channels.
+   */
+  policy?: () => MailPolicy;
 }
 
 /** The backend's directory of how to reach account holders. */
@@ -156,7 +162,11 @@ export class SmtpChannel implements NotificationChannel {
     // The page speaks the notice's language and shows deadlines in the user's zone (the case view has no contact).
     const query = new URLSearchParams({ lang: notice.locale });
     if (notice.contact?.timeZone) query.set('tz', notice.contact.timeZone);
-    return renderMail(notice, { url: `${this.o.publicUrl}/u/${token}?${query.toString()}`, expiresAt });
+    return renderMail(
+      notice,
+      { url: `${this.o.publicUrl}/u/${token}?${query.toString()}`, expiresAt },
+      { policy: this.o.policy?.(), now: this.now() },
+    );
   }
 
   async send(notice: UserNotice, _message?: RenderedMessage): Promise<ChannelResult> {

@@ -1,7 +1,10 @@
 import type { NoticeTemplate } from '../core/case-types';
-import type { Locale, Outcome, RestrictiveTier } from '../core/model';
+import type { Locale, RestrictiveTier } from '../core/model';
+import { decisionSentence } from '../core/decision-letter';
+import { explanationLead } from '../core/outcomes';
 import { REASONS } from '../core/reasons';
 import type { UserNotice } from '../core/messages';
+import { nextStepsOf, type NextStep } from '../core/user-actions';
 
 export interface RenderedMessage {
   locale: Locale;
@@ -25,14 +28,39 @@ const TIER_TEXT: Record<RestrictiveTier, Text> = {
   CLOSE: { en: 'Your account is being closed.', 'zh-CN': '您的账户即将被关闭。' },
 };
 
-const OUTCOME_TEXT: Record<Outcome, Text> = {
-  RESTORED: { en: 'Your account is fully available again.', 'zh-CN': '您的账户已恢复正常使用。' },
-  CLOSED: { en: 'After review, your account has been closed.', 'zh-CN': '经审核，您的账户已被关闭。' },
-  UPHELD: {
-    en: 'After review, the restriction on your account stays in place.',
-    'zh-CN': '经审核，您账户的限制将继续保留。',
+/** What a notice tells the user to do when no reason's advice shown says it (the case page's words, for a mail). */
+export const ACTION_TEXT: Record<Exclude<NextStep, { reason: unknown }>['action'], Text> = {
+  verify: { en: 'Verify your identity.', 'zh-CN': '完成身份验证。' },
+  confirm: {
+    en: 'If you yourself want to make the held payment, confirm it once the waiting period is over.',
+    'zh-CN': '如果您本人确实想付款，请在等待期结束后确认这笔被暂停的付款。',
   },
+  appeal: {
+    en: 'Appeal and tell us why you think this is wrong.',
+    'zh-CN': '提出申诉，并告诉我们您认为有误的原因。',
+  },
+  answer: {
+    en: 'Answer the reviewer’s question on your case page.',
+    'zh-CN': '请在案件页面回复审核人员的问题。',
+  },
+  addInfo: {
+    en: 'If you have more to tell the reviewer, you can add it on your case page. You do not have to.',
+    'zh-CN': '如您还有需要告知审核人员的内容，可在案件页面补充。这不是必需的。',
+  },
+  wait: { en: 'Nothing is needed from you now.', 'zh-CN': '目前无需您做任何事。' },
 };
+
+/**
+ * What the user can do, one line each: only what the case accepted when the notice was built (the case page's
+ * rule, core/user-actions.ts); a notice built before 0.5 carries no such facts and lists every reason's advice.
+ */
+export function canDoLines(n: UserNotice): string[] {
+  const codes = [...new Set(n.reasonCodes)];
+  if (!n.actions) return codes.map((c) => REASONS[c].nextStep[n.locale]);
+  return nextStepsOf(codes, n.actions).map((s) =>
+    'reason' in s ? REASONS[s.reason].nextStep[n.locale] : ACTION_TEXT[s.action][n.locale],
+  );
+}
 
 const SUBJECT: Record<NoticeTemplate, Text> = {
   RESTRICTED: { en: 'Action needed on your account', 'zh-CN': '您的账户需要处理' },
@@ -64,6 +92,7 @@ const LINES: Partial<Record<NoticeTemplate, Text>> = {
 };
 
 const DEADLINE: Text = { en: 'Please act by', 'zh-CN': '请在以下时间前处理：' };
+export const DECISION_BY: Text = { en: 'You can expect a decision by', 'zh-CN': '预计作出决定的时间：' };
 const QUESTION: Text = { en: 'The question:', 'zh-CN': '需要您回答的问题：' };
 const WHY: Text = { en: 'Why:', 'zh-CN': '原因：' };
 
@@ -75,19 +104,26 @@ export function renderNotice(n: UserNotice): RenderedMessage {
     n.template === 'OUTCOME' &&
     (n.status === 'RESTORED' || n.status === 'CLOSED' || n.status === 'UPHELD')
   ) {
-    lines.push(OUTCOME_TEXT[n.status][l]);
-    // The reviewer's explanation: the catalogue's words for the reason, then their own.
-    if (n.explanation) lines.push(`${WHY[l]} ${REASONS[n.explanation.code].user[l]} ${n.explanation.text}`);
+    lines.push(decisionSentence(n.status, n.letter?.decidedBy ?? null, l));
+    // The reviewer's explanation: the outcome code's words (a legacy reason code's where they fit), then their own.
+    if (n.explanation) {
+      const lead = explanationLead(n.explanation.code, n.status, l);
+      lines.push(`${WHY[l]} ${lead ? `${lead} ` : ''}${n.explanation.text}`);
+    }
   } else if (n.template === 'RESTRICTED' || n.template === 'REMINDER') {
     lines.push(TIER_TEXT[n.tier][l]);
-    for (const code of new Set(n.reasonCodes))
-      lines.push(`${REASONS[code].user[l]} ${REASONS[code].nextStep[l]}`);
+    if (n.actions)
+      lines.push(...[...new Set(n.reasonCodes)].map((c) => REASONS[c].user[l]), ...canDoLines(n));
+    else
+      for (const code of new Set(n.reasonCodes))
+        lines.push(`${REASONS[code].user[l]} ${REASONS[code].nextStep[l]}`);
     if (n.deadline) lines.push(`${DEADLINE[l]} ${n.deadline}`);
   } else {
     const line = LINES[n.template];
     if (line) lines.push(line[l]);
     if (n.template === 'INFO_REQUESTED' && n.question) lines.push(`${QUESTION[l]} ${n.question}`);
     if (n.template === 'INFO_REQUESTED' && n.deadline) lines.push(`${DEADLINE[l]} ${n.deadline}`);
+    if (n.decisionDueAt) lines.push(`${DECISION_BY[l]} ${n.decisionDueAt}`);
   }
   return { locale: l, subject: SUBJECT[n.template][l], body: lines.join('\n') };
 }

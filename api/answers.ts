@@ -2,7 +2,9 @@
 // content): the shapes clients rely on. A case is a loose object (it carries more than is described here, never
 // less); the lists of cases are exact.
 import { z } from 'zod';
-import { OUTCOMES, REASON_CODES } from '../core/model';
+import { CAPABILITIES } from '../core/capabilities';
+import { OUTCOMES, REASON_CODES, TIERS } from '../core/model';
+import { CaseEvidenceAnswer } from './case-evidence';
 
 const perLocale = (what: string) =>
   z.strictObject({ en: z.string(), 'zh-CN': z.string() }).describe(`${what}, in each locale`);
@@ -33,6 +35,17 @@ export const CaseAnswer = z
         explanation: ReasonExplanation,
       }),
     ),
+    evidence: CaseEvidenceAnswer.optional(),
+    secondReview: z
+      .boolean()
+      .optional()
+      .describe('This case is the second review of previousCaseId (seniors only; docs/second-review.md)'),
+    previousCaseId: z.string().optional().describe('The ended case a second review looks at again'),
+    secondReviewCaseId: z.string().optional().describe("An ended case's second review, once requested"),
+    secondReviewAllowedUntil: z
+      .string()
+      .optional()
+      .describe('An UPHELD or CLOSED case: until when its one second review may be requested'),
   })
   .meta({ id: 'Case' });
 
@@ -52,6 +65,29 @@ const CaseSummary = z
   .meta({ id: 'CaseSummary' });
 
 export const CaseSearchAnswer = z.strictObject({ items: z.array(CaseSummary) });
+
+const capabilityList = (what: string) =>
+  z
+    .array(z.enum(CAPABILITIES))
+    .describe(`${what} (core/capabilities.ts; the policy's tiers.<TIER>.capabilities)`);
+
+/** An account's restriction as the gateway reads it, with what it means in practice. */
+export const RestrictionAnswer = z
+  .strictObject({
+    accountId: z.string(),
+    restricted: z.boolean(),
+    tier: z.enum(TIERS),
+    status: z
+      .string()
+      .nullable()
+      .describe("The status of the account's latest case (null: it never had one)"),
+    caseId: z.string().nullable(),
+    allowed: capabilityList('What the account holder can still do'),
+    blocked: capabilityList('What the account holder cannot do while restricted'),
+  })
+  .meta({ id: 'Restriction' });
+
+export const RestrictionsAnswer = z.strictObject({ items: z.array(RestrictionAnswer) });
 
 export const EndedCasesAnswer = z.strictObject({
   items: z.array(CaseSummary),

@@ -22,8 +22,10 @@ import type { ShadowScoring } from './shadow';
 import { mailCatcherPages } from './dev-mail';
 import type { LinkKey } from '../infra/links';
 import type { Store } from '../infra/store';
+import type { AuditKeyRing } from '../infra/audit-keys';
 import type { ConsoleSessionStore } from '../infra/sessions';
 import type { ErasureService } from './erasure';
+import { auditRoutes } from './routes/audit';
 import { caseRoutes } from './routes/cases';
 import { caseSearchRoutes } from './routes/case-search';
 import { erasureRoutes } from './routes/erasure';
@@ -71,6 +73,8 @@ export interface AppDeps {
   portal?: Pick<PortalDeps, 'verification' | 'evidenceKeys' | 'evidence'>;
   /** Erasure of accounts' personal data (admins; api/erasure.ts). */
   erasures?: ErasureService;
+  /** Sign audit exports; published at GET /v1/audit-keys (infra/audit-keys.ts). */
+  auditKeys: AuditKeyRing;
 }
 
 /**
@@ -86,6 +90,7 @@ export function routes(d: AppDeps): RouteSpec[] {
     ...reportRoutes(d),
     ...reviewRoutes(d),
     ...caseSearchRoutes(d),
+    ...auditRoutes(d),
     ...staffRoutes(d),
     ...erasureRoutes(() => {
       if (!d.erasures) throw new Error('erasure is not wired in this process'); // api/main.ts wires it
@@ -176,6 +181,7 @@ export function buildApp(d: AppDeps): express.Express {
       publicUrl: d.publicUrl,
       mode: d.mode,
       limits: d.scorer.policy.policy.userActions,
+      policy: () => d.scorer.policy.policy,
       logger: d.logger,
       ...d.portal,
       evidence,

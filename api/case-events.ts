@@ -24,6 +24,7 @@ import {
   type CaseCalls,
   type CaseServiceOptions,
 } from './case-calls';
+import { evidenceOfEvent } from './case-evidence';
 import { busyProblem, workflowTaskTrouble } from './overload';
 import type { ManualCase } from './schemas';
 
@@ -91,6 +92,8 @@ export class CaseEvents {
         throw keyReused();
       return { ...first, duplicate: true };
     }
+    // The policy this scoring uses (a reload swaps it between calls, never during one): the rules' fields.
+    const scoredWith = this.o.scorer.policy;
     const {
       result: { decision, terms },
       sources,
@@ -145,6 +148,9 @@ export class CaseEvents {
       decision,
       duplicate: false,
     };
+    // What the case's reviewers read the event by, kept before the answer (a retry writes nothing again).
+    const evidence = evidenceOfEvent(event, result, scoredWith, sources);
+    if (evidence) await this.o.store.eventEvidence.record(evidence);
     await this.o.store.events.record(result);
     if (this.o.shadow && event.type !== 'STAFF_REPORT') this.o.shadow.observe(event, decision, sources);
     this.o.logger.info('decision', {

@@ -4,10 +4,13 @@
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { TimelineEntry } from '../core/case-types';
 import { CASE_WORKFLOW_TYPE, caseWorkflowId, parseCaseId, type CaseView } from '../core/contracts';
+import { capabilitiesOf, type Capability } from '../core/capabilities';
 import { REVIEW_STATUSES } from '../core/model';
 import type { StoredMessage } from '../infra/stores/outbox';
 import { caseViewQuery, SA } from '../workflows/definitions';
+import type { Role } from '../infra/config';
 import type { CaseServiceOptions } from './case-calls';
+import { caseEvidence, type CaseEvidence } from './case-evidence';
 import { temporalRead, TEMPORAL_READ_MS } from './errors';
 import { Problem } from '../web/problems';
 
@@ -40,6 +43,8 @@ export interface ReviewQueueItem {
    * view carries (deadlines.approvalDueAt); null otherwise, or when the view was not read in time.
    */
   approvalDueAt?: string | null;
+  /** A second review (senior reviewers only; see POST /v1/cases/{id}/second-review). */
+  secondReview?: boolean;
 }
 
 /** A case in a list (search, ended cases, an account's history): identifiers, codes and dates only. */
@@ -68,6 +73,9 @@ export interface Restriction {
   tier: string;
   status: string | null;
   caseId: string | null;
+  /** What the account holder can still do, and what not (core/capabilities.ts, the policy's tiers). */
+  allowed: Capability[];
+  blocked: Capability[];
 }
 
 /** How long the review queue's listing may take before the answer is a 503. */
@@ -95,6 +103,10 @@ function withLaterFields(view: CaseView): CaseView {
   };
 }
 
+/** The second reviews the queue's filter looks among: those requested in the last 180 days, at most 1,000. */
+const SECOND_REVIEWS_LISTED_MS = 180 * 24 * 3_600_000;
+const SECOND_REVIEWS_LISTED = 1_000;
+
 export class CaseReads {
   constructor(
     private readonly o: CaseServiceOptions,
@@ -110,6 +122,11 @@ export class CaseReads {
     const found = await this.findCase(caseId);
     if (!found) throw new Problem(404, 'Case not found', `no case ${caseId}`, { code: 'CASE_NOT_FOUND' });
     return withDeliveries(found.view, await this.o.store.outbox.messagesOf(caseId));
+  }
+
+  /** What each reason of a case rests on, as the role may see it (api/case-evidence.ts). */
+  evidence(view: CaseView, role: Role): Promise<CaseEvidence> {
+    return caseEvidence(this.o.store.eventEvidence, view, role);
   }
 
   async findCase(caseId: string): Promise<{ view: CaseView; current: boolean } | null> {
@@ -162,15 +179,26 @@ export class CaseReads {
 
   async restrictions(accountIds: readonly string[]): Promise<Restriction[]> {
     const records = await this.o.store.restrictions.of(accountIds);
+    // The running policy's capabilities: what the gateway enforces is what the user's pages and mails say.
+    const tiers = this.o.scorer.policy.policy.tiers;
     return accountIds.map((accountId, i) => {
       const r = records[i];
-      if (!r) return { accountId, restricted: false, tier: 'NONE', status: null, caseId: null };
+      if (!r)
+        return {
+          accountId,
+          restricted: false,
+          tier: 'NONE',
+          status: null,
+          caseId: null,
+          ...capabilitiesOf({ restricted: false, tier: 'NONE' }),
+        };
       return {
         accountId,
         restricted: r.restricted,
         tier: r.restricted ? r.tier : 'NONE',
         status: r.status,
         caseId: r.caseId,
+        ...capabilitiesOf(r, tiers),
       };
     });
   }
@@ -180,9 +208,24 @@ export class CaseReads {
     status: string | undefined,
     limit: number,
     escalated?: boolean,
+    secondReview?: boolean,
   ): Promise<ReviewQueueItem[]> {
     const statuses = status ? [status] : REVIEW_STATUSES;
     const now = new Date().toISOString();
+    // Second reviews are known by Cordon's database (no search attribute: none is needed to find a few).
+    const seconds =
+      secondReview === undefined
+        ? []
+        : await this.o.store.secondReviews.since(
+            Date.now() - SECOND_REVIEWS_LISTED_MS,
+            SECOND_REVIEWS_LISTED,
+          );
+    if (secondReview === true && seconds.length === 0) return [];
+    const ids = seconds.map((id) => `"${id}"`).join(', ');
+    const which =
+      secondReview === undefined || seconds.length === 0
+        ? ''
+        : ` AND CordonCaseId ${secondReview ? 'IN' : 'NOT IN'} (${ids})`;
     const breach =
       escalated === undefined
         ? ''
@@ -191,7 +234,7 @@ export class CaseReads {
           : ` AND (CordonReviewDueAt >= "${now}" OR CordonReviewDueAt IS NULL)`;
     const query = `WorkflowType = "${CASE_WORKFLOW_TYPE}" AND ExecutionStatus = "Running" AND CordonStatus IN (${statuses
       .map((s) => `"${s}"`)
-      .join(', ')})${breach}`;
+      .join(', ')})${breach}${which}`;
     const runs = new Map<ReviewQueueItem, WorkflowHandle>();
     // Bounded like every read (a visibility listing of thousands takes longer than one case's view).
     const items = await temporalRead(this.client, REVIEW_QUEUE_READ_MS, () =>
@@ -200,6 +243,8 @@ export class CaseReads {
     items.sort((a, b) => (a.reviewDueAt ?? '9999').localeCompare(b.reviewDueAt ?? '9999'));
     const page = items.slice(0, limit);
     await this.approvalDeadlines(page, runs);
+    const second = await this.o.store.secondReviews.secondOnes(page.map((i) => i.caseId));
+    for (const item of page) item.secondReview = second.has(item.caseId);
     return page;
   }
 

@@ -8,9 +8,11 @@ import type { RiskEvent } from '../core/events';
 import type { RequestIdentity } from '../core/idempotency';
 import { REVIEW_STATUSES, type Actor, type CaseStatus } from '../core/model';
 import type { GaugeSources } from '../infra/metrics';
+import type { Role } from '../infra/config';
 import type { Store } from '../infra/store';
 import { CaseActions } from './case-actions';
 import { CaseCalls, type CaseServiceOptions } from './case-calls';
+import type { CaseEvidence } from './case-evidence';
 import { CaseEvents } from './case-events';
 import {
   CaseReads,
@@ -21,6 +23,7 @@ import {
   type ReviewQueueItem,
 } from './case-reads';
 import { CaseSearch } from './case-search';
+import { SecondReviews, type SecondReviewRequest } from './second-review';
 import type { EndedCasesQuery, ManualCase } from './schemas';
 
 export class CaseService {
@@ -28,6 +31,7 @@ export class CaseService {
   private readonly actions: CaseActions;
   private readonly reads: CaseReads;
   private readonly finder: CaseSearch;
+  private readonly secondReviews: SecondReviews;
 
   constructor(o: CaseServiceOptions) {
     const calls = new CaseCalls(o);
@@ -35,6 +39,7 @@ export class CaseService {
     this.finder = new CaseSearch(o, calls.client);
     this.events = new CaseEvents(o, calls);
     this.actions = new CaseActions(o, calls, this.reads);
+    this.secondReviews = new SecondReviews(o, calls, this.reads);
   }
 
   /**
@@ -61,8 +66,32 @@ export class CaseService {
   }
 
   /** The view of one case with its deliveries, from the archive once it has ended, else from Temporal. */
-  getCase(caseId: string): Promise<CaseDetails> {
-    return this.reads.getCase(caseId);
+  async getCase(caseId: string): Promise<CaseDetails> {
+    const details = await this.reads.getCase(caseId);
+    return { ...details, ...(await this.secondReviews.withLink(details)) };
+  }
+
+  /**
+   * Opens the one second review of an ended case (UPHELD or CLOSED, within the policy's window) as a linked new
+   * case; a repeat of the request answers that case. See SecondReviews.request.
+   */
+  requestSecondReview(
+    caseId: string,
+    body: SecondReviewRequest,
+    actor: Actor,
+    principal: string = actor.id,
+  ): Promise<CaseView> {
+    return this.secondReviews.request(caseId, body, actor, principal);
+  }
+
+  /** What each reason of the case rests on: its events' attributes, rules and sources, as the role may see. */
+  caseEvidence(view: CaseView, role: Role): Promise<CaseEvidence> {
+    return this.reads.evidence(view, role);
+  }
+
+  /** The case's own view, as the case wrote it (no deliveries merged in): for its audit export (api/routes/audit.ts). */
+  findCase(caseId: string): Promise<{ view: CaseView } | null> {
+    return this.reads.findCase(caseId);
   }
 
   /** The case an earlier event of the account reached (its first answer), for a retraction. */
@@ -85,8 +114,13 @@ export class CaseService {
   }
 
   /** Open cases waiting for reviewers, soonest review deadline first (from visibility: eventually consistent). */
-  reviewQueue(status: string | undefined, limit: number, escalated?: boolean): Promise<ReviewQueueItem[]> {
-    return this.reads.reviewQueue(status, limit, escalated);
+  reviewQueue(
+    status: string | undefined,
+    limit: number,
+    escalated?: boolean,
+    secondReview?: boolean,
+  ): Promise<ReviewQueueItem[]> {
+    return this.reads.reviewQueue(status, limit, escalated, secondReview);
   }
 
   /** The cases an exact case ID or account ID names, open and ended; see CaseSearch.search. */

@@ -45,7 +45,11 @@ export function evidenceReferences(view: Pick<CaseView, 'timeline'>): Set<string
 export function referencesFromCases(getCase: (caseId: string) => Promise<CaseView>) {
   return async (caseId: string): Promise<ReadonlySet<string> | null> => {
     try {
-      return evidenceReferences(await getCase(caseId));
+      const view = await getCase(caseId);
+      const refs = evidenceReferences(view);
+      // A second review's files are kept under the ended case it reviews (the user's page knows only that one).
+      if (!view.secondReviewCaseId) return refs;
+      return new Set([...refs, ...evidenceReferences(await getCase(view.secondReviewCaseId))]);
     } catch (err) {
       if (err instanceof Problem && err.status === 404) return null;
       throw err;

@@ -11,6 +11,7 @@ import { CaseService, gaugeSourcesOf } from './case-service';
 import { createMetrics } from '../infra/metrics';
 import { devSecret } from '../infra/dev-secrets';
 import { linkKeysFromConfig } from '../infra/links';
+import { auditKeysFromConfig } from '../infra/audit-keys';
 import { devMailDir } from './dev-mail';
 import { codecDataConverter, codecFromConfig } from '../infra/codec';
 import type { EvidenceStore } from '../infra/evidence-store';
@@ -115,6 +116,7 @@ export async function startApi(
     sessions: new ConsoleSessionStore(store.db, config.sessions),
     store,
     linkKeys: linkKeysFromConfig(config),
+    auditKeys: auditKeysFromConfig(config),
     publicUrl: config.publicUrl,
     dataDir: config.dataDir,
     mode: config.mode,

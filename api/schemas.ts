@@ -7,7 +7,8 @@ import {
   RiskEventSchema,
   STAFF_EVENT_PREFIX,
 } from '../core/events';
-import { DECISIONS, LOCALES, OUTCOMES, REASON_CODES, TIERS } from '../core/model';
+import { LOCALES, OUTCOMES, REASON_CODES, TIERS, type Outcome } from '../core/model';
+import { BREAK_GLASS_OUTCOMES, DECISION_OUTCOMES, OUTCOME_CODES, outcomeCodesFor } from '../core/outcomes';
 import { ERASURE_REASONS } from '../infra/erasure-record';
 import { Problem } from '../web/problems';
 
@@ -58,9 +59,31 @@ export const AppealBody = z.strictObject({
   requestId: RequestIdSchema,
 });
 
-const Explanation = z
-  .strictObject({ code: z.enum(REASON_CODES), text: text(1_000) })
-  .describe("What the user is told with the outcome: the catalogue's words for the code, then this text");
+/** The user's request for the one second review of an ended case: why, and any new files. */
+export const SecondReviewBody = z.strictObject({
+  statement: text(2_000),
+  evidence: Evidence,
+  requestId: RequestIdSchema,
+});
+
+/**
+ * What the user is told with an outcome: an outcome code that fits it (core/outcomes.ts), whose words the user
+ * reads first, then this text. Reason codes, the codes before 0.5, are still taken in 0.5 for any outcome
+ * (deprecated: they say why a case opened, not why it ended; the next release refuses them).
+ */
+const explanationFor = (outcome: Outcome | null, decision: string) => {
+  const codes = outcome ? outcomeCodesFor(outcome) : [...OUTCOME_CODES];
+  return z
+    .strictObject({
+      code: z.enum([...codes, ...REASON_CODES], {
+        error: `an outcome code that fits ${decision}: ${codes.join(', ')} (or, deprecated, a reason code)`,
+      }),
+      text: text(1_000),
+    })
+    .describe(
+      `What the user is told with the outcome: the words of an outcome code that fits ${decision} (${codes.join(', ')}), then this text. Reason codes are deprecated (accepted in 0.5).`,
+    );
+};
 const EvidenceVersion = z
   .number()
   .int()
@@ -71,10 +94,23 @@ const EvidenceVersion = z
 const decisionFields = {
   rationale: Rationale,
   requestId: RequestIdSchema,
-  explanation: Explanation.optional(),
   evidenceVersion: EvidenceVersion,
 };
-/** A question goes with REQUEST_INFO and with nothing else: one shape per case, so the document says so. */
+/** An outcome: no question, and an explanation whose code fits the outcome the decision ends the case with. */
+const outcomeDecision = (decision: keyof typeof DECISION_OUTCOMES) =>
+  z.strictObject({
+    decision: z.literal(decision),
+    question: z
+      .never({ error: 'only REQUEST_INFO takes a question' })
+      .optional()
+      .describe('Not allowed: only REQUEST_INFO takes a question'),
+    ...decisionFields,
+    explanation: explanationFor(DECISION_OUTCOMES[decision], decision).optional(),
+  });
+/**
+ * A question goes with REQUEST_INFO and with nothing else, an explanation's code with its outcome: one shape per
+ * decision, so the document says so.
+ */
 export const DecisionBody = z.discriminatedUnion('decision', [
   z.strictObject({
     decision: z.literal('REQUEST_INFO'),
@@ -88,15 +124,11 @@ export const DecisionBody = z.discriminatedUnion('decision', [
       .trim()
       .describe('The question the user is asked'),
     ...decisionFields,
+    explanation: explanationFor(null, 'REQUEST_INFO').optional(),
   }),
-  z.strictObject({
-    decision: z.enum(DECISIONS).exclude(['REQUEST_INFO']),
-    question: z
-      .never({ error: 'only REQUEST_INFO takes a question' })
-      .optional()
-      .describe('Not allowed: only REQUEST_INFO takes a question'),
-    ...decisionFields,
-  }),
+  outcomeDecision('UNLOCK'),
+  outcomeDecision('UPHOLD'),
+  outcomeDecision('CLOSE'),
 ]);
 
 export const ApprovalBody = z.strictObject({
@@ -106,12 +138,15 @@ export const ApprovalBody = z.strictObject({
   evidenceVersion: EvidenceVersion,
 });
 
-export const BreakGlassBody = z.strictObject({
-  action: z.enum(['LIFT', 'CLOSE']),
-  rationale: Rationale,
-  explanation: Explanation.optional(),
-  requestId: RequestIdSchema,
-});
+/** One shape per action: an explanation's code fits the outcome the action ends the case with. */
+const breakGlass = (action: keyof typeof BREAK_GLASS_OUTCOMES) =>
+  z.strictObject({
+    action: z.literal(action),
+    rationale: Rationale,
+    explanation: explanationFor(BREAK_GLASS_OUTCOMES[action], action).optional(),
+    requestId: RequestIdSchema,
+  });
+export const BreakGlassBody = z.discriminatedUnion('action', [breakGlass('LIFT'), breakGlass('CLOSE')]);
 
 export const RetractionBody = z.strictObject({
   accountId: AccountIdSchema,
@@ -153,6 +188,11 @@ export const ReviewQueueQuery = z.strictObject({
     .transform((v) => v === 'true')
     .optional()
     .describe('true: the senior queue (cases past their review SLA); false: the others'),
+  secondReview: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('true: second reviews only (for senior reviewers); false: the others'),
 });
 
 /** A search is exact: a case ID, or an account ID (account IDs have no ".", so the two never mix). */
@@ -252,6 +292,7 @@ export const ErasureIdParams = z.strictObject({
 export type ManualCase = z.infer<typeof ManualCaseBody>;
 export type VerificationBody = z.infer<typeof VerificationBody>;
 export type AppealBody = z.infer<typeof AppealBody>;
+export type SecondReviewBody = z.infer<typeof SecondReviewBody>;
 export type DecisionBody = z.infer<typeof DecisionBody>;
 export type ApprovalBody = z.infer<typeof ApprovalBody>;
 export type InfoBody = z.infer<typeof InfoBody>;

@@ -17,6 +17,7 @@ import { CliError, parseNumber, policyPath, readJsonFile, readPolicy, write } fr
 import { runBacktest } from './run-backtest';
 import { simulate } from './simulate';
 import { report } from './report';
+import { auditCommand } from './audit';
 import { parseConfig } from '../infra/config';
 import { envDefault } from '../infra/config-schema';
 import { openStore } from '../infra/store';
@@ -25,7 +26,7 @@ const program = new Command();
 program
   .name('cordon')
   .description(
-    "Cordon's policy lab: validate and diff policies, simulate, generate, backtest, forecast, report",
+    "Cordon's policy lab: validate and diff policies, simulate, generate, backtest, forecast, report; verify audit exports",
   )
   .showHelpAfterError();
 
@@ -280,6 +281,8 @@ program
   .action(async (kind: string, o: { url: string; from?: string; to?: string; json?: boolean }) => {
     process.stdout.write(await report(kind, { ...o, token: process.env.CORDON_TOKEN }));
   });
+
+program.addCommand(auditCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CliError) {

@@ -98,13 +98,34 @@ export const SCRIPT = `
     if (el && el.hasAttribute && el.hasAttribute('data-autosubmit') && el.form) el.form.submit();
   });
   // The decision form: the question only for REQUEST_INFO, the explanation only for outcomes; the preset
-  // explanation follows the decision until the reviewer edits it; the preview shows what the user reads.
+  // explanation follows the decision until the reviewer edits it; only the outcome codes that fit the decision
+  // are offered; the preview shows what the user reads.
   var form = document.getElementById('decision-form');
   if (form) {
     var text = form.querySelector('textarea[name=explanationText]');
     var code = form.querySelector('select[name=explanationCode]');
     var preview = document.getElementById('explanation-preview');
     var lastPreset = text ? text.value : '';
+    var OUTCOME = { UNLOCK: 'RESTORED', UPHOLD: 'UPHELD', CLOSE: 'CLOSED' };
+    var showPreview = function () {
+      if (!code || !preview) return;
+      var opt = code.options[code.selectedIndex];
+      preview.textContent = opt ? opt.getAttribute('data-user-text') || '' : '';
+    };
+    var fitCodes = function (decision) {
+      if (!code) return;
+      var outcome = OUTCOME[decision];
+      var first = null;
+      for (var i = 0; i < code.options.length; i++) {
+        var opt = code.options[i];
+        var fits = !outcome || (opt.getAttribute('data-fits') || '').split(' ').indexOf(outcome) >= 0;
+        opt.hidden = !fits;
+        if (fits && first === null) first = i;
+      }
+      var chosen = code.options[code.selectedIndex];
+      if (first !== null && (!chosen || chosen.hidden)) code.selectedIndex = first;
+      showPreview();
+    };
     var sync = function () {
       var chosen = form.querySelector('input[name=decision]:checked');
       var decision = chosen ? chosen.value : '';
@@ -116,13 +137,11 @@ export const SCRIPT = `
         var preset = text.getAttribute('data-preset-' + decision.toLowerCase());
         if (preset !== null) { text.value = preset; lastPreset = preset; }
       }
+      fitCodes(decision);
     };
     form.addEventListener('change', function (e) {
       if (e.target && e.target.name === 'decision') sync();
-      if (e.target === code && preview) {
-        var opt = code.options[code.selectedIndex];
-        preview.textContent = opt ? opt.getAttribute('data-user-text') || '' : '';
-      }
+      if (e.target === code) showPreview();
     });
     sync();
   }

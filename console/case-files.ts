@@ -6,6 +6,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { REVIEWERS } from '../api/routes/spec';
 import type { TimelineEntry } from '../core/case-types';
+import { parseCaseId } from '../core/contracts';
 import type { Principal } from '../infra/config';
 import {
   EVIDENCE_REF,
@@ -115,7 +116,8 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
  */
 export async function lookUpFiles(
   store: EvidenceStore | undefined,
-  caseId: string,
+  /** The case, and for a second review the ended case it reviews (its files are kept under that case). */
+  caseIds: readonly string[],
   timeline: readonly TimelineEntry[],
   logger: Logger,
   timeoutMs = LOOKUP_TIMEOUT_MS,
@@ -126,11 +128,11 @@ export async function lookUpFiles(
     if (!store) return { state: 'unreadable' };
     try {
       const stored = await within(store.get(ref), timeoutMs);
-      if (!stored || stored.meta.caseId !== caseId) return { state: 'missing' };
+      if (!stored || !caseIds.includes(stored.meta.caseId)) return { state: 'missing' };
       const { type, size, name } = stored.meta;
       return { state: 'ok', type, size, name };
     } catch (err) {
-      logger.warn('console evidence unreadable', { caseId, ref, error: (err as Error).name });
+      logger.warn('console evidence unreadable', { caseId: caseIds[0], ref, error: (err as Error).name });
       return { state: 'unreadable' };
     }
   };
@@ -212,6 +214,8 @@ export interface InlineImageDeps {
   lang(res: Response): Lang;
   /** The console's error page, in the reviewer's language. */
   page(req: Request, res: Response, title: string, detail: string): string;
+  /** Whether a file kept under `fileCaseId` is shown on `caseId`'s page (its own case, or the one it reviews). */
+  fileOfCase(fileCaseId: string, caseId: string, res: Response): Promise<boolean>;
 }
 
 /**
@@ -239,7 +243,7 @@ export function inlineImage(d: InlineImageDeps): RequestHandler {
     const type = stored ? sniffType(stored.content) : null;
     if (
       !stored ||
-      stored.meta.caseId !== caseId ||
+      !(await d.fileOfCase(stored.meta.caseId, caseId, res)) ||
       !type ||
       type !== stored.meta.type ||
       !IMAGE_TYPES.includes(type)
@@ -255,4 +259,18 @@ export function inlineImage(d: InlineImageDeps): RequestHandler {
     });
     res.send(stored.content);
   };
+}
+
+/**
+ * Whether a file kept under `fileCaseId` belongs on `caseId`'s page: its own case's, or the ended case a second
+ * review looks at again (the user's page keeps a second review's files under that case, which it knows).
+ */
+export async function fileOfCase(
+  fileCaseId: string,
+  caseId: string,
+  previousCaseOf: (caseId: string) => Promise<string | undefined>,
+): Promise<boolean> {
+  if (fileCaseId === caseId) return true;
+  if (parseCaseId(fileCaseId)?.accountId !== parseCaseId(caseId)?.accountId) return false;
+  return (await previousCaseOf(caseId).catch(() => undefined)) === fileCaseId;
 }

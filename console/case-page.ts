@@ -1,14 +1,18 @@
 // The case page: what the case is, what the user said, the whole timeline, and the reviewer's actions with
 // any refusal shown beside the form that caused it.
+import type { CaseEvidence } from '../api/case-evidence';
 import type { CaseDetails } from '../api/case-reads';
 import type { Problem } from '../web/problems';
 import { SENIORS } from '../api/routes/spec';
 import type { TimelineEntry } from '../core/case-types';
-import { DECISIONS, REASON_CODES, type ReasonContribution, type ReasonCode } from '../core/model';
+import { DECISIONS, type ReasonContribution } from '../core/model';
+import { isOutcomeCode, OUTCOME_CODES, OUTCOME_TEXTS } from '../core/outcomes';
 import { REASONS } from '../core/reasons';
 import { html, type Html } from '../web/html';
 import type { Lang } from '../web/i18n';
 import { accountHistory, type AccountHistory } from './case-history';
+import { auditLinks } from './audit-page';
+import { reasonEvidence } from './case-evidence';
 import { fileList, type CaseFiles } from './case-files';
 import { label, timeLeft, USER_PRESETS, when, type Key, type Translate } from './i18n';
 import { csrfField, layout, problemBox, type PageContext } from './pages';
@@ -20,6 +24,8 @@ export type ConsoleCase = Omit<CaseDetails, 'reasons'> & {
   reasons: (ReasonContribution & {
     explanation?: { reviewer?: string; reviewerByLocale?: Partial<Record<Lang, string>> };
   })[];
+  /** What each reason rests on (console/case-evidence.ts). */
+  evidence?: CaseEvidence;
 };
 
 export interface FailedAction {
@@ -97,6 +103,7 @@ function summary(t: Translate, v: ConsoleCase, me: string): Html {
       <dd>${when(v.openedAt)}</dd>
       <dt>${t('locale')}</dt>
       <dd>${v.locale}</dd>
+      ${secondReviewLinks(t, v)}
       <dt>${t('assignee')}</dt>
       <dd id="case-assignee">
         ${v.assignee === null ? t('nobody') : v.assignee === me ? html`<b>${v.assignee}</b> (${t('you')})` : v.assignee}
@@ -151,12 +158,15 @@ function reasons(t: Translate, v: ConsoleCase, lang: Lang): Html {
         ${v.reasons.map(
           (r) =>
             html`<tr data-reason="${r.code}">
-              <td><code>${r.code}</code><br /><span class="muted code">${r.ruleId}</span></td>
-              <td>+${r.contribution}</td>
-              <td class="guidance" lang="${lang}">
-                ${r.explanation?.reviewerByLocale?.[lang] ?? REASONS[r.code]?.reviewer[lang] ?? ''}
-              </td>
-            </tr>`,
+                <td><code>${r.code}</code><br /><span class="muted code">${r.ruleId}</span></td>
+                <td>+${r.contribution}</td>
+                <td class="guidance" lang="${lang}">
+                  ${r.explanation?.reviewerByLocale?.[lang] ?? REASONS[r.code]?.reviewer[lang] ?? ''}
+                </td>
+              </tr>
+              <tr class="evidence-row">
+                <td colspan="3">${reasonEvidence(t, lang, r.code, v.evidence?.[r.code])}</td>
+              </tr>`,
         )}
       </tbody>
     </table>
@@ -204,7 +214,8 @@ function fromUser(t: Translate, v: ConsoleCase, files: (refs: string[]) => Html)
 const actorOf = (e: TimelineEntry): string => `${e.actor.kind}:${e.actor.id}`;
 
 function detailsOf(e: TimelineEntry): Html {
-  const rest = Object.entries(e).filter(([k]) => k !== 'at' && k !== 'actor' && k !== 'type');
+  // The audit chain's hash and digests are for the audit trail page (console/audit-page.ts), not for reading here.
+  const rest = Object.entries(e).filter(([k]) => !['at', 'actor', 'type', 'hash', 'digests'].includes(k));
   return html`${rest.map(
     ([k, val]) => html`<span><b>${k}</b>: ${typeof val === 'string' ? val : JSON.stringify(val)}</span>; `,
   )}`;
@@ -293,11 +304,11 @@ function decisionPanel(ctx: PageContext, m: CaseModel): Html {
   const errors = fieldErrors(m.failed, 'decision');
   const has = (field: string) => !m.decisionFields || m.decisionFields.has(field);
   const presets = USER_PRESETS[v.locale] ?? USER_PRESETS.en;
-  // The case's own reasons first (strongest first), then the rest of the catalogue.
-  const own = [...v.reasons].sort((a, b) => b.contribution - a.contribution).map((r) => r.code);
-  const codes: ReasonCode[] = [...own, ...REASON_CODES.filter((c) => !own.includes(c))];
-  const code = values.explanationCode ?? own[0] ?? codes[0]!;
-  const userText = (c: string) => REASONS[c as ReasonCode]?.user[v.locale] ?? '';
+  // Outcome codes (core/outcomes.ts), each marked with the outcomes it fits: the script offers those of the
+  // chosen decision; without it, a code that does not fit is refused at the field.
+  const codes = [...OUTCOME_CODES];
+  const code: string = values.explanationCode ?? codes[0]!;
+  const userText = (c: string) => (isOutcomeCode(c) ? OUTCOME_TEXTS[c].user[v.locale] : '');
   return html`<div class="card" id="decide">
     <h2>${t('decide')}</h2>
     ${failed ? problemBox(t, failed.problem) : ''}
@@ -347,10 +358,11 @@ ${values.rationale ?? ''}</textarea>
                     (c) =>
                       html`<option
                         value="${c}"
+                        data-fits="${OUTCOME_TEXTS[c].fits.join(' ')}"
                         data-user-text="${userText(c)}"
                         ${c === code ? html` selected` : ''}
                       >
-                        ${c}${own.includes(c) ? ' ★' : ''}
+                        ${OUTCOME_TEXTS[c].label[ctx.lang]} (${c})
                       </option>`,
                   )}
                 </select>
@@ -445,6 +457,7 @@ export function casePage(ctx: PageContext, m: CaseModel): string {
     t('caseTitle', { id: v.caseId }),
     html`<p><a href="/console/queue">${t('backToQueue')}</a></p>
       <h1>${t('caseTitle', { id: v.caseId })}</h1>
+      ${auditLinks(t, v.caseId)}
       <p class="muted">
         ${label(t, 'status', v.status)} ·
         ${label(t, 'tier', v.tier)}${left ? html` · <span id="sla" class="${left.overdue ? 'overdue' : ''}" title="${when(due!)}">${pendingApproval ? t('deadline.approvalDueAt') : t('sla')}: ${left.text}</span>` : ''}
@@ -462,4 +475,25 @@ export function casePage(ctx: PageContext, m: CaseModel): string {
       </div>
       ${accountHistory(t, v, m.history)} ${timeline(t, v)}`,
   );
+}
+
+/** A second review and the ended case it reviews again link each other. */
+function secondReviewLinks(t: Translate, v: CaseDetails): Html | string {
+  const link = (id: string) =>
+    html`<a href="/console/cases/${encodeURIComponent(id)}"><code>${id}</code></a>`;
+  if (v.secondReview && v.previousCaseId)
+    return html`<dt>${t('secondReviewOf')}</dt>
+      <dd id="second-review-of">
+        <span class="badge" title="${t('secondReviewHint')}">${t('secondReview')}</span>
+        ${link(v.previousCaseId)}
+      </dd>`;
+  if (v.secondReviewCaseId)
+    return html`<dt>${t('secondReview')}</dt>
+      <dd id="second-review-case">${link(v.secondReviewCaseId)}</dd>`;
+  if (v.secondReviewAllowedUntil)
+    return html`<dt>${t('secondReview')}</dt>
+      <dd id="second-review-until">
+        ${t('secondReviewUntil', { time: when(v.secondReviewAllowedUntil) })}
+      </dd>`;
+  return '';
 }

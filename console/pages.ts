@@ -6,7 +6,7 @@ import { ASSET_VERSION } from './assets';
 import { href, html, type Html } from '../web/html';
 import { LANGS, type Lang } from '../web/i18n';
 import { label, timeLeft, translator, when, type Translate } from './i18n';
-import { breached, dueOf, facetValues, type Facet, type QueueFilter, type QueueRow } from './queue';
+import { breached, dueOf, FACETS, facetValues, type Facet, type QueueFilter, type QueueRow } from './queue';
 
 export interface PageContext {
   t: Translate;
@@ -154,7 +154,7 @@ function facetSelect(t: Translate, facet: Facet, m: QueueModel): Html {
         ? label(t, 'tier', v)
         : facet === 'assignee'
           ? t(v === 'mine' ? 'mine' : 'unassigned')
-          : facet === 'escalated'
+          : facet === 'escalated' || facet === 'secondReview'
             ? t(v === 'yes' ? 'yes' : 'no')
             : v;
   const title = facet === 'escalated' ? t('escalated') : t(facet);
@@ -184,6 +184,7 @@ export function queuePage(ctx: PageContext, m: QueueModel): string {
       <td>
         <a href="/console/cases/${encodeURIComponent(r.caseId)}"><code>${r.caseId}</code></a>
         ${late ? html` <span class="badge danger" title="${t('escalatedHint')}">${t('escalated')}</span>` : ''}
+        ${r.secondReview ? html` <span class="badge" title="${t('secondReviewHint')}">${t('secondReview')}</span>` : ''}
       </td>
       <td><code>${r.accountId}</code></td>
       <td><span class="badge tier-${r.tier}">${label(t, 'tier', r.tier)}</span></td>
@@ -206,7 +207,7 @@ export function queuePage(ctx: PageContext, m: QueueModel): string {
       <section id="queue" data-refresh="${m.refreshSeconds}">
         <div class="card">
           <form class="filters" method="get" action="/console/queue">
-            ${(['status', 'tier', 'reason', 'assignee', 'escalated'] as const).map((f) => facetSelect(t, f, m))}
+            ${FACETS.map((f) => facetSelect(t, f, m))}
             <button type="submit" class="secondary">${t('apply')}</button>
             ${filtered ? html`<a href="/console/queue">${t('clear')}</a>` : ''}
           </form>

@@ -12,7 +12,7 @@ export function queueRows(items: readonly ReviewQueueItem[]): QueueRow[] {
   return items.map((item) => ({ ...item, reasonCodes: [...item.reasonCodes] }));
 }
 
-export const FACETS = ['status', 'tier', 'reason', 'assignee', 'escalated'] as const;
+export const FACETS = ['status', 'tier', 'reason', 'assignee', 'escalated', 'secondReview'] as const;
 export type Facet = (typeof FACETS)[number];
 export type QueueFilter = Partial<Record<Facet, string>>;
 
@@ -22,6 +22,7 @@ const ALLOWED: Record<Facet, readonly string[]> = {
   reason: REASON_CODES,
   assignee: ['mine', 'unassigned'],
   escalated: ['yes', 'no'],
+  secondReview: ['yes', 'no'],
 };
 
 /** The filters of a query string: unknown values are dropped, never an error. */
@@ -78,6 +79,8 @@ function valueOf(row: QueueRow, facet: Facet, me: string, now: number): string[]
       return row.assignee === null ? ['unassigned'] : row.assignee === me ? ['mine'] : [];
     case 'escalated':
       return [breached(row, now) ? 'yes' : 'no'];
+    case 'secondReview':
+      return [row.secondReview ? 'yes' : 'no'];
   }
 }
 

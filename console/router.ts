@@ -28,7 +28,8 @@ import { CSS, SCRIPT } from './assets';
 import { casePage, type CaseAction, type ConsoleCase, type FailedAction } from './case-page';
 import { historyOf } from './case-history';
 import { caseListRoutes } from './case-list-routes';
-import { FILES_CSS, inlineImage, lookUpFiles } from './case-files';
+import { FILES_CSS, fileOfCase, inlineImage, lookUpFiles } from './case-files';
+import { AUDIT_CSS, auditPageRoutes } from './audit-page';
 import { LANG_COOKIE, translator } from './i18n';
 import { errorPage, loginPage, problemBox, queuePage, type PageContext } from './pages';
 import { applyFilter, facetCounts, parseFilter, queueRows, sortQueue } from './queue';
@@ -118,7 +119,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
 
   const asset = (type: string, body: string) => (_req: Request, res: Response) =>
     void res.set('Cache-Control', 'public, max-age=86400').type(type).send(body);
-  router.get('/assets/console.css', asset('text/css', CSS + FILES_CSS));
+  router.get('/assets/console.css', asset('text/css', CSS + FILES_CSS + AUDIT_CSS));
   router.get('/assets/console.js', asset('text/javascript', SCRIPT));
 
   // Language, session (looked up in the database on every request) and CSRF nonce, from the cookies.
@@ -244,6 +245,14 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     principal: principalOf,
   });
 
+  // A case's audit trail: the printable page and the export (console/audit-page.ts).
+  auditPageRoutes(router, {
+    call,
+    context: (req, res) => context(req, res),
+    signedIn,
+    principal: principalOf,
+  });
+
   router.get('/queue', signedIn, async (req, res) => {
     // A search typed into the queue's address (?q=) goes to the search.
     if (typeof req.query.q === 'string')
@@ -275,6 +284,14 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     );
   });
 
+  /** The ended case a second review looks at again, read as the signed-in reviewer (none for other cases). */
+  const previousCaseOf = (res: Response) => async (caseId: string) =>
+    (
+      (await call('get', '/v1/cases/:caseId', principalOf(res), { params: { caseId } })) as {
+        previousCaseId?: string;
+      }
+    ).previousCaseId;
+
   /** The case page, with the action that just succeeded or failed. */
   const renderCase = async (
     req: Request,
@@ -296,7 +313,12 @@ export function consoleRouter(deps: ConsoleDeps): Router {
           : ctx.t('failed');
       return problemPage(res, err, errorPage(ctx, title, problemBox(ctx.t, err)));
     }
-    const files = await lookUpFiles(deps.evidence, view.caseId, view.timeline, logger);
+    const files = await lookUpFiles(
+      deps.evidence,
+      view.previousCaseId ? [view.caseId, view.previousCaseId] : [view.caseId],
+      view.timeline,
+      logger,
+    );
     const history = await historyOf(call, principalOf(res), view.accountId);
     // A refused action shows the case again, answered with the refusal's status and headers.
     if (o.failed) res.set(problemHeaders(o.failed.problem));
@@ -320,7 +342,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     const caseId = String(req.params.caseId);
     const ref = String(req.params.ref);
     const stored = deps.evidence ? await deps.evidence.get(ref) : null;
-    if (!stored || stored.meta.caseId !== caseId) {
+    if (!stored || !(await fileOfCase(stored.meta.caseId, caseId, previousCaseOf(res)))) {
       const ctx = context(req, res, `/console/cases/${encodeURIComponent(caseId)}`);
       return void res.status(404).send(errorPage(ctx, ctx.t('notFound'), ctx.t('notFoundDetail')));
     }
@@ -349,6 +371,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       principal: principalOf,
       lang: (res) => locals(res).lang ?? 'en',
       page: (req, res, title, detail) => errorPage(context(req, res), title, detail),
+      fileOfCase: (fileCaseId, caseId, res) => fileOfCase(fileCaseId, caseId, previousCaseOf(res)),
     }),
   );
 

@@ -106,6 +106,7 @@ export const decisionInput = (u: DecisionUpdate): CaseInput => ({
   question: u.question,
   explanation: u.explanation,
   evidenceVersion: u.evidenceVersion,
+  ...(u.senior ? { senior: true } : {}),
 });
 export const approvalInput = (u: ApprovalUpdate): CaseInput => ({
   kind: 'APPROVAL',
@@ -113,6 +114,7 @@ export const approvalInput = (u: ApprovalUpdate): CaseInput => ({
   approve: u.approve,
   rationale: u.rationale,
   evidenceVersion: u.evidenceVersion,
+  ...(u.senior ? { senior: true } : {}),
 });
 export const breakGlassInput = (u: BreakGlassUpdate): CaseInput => ({
   kind: 'BREAK_GLASS',

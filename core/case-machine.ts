@@ -6,6 +6,7 @@
 import { isMoreSevere, REVIEW_STATUSES, type Actor } from './model';
 import type { CaseInput, CaseState, Effect, OpenCase, TimelineType, Transition } from './case-types';
 import {
+  appendEntry,
   backToReview,
   armClaimIdle,
   finish,
@@ -23,6 +24,7 @@ import {
   USER_WAITING,
 } from './case-step';
 import { timer } from './case-timers';
+import { secondReviewRefusal } from './second-review';
 
 /** Opens a case for a restrictive decision. The caller handles NONE (no case is opened for it). */
 export function openCase(o: OpenCase): { state: CaseState; effects: Effect[] } {
@@ -110,6 +112,8 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
     case 'CLAIM': {
       if (!REVIEW_STATUSES.includes(s.status))
         return refuse('NOT_IN_REVIEW', `the case is not in review (${s.status})`);
+      const notHim = secondReviewRefusal(s, input.reviewer, input.senior);
+      if (notHim) return refuse(notHim.code, notHim.message);
       if (s.assignee === input.reviewer) return step.done(); // claiming again is a no-op
       const holder = s.assignee;
       if (holder !== null && !input.senior)
@@ -141,6 +145,8 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
         return refuse('NOT_PENDING_APPROVAL', `the case is not awaiting approval (${s.status})`);
       if (s.pendingClose.by === input.reviewer)
         return refuse('SAME_REVIEWER', 'the approval must come from a reviewer other than the decider');
+      const notHim = secondReviewRefusal(s, input.reviewer, input.senior);
+      if (notHim) return refuse(notHim.code, notHim.message);
       if (input.evidenceVersion !== undefined && input.evidenceVersion !== (s.evidenceVersion ?? 0))
         return refuse('EVIDENCE_CHANGED', 'the case has new evidence since the version you saw');
       const reviewer: Actor = { kind: 'reviewer', id: input.reviewer };
@@ -251,6 +257,8 @@ function decide(step: Step, input: Extract<CaseInput, { kind: 'DECISION' }>): Tr
     return refuse('NOT_IN_REVIEW', `the case is not awaiting a decision (${s.status})`);
   if (s.assignee === null) return refuse('NOT_CLAIMED', 'claim the case before deciding it');
   if (s.assignee !== input.reviewer) return refuse('CLAIMED_BY_OTHER', 'another reviewer holds this case');
+  const notHim = secondReviewRefusal(s, input.reviewer, input.senior);
+  if (notHim) return refuse(notHim.code, notHim.message);
   const evidenceVersion = s.evidenceVersion ?? 0;
   if (input.evidenceVersion !== undefined && input.evidenceVersion !== evidenceVersion)
     return refuse('EVIDENCE_CHANGED', 'the case has new evidence since the version you saw');
@@ -263,9 +271,11 @@ function decide(step: Step, input: Extract<CaseInput, { kind: 'DECISION' }>): Tr
     ...(rulesOf(s) >= 3 ? { evidenceVersion } : {}),
   });
   const unlockNeedsApproval =
-    rulesOf(s) >= 3 &&
-    s.terms.unlockApprovalAboveScore !== undefined &&
-    s.score > s.terms.unlockApprovalAboveScore;
+    (rulesOf(s) >= 3 &&
+      s.terms.unlockApprovalAboveScore !== undefined &&
+      s.score > s.terms.unlockApprovalAboveScore) ||
+    // Overturning a closure on second review still takes two people.
+    (s.secondReview !== undefined && s.tier === 'CLOSE');
   switch (input.decision) {
     case 'UNLOCK':
       if (unlockNeedsApproval) awaitApproval(step, input, 'UNLOCK');
@@ -333,7 +343,9 @@ function retract(step: Step, input: Extract<CaseInput, { kind: 'RETRACT' }>): Tr
     return refuse('ALREADY_RETRACTED', 'this event was already retracted');
   s.retractedEvents = [...retracted, input.eventId];
   step.log(input.actor, 'EVENT_RETRACTED', { eventId: input.eventId, reason: input.reason });
-  const nothingLeft = recorded.every((id) => s.retractedEvents!.includes(id));
+  // A second review rests on the first case's outcome, not on the events it recorded since: those withdrawn, the
+  // outcome still stands until a senior decides.
+  const nothingLeft = !s.secondReview && recorded.every((id) => s.retractedEvents!.includes(id));
   if (nothingLeft && s.terms.retractionRestores) {
     finish(step, 'RESTORED', input.actor);
     return step.done();
@@ -356,5 +368,5 @@ export function recordEffect(
   at: number,
   entry: { type: TimelineType } & Record<string, unknown>,
 ): void {
-  s.timeline.push({ at: iso(at), actor: SYSTEM, ...entry });
+  appendEntry(s, { at: iso(at), actor: SYSTEM, ...entry });
 }

@@ -8,7 +8,8 @@ import {
   type ReasonContribution,
   type RestrictiveTier,
 } from './model';
-import type { CaseState, Effect, RefusalCode, TimelineType, Transition } from './case-types';
+import type { CaseState, Effect, RefusalCode, TimelineEntry, TimelineType, Transition } from './case-types';
+import { AUDIT_CHAIN_RULES, chainEntry, headOf } from './audit-chain';
 
 export const SYSTEM: Actor = { kind: 'system', id: 'cordon' };
 export const USER_WAITING: readonly CaseStatus[] = [
@@ -44,7 +45,7 @@ export class Step {
   }
 
   log(actor: Actor, type: TimelineType, details: Record<string, unknown> = {}): void {
-    this.state.timeline.push({ at: iso(this.at), actor, type, ...details });
+    appendEntry(this.state, { at: iso(this.at), actor, type, ...details });
   }
 
   effect(effect: Effect): void {
@@ -54,6 +55,14 @@ export class Step {
   done(): Transition {
     return { ok: true, state: this.state, effects: this.effects };
   }
+}
+
+/**
+ * The one way an entry joins a timeline (Step.log, and recordEffect for what the workflow carried out). Rules 4:
+ * hash-chained as it is written (core/audit-chain.ts); cases opened under earlier rules keep plain entries.
+ */
+export function appendEntry(s: CaseState, entry: TimelineEntry): void {
+  s.timeline.push(rulesOf(s) >= AUDIT_CHAIN_RULES ? chainEntry(headOf(s.caseId, s.timeline), entry) : entry);
 }
 
 export function structuredCloneState(s: CaseState): CaseState {

@@ -13,6 +13,7 @@ import type {
   ReviewDecision,
 } from './model';
 import type { Contact } from './events';
+import type { OutcomeCode } from './outcomes';
 
 export type TimelineType =
   | 'RISK_EVENT'
@@ -42,12 +43,20 @@ export type TimelineType =
   | 'DECISION_VOIDED'
   | 'BREAK_GLASS'
   | 'EVENT_RETRACTED'
+  | 'SECOND_REVIEW_REQUESTED'
   | 'OUTCOME';
 
 export interface TimelineEntry {
   at: string;
   actor: Actor;
   type: TimelineType;
+  /**
+   * Rules 4: SHA-256 of the previous entry's hash and this entry's chained form (core/audit-chain.ts), set as the
+   * entry is written and never changed; what GET /v1/cases/{id}/audit exports. Absent under earlier rules.
+   */
+  hash?: string;
+  /** Rules 4: each detail written in words (statement, answer, rationale, evidence...) by its SHA-256 (hex). */
+  digests?: Record<string, string>;
   [detail: string]: unknown;
 }
 
@@ -96,9 +105,12 @@ export interface Deadlines {
   approvalDueAt?: number;
 }
 
-/** The user-facing explanation a reviewer gives with a decision: a catalogue reason and words of their own. */
+/**
+ * The user-facing explanation a reviewer gives with a decision: an outcome code (core/outcomes.ts) and words of
+ * their own. A reason code is what explanations carried before 0.5 (still accepted in 0.5, deprecated).
+ */
 export interface Explanation {
-  code: ReasonCode;
+  code: OutcomeCode | ReasonCode;
   text: string;
 }
 
@@ -151,7 +163,18 @@ export interface CaseState {
   retractedEvents?: string[];
   /** How to reach the user (personal data: never in the view, the timeline or logs). The latest given wins. */
   contact?: Contact;
+  /** Rules 4: this case is the one second review of an ended case (openSecondReview). */
+  secondReview?: SecondReviewOf;
   timeline: TimelineEntry[];
+}
+
+/** What a second review carries of the case it reviews again. */
+export interface SecondReviewOf {
+  previousCaseId: string;
+  /** Who decided or approved the first case's outcome: none of them may claim, decide or approve this one. */
+  excludedReviewers: string[];
+  /** The request that opened it (a repeat answers the case as it is). */
+  requestKey: string;
 }
 
 export type CaseInput =
@@ -179,8 +202,18 @@ export type CaseInput =
       explanation?: Explanation;
       /** The evidence version the reviewer saw: refused when the case has moved on since. */
       evidenceVersion?: number;
+      /** Rules 4: a second review is claimed, decided and approved by seniors only. */
+      senior?: boolean;
     }
-  | { kind: 'APPROVAL'; reviewer: string; approve: boolean; rationale: string; evidenceVersion?: number }
+  | {
+      kind: 'APPROVAL';
+      reviewer: string;
+      approve: boolean;
+      rationale: string;
+      evidenceVersion?: number;
+      /** Rules 4: a second review is claimed, decided and approved by seniors only. */
+      senior?: boolean;
+    }
   | { kind: 'INFO'; answer: string; evidence?: string[]; actor: Actor }
   /** A senior or admin lifts or closes at once, whatever the case's state ("break glass"). */
   | {
@@ -210,6 +243,8 @@ export const REFUSAL_CODES = [
   'EVIDENCE_CHANGED',
   'UNKNOWN_EVENT',
   'ALREADY_RETRACTED',
+  /** Rules 4: a second review is claimed, decided and approved by a senior reviewer (or an admin). */
+  'SENIOR_REQUIRED',
   /** Internal: a timer fired for a deadline the case no longer has. Never reaches a caller. */
   'NO_SUCH_TIMER',
 ] as const;
@@ -233,5 +268,28 @@ export interface OpenCase {
   eventType: string;
   decision: Decision;
   actor: Actor;
+  contact?: Contact;
+}
+
+/** What opening a second review needs: the ended case it reviews again, and the user's (or backend's) request. */
+export interface OpenSecondReview {
+  caseId: string;
+  accountId: string;
+  locale: Locale;
+  /** The policy's terms now (the review's SLA, four-eyes); the rules version the workflow decides. */
+  terms: CaseTerms;
+  at: number;
+  previousCaseId: string;
+  /** The first case's restriction as it ended (UPHELD or CLOSED), its score and reasons. */
+  tier: RestrictiveTier;
+  score: number;
+  reasons: ReasonContribution[];
+  excludedReviewers: string[];
+  /** The first case's statements and answers, as they were written (their own time, actor and files). */
+  carried: TimelineEntry[];
+  statement: string;
+  evidence?: string[];
+  actor: Actor;
+  requestKey: string;
   contact?: Contact;
 }

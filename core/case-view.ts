@@ -42,6 +42,7 @@ export function caseViewOf(s: CaseState): CaseView {
     explanation: s.explanation ?? null,
     retractedEvents: s.retractedEvents ?? [],
     rulesVersion: s.terms.rulesVersion ?? 1,
+    appealAllowed: s.terms.tiers[s.tier].appealAllowed,
     lockoutCount: s.lockoutCount,
     missingSources: s.missingSources,
     policyVersion: s.terms.policyVersion,
@@ -50,6 +51,7 @@ export function caseViewOf(s: CaseState): CaseView {
     outcome: s.outcome,
     locale: s.locale,
     unchangedEvents: s.unchangedEvents ?? { count: 0, lastAt: null },
+    ...(s.secondReview ? { secondReview: true, previousCaseId: s.secondReview.previousCaseId } : {}),
     timeline: s.timeline,
   };
 }

@@ -2,7 +2,7 @@
 // Plain types and constants, free of Temporal's SDK: the update, query and search-attribute definitions built
 // on them are in workflows/definitions.ts. Imported by api/, worker/ and workflows/.
 import type { RequestIdentity } from './idempotency';
-import type { CaseState, Deadlines, Explanation, TimelineEntry } from './case-types';
+import type { CaseState, Deadlines, Explanation, OpenSecondReview, TimelineEntry } from './case-types';
 import type { RiskEvent } from './events';
 import type { OutboxMessage } from './messages';
 import type {
@@ -157,6 +157,8 @@ export interface DecisionUpdate extends CaseAction {
   explanation?: Explanation;
   /** The evidence version the reviewer saw (CaseView.evidenceVersion); refused when the case moved on. */
   evidenceVersion?: number;
+  /** The caller is a senior or admin (a second review takes one); not part of the request's identity. */
+  senior?: boolean;
 }
 export interface ApprovalUpdate extends CaseAction {
   reviewer: string;
@@ -166,7 +168,15 @@ export interface ApprovalUpdate extends CaseAction {
   requestId?: string;
   /** The evidence version the approver saw; refused when the case moved on. */
   evidenceVersion?: number;
+  /** The caller is a senior or admin (a second review takes one); not part of the request's identity. */
+  senior?: boolean;
 }
+
+/**
+ * Opens the second review of an ended case (API: POST /v1/cases/{id}/second-review): what the machine's opening
+ * takes but the case's ID and the time, which the workflow decides.
+ */
+export type SecondReviewUpdate = Omit<OpenSecondReview, 'caseId' | 'at'>;
 /** A senior or admin lifts or closes at once ("break glass"). */
 export interface BreakGlassUpdate extends CaseAction {
   by: string;
@@ -229,11 +239,20 @@ export interface CaseView {
   policyHash: string;
   /** The case machine's rules the case follows (see CaseTerms.rulesVersion); absent in views archived before 0.4. */
   rulesVersion?: number;
+  /** Whether the case's tier takes an appeal (the policy's tiers.<TIER>.appealAllowed); absent before 0.5. */
+  appealAllowed?: boolean;
   openedAt: string;
   outcome: Outcome | null;
   locale: Locale;
   /** Risk events that changed nothing, counted rather than listed. */
   unchangedEvents: { count: number; lastAt: string | null };
+  /** This case is the second review of `previousCaseId` (claimed, decided and approved by seniors only). */
+  secondReview?: boolean;
+  previousCaseId?: string;
+  /** The ended case's second review, once requested (added by the API from Cordon's database). */
+  secondReviewCaseId?: string;
+  /** Until when a second review may be requested (added by the API: UPHELD or CLOSED, within the window). */
+  secondReviewAllowedUntil?: string;
   timeline: TimelineEntry[];
 }
 

@@ -2,7 +2,7 @@
 // called for it happened (workflows/messages.ts builds them), delivered by the dispatcher (activities/).
 import type { Explanation, NoticeTemplate } from './case-types';
 import type { Contact } from './events';
-import type { CaseStatus, Locale, Outcome, ReasonCode, RestrictiveTier } from './model';
+import type { ActorKind, CaseStatus, Locale, Outcome, ReasonCode, RestrictiveTier } from './model';
 
 /** A message waiting to be sent; built when the transition happened so it says what was true then. */
 export type OutboxMessage =
@@ -20,11 +20,41 @@ export interface UserNotice {
   deadline?: string;
   /** INFO_REQUESTED: the reviewer's question. */
   question?: string;
-  /** OUTCOME: why, in the reviewer's words with a catalogue reason. */
+  /** OUTCOME: why, in the reviewer's words with an outcome code (a reason code before 0.5). */
   explanation?: Explanation;
   /** Where to reach the user, when the backend gave it (personal data: never logged). */
   contact?: Contact;
   idempotencyKey: string;
+  /**
+   * 0.5 (core/notice-facts.ts): what the case accepted from the user when the notice was built (core/user-actions.ts):
+   * the mail lists only these. Absent in notices built before: the mail then lists the reasons' advice as it did.
+   */
+  actions?: NoticeActions;
+  /** 0.5: while the case is in review, when a decision is expected (the review's SLA, or the approval's). */
+  decisionDueAt?: string;
+  /** 0.5, OUTCOME: the decision letter's facts, so the final mail carries the letter and outlives its link. */
+  letter?: LetterFacts;
+}
+
+/** What the user may do on the case (core/user-actions.ts's UserActions, as the notice carries it). */
+export interface NoticeActions {
+  verify: boolean;
+  confirm: boolean;
+  confirmFrom: string | null;
+  appeal: boolean;
+  info: 'answer' | 'add' | null;
+}
+
+/** The facts of an ended case the decision letter states beyond its codes (no personal data). */
+export interface LetterFacts {
+  openedAt: string;
+  decidedAt: string;
+  /** Who ended it: a reviewer, the user (a verification), the system (a deadline), the backend (a retraction). */
+  decidedBy: ActorKind;
+  /** The case is itself a second review: its outcome is final within Cordon. */
+  secondReview?: boolean;
+  /** When the restriction ends, where the case has such a date. */
+  until?: string;
 }
 
 export interface BackendEvent {

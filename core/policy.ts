@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './durations';
 import { REASON_CODES, TIERS, type CaseTerms, type RestrictiveTier } from './model';
 import { RISK_EVENT_TYPES } from './events';
+import { CAPABILITIES } from './capabilities';
 
 // The risk policy is versioned data: rules with weights give a score, thresholds map the score to a tier,
 // hard rules force a minimum tier, and per-tier terms give every deadline a case fixes when it opens.
@@ -60,6 +61,21 @@ const TierTermsInput = z.strictObject({
   reviewSla: Duration,
   infoDeadline: Duration,
   fourEyesClose: z.boolean().default(false),
+  /**
+   * What the account holder can still do under this tier (core/capabilities.ts); everything else is blocked.
+   * Absent: the catalogue's defaults, and the policy's hash stays what it was.
+   */
+  capabilities: z
+    .array(z.enum(CAPABILITIES))
+    .max(CAPABILITIES.length)
+    .refine((c) => new Set(c).size === c.length, { message: 'each capability once' })
+    .optional(),
+});
+
+/** One line of text in every locale the user's pages speak. */
+const PerLocaleText = z.strictObject({
+  en: z.string().trim().min(1).max(500),
+  'zh-CN': z.string().trim().min(1).max(500),
 });
 
 export const PolicySchema = z.strictObject({
@@ -106,6 +122,11 @@ export const PolicySchema = z.strictObject({
       failedVerificationWeight: z.number().min(0).max(1000).default(30),
       /** A case whose every recorded event is retracted ends restored; false: it goes to review. */
       retractionRestores: z.boolean().default(false),
+      /**
+       * How long after an outcome of UPHELD or CLOSED the user (or the backend) may ask for the one second review
+       * (absent: 14d; optional so that policies without it keep their hash).
+       */
+      secondReviewWindow: Duration.optional(),
     })
     .prefault({}),
   /** Rate limits on what users do through Cordon's pages (per case, per account, per IP, in one window). */
@@ -125,6 +146,12 @@ export const PolicySchema = z.strictObject({
    * (policies before 0.5): 0, and the policy's hash stays what it was.
    */
   privacy: z.strictObject({ legalHoldDays: z.number().int().min(0).max(36_500).default(0) }).optional(),
+  /**
+   * Where an account holder can turn once Cordon's own reviews are over (an ombudsman, the regulator's hotline):
+   * one entry per channel, its text in every locale; shown on the final outcome page, the decision letter and the
+   * final mail. Absent: none shown, and the policy's hash stays what it was.
+   */
+  complaints: z.array(PerLocaleText).min(1).max(10).optional(),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 

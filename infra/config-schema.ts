@@ -124,6 +124,11 @@ export const ENV_SCHEMA = z.object({
     "`id:base64key,…`, newest first (32+ bytes each): sign the links to the user's case page in notices",
     { group: 'access', default: DEV_SECRET, production: REQUIRED },
   ),
+  CORDON_AUDIT_KEYS: variable(
+    z.string().optional(),
+    '`id:key,…`, newest first: Ed25519 keys that sign audit exports; the first signs, all are published ([audit.md](audit.md))',
+    { group: 'access', default: DEV_SECRET, production: REQUIRED },
+  ),
   CORDON_VERIFICATION_URL: variable(
     z.url().optional(),
     "the platform's identity provider the user's page sends users to for step-up verification",

@@ -129,6 +129,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     shutdownDelayMs: e.CORDON_SHUTDOWN_DELAY_MS ?? (production ? 3_000 : 0),
     /** Raw; parsed by infra/links.ts. Unset in development: a key created once in the data folder. */
     linkKeys: e.CORDON_LINK_KEYS,
+    /** Raw; parsed by infra/audit-keys.ts. Unset in development: a key created once in the data folder. */
+    auditKeys: e.CORDON_AUDIT_KEYS,
     codec: {
       /** Unset in development: a key created once in the data folder (see infra/codec.ts). */
       keys: codecKeys,

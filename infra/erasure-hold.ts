@@ -4,6 +4,7 @@
 // under a regulatory hold keeps the longest hold, LONGEST_HOLD_DAYS, whatever the two say (they only lengthen it).
 import type { CaseView } from '../core/contracts';
 import type { ReasonCode } from '../core/model';
+import type { OutcomeCode } from '../core/outcomes';
 import { DataKeyError } from './data-keys';
 import { FIELD, openJson } from './personal-data';
 import type { Store } from './store';
@@ -16,8 +17,9 @@ const DAY_MS = 86_400_000;
  */
 export const LONGEST_HOLD_DAYS = 3_650;
 
-const FRAUD_REASONS: readonly ReasonCode[] = ['EXTERNAL_FRAUD_REPORT'];
-const REGULATORY_REASONS: readonly ReasonCode[] = ['REGULATORY_HOLD'];
+/** The reason codes, and the outcome codes (core/outcomes.ts) an explanation gives since 0.5, of each kind. */
+const FRAUD_REASONS: readonly (ReasonCode | OutcomeCode)[] = ['EXTERNAL_FRAUD_REPORT', 'FRAUD_CONFIRMED'];
+const REGULATORY_REASONS: readonly (ReasonCode | OutcomeCode)[] = ['REGULATORY_HOLD', 'LEGAL_REQUIREMENT'];
 
 export type Erasability =
   | { ok: true; holdDays: number; holdUntil: number | null }
@@ -33,8 +35,8 @@ export interface AccountHistory {
   longestHold: boolean;
 }
 
-/** The codes a case was decided on: its reasons, and the catalogue reason of the explanation it ended with. */
-function codesOf(view: CaseView): ReasonCode[] {
+/** The codes a case was decided on: its reasons, and the code of the explanation it ended with. */
+function codesOf(view: CaseView): (ReasonCode | OutcomeCode)[] {
   return [...view.reasons.map((r) => r.code), ...(view.explanation ? [view.explanation.code] : [])];
 }
 

@@ -27,6 +27,8 @@ export interface ErasureCounts {
   caseViews?: number;
   requestRecords?: number;
   eventAnswers?: number;
+  /** Events' kept evidence (attributes, sources' answers) deleted. */
+  eventEvidence?: number;
   workflowRuns?: number;
   dataKey?: number;
 }

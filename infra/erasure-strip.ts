@@ -3,9 +3,12 @@
 // (statements, answers, questions, rationales, explanations' text, staff notes, evidence references). Every
 // record is rebuilt from an allow-list, so a personal field added to views later is dropped too, and marked so
 // readers can say why a field is missing. The result is plain JSON: it needs no data key, and outlives one.
+// Timeline entries keep their audit hash and the digests their words entered the audit chain by (hex SHA-256s of
+// the words, which the words cannot be read back from): the case's audit export still verifies (docs/audit.md).
 import type { CaseView, RiskEventResult } from '../core/contracts';
 import type { TimelineEntry } from '../core/case-types';
 import { REASON_CODES, type Decision, type ReasonCode } from '../core/model';
+import { isDigestMap } from '../core/audit-chain';
 
 /** What an erased record carries: which erasure removed its personal fields, and when. */
 export interface ErasureMark {
@@ -45,6 +48,8 @@ const VIEW_FIELDS = [
   'outcome',
   'locale',
   'unchangedEvents',
+  'secondReview',
+  'previousCaseId',
 ] as const;
 
 /** Timeline details that are codes, numbers, flags, times or IDs. */
@@ -79,6 +84,14 @@ const ENTRY_DETAILS = new Set([
   'event',
   'effect',
   'status',
+  'assignee',
+  'escalated',
+  'approvalDueAt',
+  // A second review's link to the case it reviews again, and the first case's entries it carries.
+  'previousCaseId',
+  'fromCaseId',
+  // The audit chain's hash (rules 4; core/audit-chain.ts): an erased case's export still verifies.
+  'hash',
 ]);
 
 /** A code as the case machine writes them (RELEASED's reason is IDLE); a retraction's reason is free text. */
@@ -114,7 +127,8 @@ export function stripEntry(entry: TimelineEntry): TimelineEntry {
     else if (key === 'explanation' && explanationCode(value)) {
       kept.explanation = explanationCode(value);
       removed.push('explanation.text');
-    } else if (ENTRY_DETAILS.has(key) && plainValue(value)) kept[key] = value;
+    } else if (key === 'digests' && isDigestMap(value)) kept.digests = value;
+    else if (ENTRY_DETAILS.has(key) && plainValue(value)) kept[key] = value;
     else removed.push(key);
   }
   if (removed.length) kept.erasedFields = removed.sort();

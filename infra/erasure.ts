@@ -6,7 +6,8 @@
 //   EVIDENCE   every evidence file of the account's cases deleted from the evidence store (named in its views, or
 //              found by the case its sealed header names)
 //   CASES      archived views, request answers and event answers rewritten without anything written in words:
-//              decisions, reason codes, outcomes, times and actors stay, as plain JSON that needs no key
+//              decisions, reason codes, outcomes, times and actors stay, as plain JSON that needs no key; what
+//              each event brought (attributes, data sources' answers: infra/stores/event-evidence.ts) deleted
 //   HISTORIES  the account's closed workflow runs deleted from Temporal
 //   KEY        the account's data key destroyed: whatever is still sealed under it, in any copy or backup whose
 //              codec key is rotated away, never opens again
@@ -174,6 +175,8 @@ const STEPS: Record<ErasureStep, Step> = {
               [JSON.stringify(stripEventResult(result)), account, row.event_id, row.result],
             );
     }
+    // What events brought (attributes, data sources' answers) is personal through and through: it goes.
+    counts.eventEvidence = await store.eventEvidence.eraseAccount(account);
   },
 
   async HISTORIES(d, r, counts) {

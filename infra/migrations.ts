@@ -211,4 +211,36 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS case_archive_account ON case_archive (account_id, ended_at)',
     ],
   },
+  {
+    version: 8,
+    up: () => [
+      // Second reviews (api/second-review.ts): one per ended case. The row is written before the new case starts
+      // (second_case_id NULL until it has), so two requests for one case never open two; no personal data.
+      `CREATE TABLE IF NOT EXISTS second_reviews (
+        case_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        request_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        second_case_id TEXT,
+        requested_at BIGINT NOT NULL)`,
+      'CREATE INDEX IF NOT EXISTS second_reviews_second ON second_reviews (second_case_id)',
+      'CREATE INDEX IF NOT EXISTS second_reviews_requested ON second_reviews (requested_at)',
+    ],
+  },
+  {
+    version: 9,
+    up: () => [
+      // What each risk event that reached a case rests on (infra/stores/event-evidence.ts): its attributes, the
+      // rules that fired with the fields they read, the data sources' answers, sealed under the account's data
+      // key. One row per event ID; the case ID finds a case's rows when its archive period ends.
+      `CREATE TABLE IF NOT EXISTS event_evidence (
+        account_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, event_id))`,
+      'CREATE INDEX IF NOT EXISTS event_evidence_case ON event_evidence (case_id)',
+    ],
+  },
 ];

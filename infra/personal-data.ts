@@ -10,8 +10,11 @@
 //                                                                                            feed reads it
 //   event_ids.result           an event's first answer: IDs, tier, score, reason codes,      plain, unless a staff
 //                              policy version; a staff opening's rationale (free text)      rationale: sealed
+//   event_evidence.evidence    an event's attributes, the fields its rules read, the data    always sealed
+//                              sources' answers
 //
-// Shadow rows (IDs, tiers, scores, reason codes), rate limits and channel deliveries carry nothing personal.
+// Shadow rows (IDs, tiers, scores, reason codes), rate limits, channel deliveries and second-review links carry
+// nothing personal.
 import type { RiskEventResult } from '../core/contracts';
 import type { OutboxMessage } from '../core/messages';
 import type { DataKeys } from './data-keys';

@@ -11,10 +11,12 @@ import { ArchiveStore } from './stores/archive';
 import { ChangeFeed } from './stores/changes';
 import type { StoreContext } from './stores/context';
 import { DeliveryStore } from './stores/deliveries';
+import { EventEvidenceStore } from './stores/event-evidence';
 import { EventStore } from './stores/events';
 import { OutboxStore } from './stores/outbox';
 import { RateLimits } from './stores/rate-limits';
 import { RequestStore } from './stores/requests';
+import { SecondReviewStore } from './stores/second-reviews';
 import { RestrictionStore } from './stores/restrictions';
 import { ShadowStore } from './stores/shadow';
 
@@ -44,6 +46,10 @@ export class Store {
   readonly shadow: ShadowStore;
   /** Ended cases: final views and answered requests. */
   readonly archive: ArchiveStore;
+  /** What each risk event of a case rests on: attributes, rules fired, data sources' answers (sealed). */
+  readonly eventEvidence: EventEvidenceStore;
+  /** Each ended case's one second review and the case it opened. */
+  readonly secondReviews: SecondReviewStore;
 
   constructor(
     readonly db: Database,
@@ -61,6 +67,8 @@ export class Store {
     this.rateLimits = new RateLimits(c);
     this.shadow = new ShadowStore(c);
     this.archive = new ArchiveStore(c, this.events);
+    this.eventEvidence = new EventEvidenceStore(c);
+    this.secondReviews = new SecondReviewStore(c);
   }
 
   /** Drops what has outlived its keeping period, and settled notices' personal fields past their retention. */
@@ -68,6 +76,7 @@ export class Store {
     const now = this.clock();
     await this.outbox.purge(now);
     await this.rateLimits.purge(now);
+    await this.eventEvidence.purge(now); // before the archive's: it finds the cases by their archive rows
     await this.archive.purge(now);
     await this.events.purge(now - eventWindowMs);
     await this.requests.purge(now - eventWindowMs);

@@ -42,6 +42,12 @@ button.secondary { background:#fff; color:var(--accent); }
 .badge { display:inline-block; padding:2px 8px; border-radius:10px; background:#fef0c7; color:#93370d; font-weight:600; font-size:13px; }
 ol.history { padding-left:20px; }
 footer.foot { max-width:720px; margin:0 auto; padding:0 20px 30px; font-size:14px; color:var(--muted); }
+.letter h2 { margin-top:18px; }
+@media print {
+  header.top, footer.foot, .no-print { display:none; }
+  body { background:#fff; }
+  .card { border:none; padding:0; }
+}
 `;
 
 const VERSION = createHash('sha256').update(PORTAL_CSS).digest('hex').slice(0, 12);

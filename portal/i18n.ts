@@ -65,12 +65,22 @@ const EN = {
   'history.info': 'You sent information',
   'history.inReview': 'The review started',
   'history.lifted': 'The restriction was lifted',
+  'history.secondReview': 'You asked for a second review',
   'history.outcome': 'The case ended',
   // outcomes
   'outcome.RESTORED': 'Your account is fully available again.',
   'outcome.CLOSED': 'After review, your account has been closed.',
   'outcome.UPHELD': 'After review, the restriction on your account stays in place.',
   endedAt: 'Decided on {at}.',
+  // after the outcome: the second review, the letter
+  secondReviewTitle: 'Ask for a second review',
+  secondReviewText:
+    'A senior reviewer who had no part in the decision will look at your case again, once. Tell us why you think the decision is wrong and add any new documents. You can ask until {at}.',
+  secondReviewButton: 'Ask for a second review',
+  secondReviewOpen:
+    'This is the second review you asked for: a senior reviewer is looking at your case again.',
+  letterLink: 'Your decision letter, to print or keep',
+  letterPrint: 'To print this letter or save it as a PDF, use your browser’s Print command.',
   // actions
   verifyTitle: 'Verify your identity',
   verifyText:
@@ -110,6 +120,9 @@ const EN = {
   'done.verifiedReview': 'Thank you. A reviewer will now look at your case.',
   'done.verificationFailed': 'The verification did not succeed',
   'done.verificationFailedText': 'A reviewer will look at your case. You can also appeal and tell us more.',
+  'done.secondReview': 'Your request for a second review has been received',
+  'done.secondReviewText':
+    'A senior reviewer will look at your case again. We will tell you the result by e-mail.',
   // problems
   problem: 'This could not be done',
   'problem.ALREADY_APPEALED': 'You have already appealed on this case.',
@@ -119,6 +132,11 @@ const EN = {
   'problem.NOT_AWAITING_VERIFICATION': 'Your case is not waiting for verification any more.',
   'problem.VERIFICATION_NOT_ALLOWED': 'Verification cannot resolve this case. You can appeal instead.',
   'problem.COOLING_OFF': 'The waiting period is not over yet. Please confirm later.',
+  'problem.SECOND_REVIEW_USED': 'A second review of this case has already been asked for.',
+  'problem.SECOND_REVIEW_WINDOW_PASSED': 'The time to ask for a second review has passed.',
+  'problem.SECOND_REVIEW_NOT_AVAILABLE': 'A second review is not possible for this case.',
+  'problem.CASE_OPEN':
+    'Another case on your account is still open: you can ask for a second review once it has ended.',
   'problem.IDEMPOTENCY_KEY_REUSED':
     'This form was already sent with other content. Open the case again to send something new.',
   'problem.TEMPORAL_UNAVAILABLE': 'We cannot reach our case system just now. Please try again in a minute.',
@@ -214,11 +232,19 @@ const ZH: Record<Key, string> = {
   'history.info': '您提交了补充信息',
   'history.inReview': '开始审核',
   'history.lifted': '限制已解除',
+  'history.secondReview': '您申请了复核',
   'history.outcome': '案件已结束',
   'outcome.RESTORED': '您的账户已恢复正常使用。',
   'outcome.CLOSED': '经审核，您的账户已被关闭。',
   'outcome.UPHELD': '经审核，您账户的限制将继续保留。',
   endedAt: '决定时间：{at}。',
+  secondReviewTitle: '申请复核',
+  secondReviewText:
+    '未参与本次决定的资深审核人员将重新审核您的案件（仅限一次）。请说明您认为决定有误的原因，并附上新的材料。申请截止时间：{at}。',
+  secondReviewButton: '提交复核申请',
+  secondReviewOpen: '这是您申请的复核：资深审核人员正在重新审核您的案件。',
+  letterLink: '您的决定函（可打印或保存）',
+  letterPrint: '如需打印此函或另存为 PDF，请使用浏览器的“打印”功能。',
   verifyTitle: '验证您的身份',
   verifyText: '身份验证由我们的身份验证服务完成。您将离开本页，完成后会返回这里。',
   verifyButton: '开始验证',
@@ -254,6 +280,8 @@ const ZH: Record<Key, string> = {
   'done.verifiedReview': '谢谢。审核人员将继续处理您的案件。',
   'done.verificationFailed': '验证未通过',
   'done.verificationFailedText': '审核人员将处理您的案件。您也可以提出申诉并补充说明。',
+  'done.secondReview': '我们已收到您的复核申请',
+  'done.secondReviewText': '资深审核人员将重新审核您的案件，结果将通过邮件通知您。',
   problem: '无法完成此操作',
   'problem.ALREADY_APPEALED': '您已就此案件提出过申诉。',
   'problem.APPEAL_NOT_ALLOWED': '此案件目前无法申诉。',
@@ -262,6 +290,10 @@ const ZH: Record<Key, string> = {
   'problem.NOT_AWAITING_VERIFICATION': '您的案件已不再等待验证。',
   'problem.VERIFICATION_NOT_ALLOWED': '此案件无法通过验证解决，您可以提出申诉。',
   'problem.COOLING_OFF': '等待期尚未结束，请稍后再确认。',
+  'problem.SECOND_REVIEW_USED': '此案件已申请过复核。',
+  'problem.SECOND_REVIEW_WINDOW_PASSED': '申请复核的期限已过。',
+  'problem.SECOND_REVIEW_NOT_AVAILABLE': '此案件无法申请复核。',
+  'problem.CASE_OPEN': '您的账户还有未结束的案件，请在其结束后再申请复核。',
   'problem.IDEMPOTENCY_KEY_REUSED': '此表单已以其他内容提交过。请重新打开案件页面后再提交。',
   'problem.TEMPORAL_UNAVAILABLE': '暂时无法连接案件系统，请一分钟后重试。',
   'problem.VALIDATION_FAILED': '请检查您填写的内容。',

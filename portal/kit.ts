@@ -34,6 +34,11 @@ export interface PortalDeps {
   publicUrl: string;
   mode: 'development' | 'production';
   limits: Policy['userActions'];
+  /**
+   * The running policy, read at every page: the tiers' capabilities (as the gateway receives them) and the
+   * complaints channels an ended case's page names. Absent: the catalogue's capabilities and no channels.
+   */
+  policy?: () => Pick<Policy, 'tiers' | 'complaints'>;
   logger: Logger;
   /**
    * The platform's identity provider: where users are sent, and the secret its signed results carry. Without a
@@ -157,12 +162,15 @@ export function portalKit(deps: PortalDeps) {
         forms: { csrf: csrfFor(nonce, view.caseId), requestId: `portal-${randomUUID()}` },
         verificationAvailable,
         failure,
+        policy: deps.policy?.(),
       }),
     );
   };
 
   return {
     deps,
+    /** The running policy's capabilities and complaints channels (none when the portal was given no policy). */
+    policyNow: () => deps.policy?.(),
     call,
     logger: deps.logger,
     dev,

@@ -1,57 +1,23 @@
 // "What you can do" on the case page: only what the case accepts now (core/user-actions.ts, through the user's
-// view), and the times that go with it: the deadline to act or to answer, and while the case is in review the
-// expected decision, from the review's SLA. The reasons' catalogue advice is shown only when the case accepts
-// everything it tells the user to do: after an appeal, "verify, or appeal" would send the user into a refusal.
+// view; the mails list the same), and the times that go with it: the deadline to act or to answer, and while the
+// case is in review the expected decision, from the review's SLA.
 import type { ReasonCode } from '../core/model';
 import { REASONS } from '../core/reasons';
+import { nextStepsOf as stepsFor, type NextStep } from '../core/user-actions';
 import { html, type Html } from '../web/html';
 import { moment, type PortalContext } from './context';
 import { deadlineKey, type PortalKey } from './i18n';
 import type { UserCase } from './view';
 
-export type Offer = 'verify' | 'confirm' | 'appeal';
-
-/** What each reason's advice (REASONS[code].nextStep, in every language) tells the user to do. */
-export const ADVICE_OFFERS: Record<ReasonCode, readonly Offer[]> = {
-  CREDENTIAL_BRUTE_FORCE: ['verify'],
-  ACCOUNT_TAKEOVER_SUSPECTED: ['verify'],
-  NEW_DEVICE_LOCATION_JUMP: ['verify'],
-  IDENTITY_MISMATCH: ['verify', 'appeal'],
-  MULTI_LENDER_BORROWING: ['appeal'],
-  REPAYMENT_CAPACITY_DROP: ['appeal'],
-  ABNORMAL_BORROWING_PATTERN: ['verify', 'appeal'],
-  ABNORMAL_FUND_FLOWS: ['verify', 'appeal'],
-  OVERDUE_HISTORY: ['appeal'],
-  SCAM_VICTIM_INDICATORS: ['confirm'],
-  EXTERNAL_FRAUD_REPORT: ['appeal'],
-  REGULATORY_HOLD: ['appeal'],
-  FAILED_VERIFICATIONS: ['appeal'],
-  SUSPICIOUS_ACTION_BURST: ['appeal'],
-};
-
-/** One line of the list: a reason's advice, or an action the case accepts that no advice shown names. */
-export type NextStep = { reason: ReasonCode } | { action: Offer | 'answer' | 'addInfo' | 'wait' };
-
-/** The lines "What you can do" lists for a case (pure). */
+/** The lines "What you can do" lists for a case (pure; core/user-actions.ts decides, the mails share it). */
 export function nextStepsOf(v: UserCase): NextStep[] {
-  const accepted: Record<Offer, boolean> = {
+  return stepsFor(v.reasons, {
     verify: v.canVerify,
     confirm: v.canConfirm,
+    confirmFrom: v.confirmFrom,
     appeal: v.canAppeal,
-  };
-  const advice = v.reasons.filter((c) => ADVICE_OFFERS[c].every((o) => accepted[o]));
-  const named = new Set(advice.flatMap((c) => ADVICE_OFFERS[c]));
-  const actions = (['verify', 'confirm', 'appeal'] as const).filter((o) => accepted[o] && !named.has(o));
-  const lines: NextStep[] = [
-    // Reasons that share their advice show it once.
-    ...advice
-      .filter((c, i) => advice.findIndex((d) => REASONS[d].nextStep.en === REASONS[c].nextStep.en) === i)
-      .map((reason) => ({ reason })),
-    ...actions.map((action) => ({ action })),
-  ];
-  if (v.canAnswer) lines.push({ action: 'answer' });
-  if (v.canAddInfo) lines.push({ action: 'addInfo' });
-  return lines.length ? lines : [{ action: 'wait' }];
+    info: v.canAnswer ? 'answer' : v.canAddInfo ? 'add' : null,
+  });
 }
 
 const ACTION_KEYS: Record<Exclude<NextStep, { reason: ReasonCode }>['action'], PortalKey> = {

@@ -4,65 +4,20 @@ import { formatMoment } from '../activities/mail-templates';
 import { REASONS } from '../core/reasons';
 import { href, html, type Html } from '../web/html';
 import { duration, unitsIn } from '../web/i18n';
-import { MAX_FILE_BYTES, MAX_FILES } from './forms';
-import { historyKey, LANGS, outcomeKey, portalTranslator, tierKey, type Lang, type PortalKey } from './i18n';
+import { historyKey, outcomeKey, tierKey, type PortalKey } from './i18n';
 import type { UserCase } from './view';
-import { PORTAL_CSS_PATH } from './assets';
 import type { PortalContext } from './context';
+import { filesField, hidden, statementField, type FormHidden } from './form-parts';
+import { layout } from './layout';
+import type { LetterPolicy } from './letter';
 import { nextStepsSection } from './next-steps';
+import { offersSecondReview, outcomeSection } from './outcome';
 import { failureBox, keptText, type Failure } from './refusal';
 
 export { portalContext, type PortalContext } from './context';
+export { layout } from './layout';
+export type { FormHidden } from './form-parts';
 export type { Failure } from './refusal';
-
-/** The hidden fields every form carries: CSRF token, language and zone (so the answer keeps them). */
-export interface FormHidden {
-  csrf: string;
-  requestId: string;
-}
-
-function hidden(ctx: PortalContext, f: FormHidden): Html {
-  return html`<input type="hidden" name="_csrf" value="${f.csrf}" />
-    <input type="hidden" name="requestId" value="${f.requestId}" />
-    <input type="hidden" name="lang" value="${ctx.lang}" />
-    ${ctx.tz ? html`<input type="hidden" name="tz" value="${ctx.tz}" />` : ''}`;
-}
-
-const mb = Math.round(MAX_FILE_BYTES / (1024 * 1024));
-
-/** The page around a body. `path` is where the language switch points (this page, in the other language). */
-export function layout(ctx: PortalContext, title: string, body: Html, path?: string): string {
-  const { t } = ctx;
-  const other = LANGS.filter((l) => l !== ctx.lang);
-  const switchTo = (l: Lang) =>
-    // Without a path (the neutral page) the link keeps whatever path the browser is on.
-    path ? href(path, { lang: l, tz: ctx.tz }) : `?${new URLSearchParams({ lang: l }).toString()}`;
-  return html`<!doctype html>
-    <html lang="${ctx.lang}">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="robots" content="noindex, nofollow" />
-        <title>${title} · ${t('app')}</title>
-        <link rel="stylesheet" href="${PORTAL_CSS_PATH}" />
-      </head>
-      <body>
-        <header class="top">
-          <span class="brand">${t('app')}</span>
-          <nav class="lang" aria-label="${t('switchTo')}">
-            ${other.map(
-              (l) =>
-                html`<a href="${switchTo(l)}" hreflang="${l}" lang="${l}"
-                  >${portalTranslator(l)('langName')}</a
-                >`,
-            )}
-          </nav>
-        </header>
-        <main id="main">${body}</main>
-        <footer class="foot"><p>${t('safety')}</p></footer>
-      </body>
-    </html>`.text;
-}
 
 export interface CasePageInput {
   view: UserCase;
@@ -72,6 +27,8 @@ export interface CasePageInput {
   /** Whether step-up verification can be started from here (a provider, or the development stand-in). */
   verificationAvailable: boolean;
   failure?: Failure;
+  /** The running policy's capabilities and complaints channels, for an ended case's outcome. */
+  policy?: LetterPolicy;
 }
 
 export function casePage(ctx: PortalContext, input: CasePageInput): string {
@@ -90,23 +47,20 @@ export function casePage(ctx: PortalContext, input: CasePageInput): string {
     confirm: v.canConfirm && confirmOpen,
     appeal: v.canAppeal,
     info: v.canAnswer || v.canAddInfo,
+    secondReview: offersSecondReview(v, ctx.now),
   };
   // What the user typed in a refused form comes back, into a form or shown with the refusal.
   const kept = keptText(f, shown);
   const typed = (form: Failure['form']) => (kept?.into === form ? kept.text : '');
 
   const outcome = ended
-    ? html`<section class="card outcome" aria-labelledby="outcome-h">
-        <h2 id="outcome-h">${t('outcome')}</h2>
-        ${
-          v.explanation
-            ? html`<h3>${t('explanation')}</h3>
-                <p>${REASONS[v.explanation.code].user[ctx.lang]}</p>
-                <blockquote class="quote" id="explanation">${v.explanation.text}</blockquote>`
-            : ''
-        }
-        ${v.endedAt ? html`<p class="muted">${t('endedAt', { at: formatMoment(v.endedAt, ctx.lang, ctx.tz) })}</p>` : ''}
-      </section>`
+    ? outcomeSection(ctx, v, {
+        base: input.base,
+        forms: input.forms,
+        policy: input.policy,
+        failure: f,
+        typed: typed('secondReview'),
+      })
     : '';
 
   const reasons = v.reasons.length
@@ -162,41 +116,14 @@ export function casePage(ctx: PortalContext, input: CasePageInput): string {
       </section>`
     : '';
 
-  const filesField = (id: string) =>
-    html`<div class="field">
-      <label for="${id}">${t('files')}</label>
-      <input
-        type="file"
-        id="${id}"
-        name="files"
-        multiple
-        accept=".png,.jpg,.jpeg,.pdf,.txt,image/png,image/jpeg,application/pdf,text/plain"
-        aria-describedby="${id}-hint"
-      />
-      <p class="hint" id="${id}-hint">${t('filesHint', { n: MAX_FILES, mb })}</p>
-    </div>`;
-
   const appeal = v.canAppeal
     ? html`<section class="card action" aria-labelledby="appeal-h">
         <h2 id="appeal-h">${t('appealTitle')}</h2>
         ${f?.form === 'appeal' ? failureBox(ctx, f) : ''}
         <p>${t('appealText')}</p>
         <form method="post" action="${actionBase('appeal')}" enctype="multipart/form-data">
-          ${hidden(ctx, input.forms)}
-          <div class="field">
-            <label for="statement">${t('statement')}</label>
-            <textarea
-              id="statement"
-              name="statement"
-              required
-              maxlength="2000"
-              rows="6"
-              aria-describedby="statement-hint"
-            >
-${typed('appeal')}</textarea>
-            <p class="hint" id="statement-hint">${t('statementHint')}</p>
-          </div>
-          ${filesField('appeal-files')}
+          ${hidden(ctx, input.forms)} ${statementField(ctx, 'statement', typed('appeal'))}
+          ${filesField(ctx, 'appeal-files')}
           <button type="submit">${t('appealButton')}</button>
         </form>
       </section>`
@@ -228,7 +155,7 @@ ${typed('appeal')}</textarea>
 ${typed('info')}</textarea>
               <p class="hint" id="answer-hint">${t('answerHint')}</p>
             </div>
-            ${filesField('info-files')}
+            ${filesField(ctx, 'info-files')}
             <button type="submit">${t('answerButton')}</button>
           </form>
         </section>`
@@ -247,6 +174,7 @@ ${typed('info')}</textarea>
   const status = html`<section class="card" aria-labelledby="status-h">
     <h2 id="status-h">${t('status')}</h2>
     ${reviewText ? html`<p id="review-state" data-review="${v.review}">${reviewText}</p>` : ''}
+    ${v.secondReview && !ended ? html`<p id="second-review-open">${t('secondReviewOpen')}</p>` : ''}
     ${
       v.appeal
         ? html`<p>
@@ -286,7 +214,7 @@ ${typed('info')}</textarea>
 }
 
 export type ResultKind =
-  'appeal' | 'info' | 'confirmation' | 'verified' | 'verifiedReview' | 'verificationFailed';
+  'appeal' | 'info' | 'confirmation' | 'verified' | 'verifiedReview' | 'verificationFailed' | 'secondReview';
 
 const RESULT: Record<ResultKind, [PortalKey, PortalKey]> = {
   appeal: ['done.appeal', 'done.appealText'],
@@ -295,6 +223,7 @@ const RESULT: Record<ResultKind, [PortalKey, PortalKey]> = {
   verified: ['done.verified', 'done.verifiedText'],
   verifiedReview: ['done.verified', 'done.verifiedReview'],
   verificationFailed: ['done.verificationFailed', 'done.verificationFailedText'],
+  secondReview: ['done.secondReview', 'done.secondReviewText'],
 };
 
 export function resultPage(ctx: PortalContext, kind: ResultKind, base: string, path: string): string {

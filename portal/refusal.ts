@@ -8,7 +8,7 @@ import { problemKey } from './i18n';
 
 export interface Failure {
   /** Which form failed: its values come back into it. */
-  form: 'verify' | 'confirm' | 'appeal' | 'info';
+  form: 'verify' | 'confirm' | 'appeal' | 'info' | 'secondReview';
   status: number;
   /** A refusal code or one of the page's own (FILE_TYPE, FILE_SIZE, FILE_COUNT, FORM, statement, answer…). */
   code?: string;
@@ -21,6 +21,7 @@ export interface Failure {
 export const TEXT_FORMS = {
   appeal: { field: 'statement', max: 2_000 },
   info: { field: 'answer', max: 4_000 },
+  secondReview: { field: 'statement', max: 2_000 },
 } as const;
 export type TextForm = keyof typeof TEXT_FORMS;
 
@@ -30,17 +31,21 @@ export interface KeptText {
   into: TextForm | null;
 }
 
+/** Where a refused form's text may go when its own form is gone: an open case's other form, never across an end. */
+const OTHER: Record<TextForm, TextForm | null> = { appeal: 'info', info: 'appeal', secondReview: null };
+
 /**
  * Its own form while the case still offers it; else (the case moved on, say in another tab) the other form the
  * user writes in, when the case offers it and it has room; else none.
  */
 export function keptText(f: Failure | undefined, offered: Record<TextForm, boolean>): KeptText | undefined {
-  if (!f || (f.form !== 'appeal' && f.form !== 'info')) return undefined;
-  const text = f.values[TEXT_FORMS[f.form].field];
+  if (!f || !(f.form in TEXT_FORMS)) return undefined;
+  const form = f.form as TextForm;
+  const text = f.values[TEXT_FORMS[form].field];
   if (!text) return undefined;
-  if (offered[f.form]) return { text, into: f.form };
-  const other: TextForm = f.form === 'appeal' ? 'info' : 'appeal';
-  return { text, into: offered[other] && text.length <= TEXT_FORMS[other].max ? other : null };
+  if (offered[form]) return { text, into: form };
+  const other = OTHER[form];
+  return { text, into: other && offered[other] && text.length <= TEXT_FORMS[other].max ? other : null };
 }
 
 /** A textarea drops the first newline of its content: this one, not one the user typed. */

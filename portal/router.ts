@@ -21,6 +21,8 @@ import { portalKit, type PortalDeps } from './kit';
 import { messagePage } from './pages';
 import { actionRoutes } from './routes/actions';
 import { casePageRoutes } from './routes/case-page';
+import { letterRoutes } from './routes/letter';
+import { secondReviewRoutes } from './routes/second-review';
 import { verificationRoutes } from './routes/verification';
 
 function originOf(url: string | undefined): string | undefined {
@@ -65,7 +67,9 @@ export function portalRouter(deps: PortalDeps): Router {
 
   verificationRoutes(router, kit);
   casePageRoutes(router, kit);
+  letterRoutes(router, kit);
   actionRoutes(router, kit);
+  secondReviewRoutes(router, kit);
 
   router.use((req, res) => kit.neutral(req, res));
 

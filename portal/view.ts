@@ -4,11 +4,12 @@
 // details, no statements or answers (a forwarded link must not show them), no deliveries.
 import type { CaseView } from '../core/contracts';
 import type { Explanation, TimelineEntry } from '../core/case-types';
-import { userActionsOf } from '../core/user-actions';
+import { isOutcomeCode, isReasonCode } from '../core/outcomes';
+import { decisionDueOf, userActionsOf } from '../core/user-actions';
 import {
   OUTCOMES,
-  REASON_CODES,
   TIERS,
+  type ActorKind,
   type CaseStatus,
   type Locale,
   type Outcome,
@@ -32,6 +33,7 @@ export type HistoryKind =
   | 'info'
   | 'inReview'
   | 'lifted'
+  | 'secondReview'
   | 'outcome';
 
 export interface UserCase {
@@ -61,10 +63,19 @@ export interface UserCase {
   review: ReviewState;
   outcome: Outcome | null;
   endedAt: string | null;
-  /** The reviewer's explanation for the user: a catalogue reason and the reviewer's words. */
+  /** The reviewer's explanation for the user: an outcome code (a reason code before 0.5) and their words. */
   explanation: Explanation | null;
   /** What happened, without actors' IDs or any free text. */
   history: { at: string; kind: HistoryKind }[];
+  openedAt: string;
+  /** Who ended the case (a reviewer, the user, a deadline, the backend); null while it is open. */
+  endedBy: ActorKind | null;
+  /** This case is itself the second review of an earlier one: its outcome is final within Cordon. */
+  secondReview: boolean;
+  /** Until when the one second review may be requested (ISO); null when it may not (any more). */
+  secondReviewUntil: string | null;
+  /** A second review of this case was requested. */
+  secondReviewRequested: boolean;
 }
 
 const USER_WAITING: readonly CaseStatus[] = [
@@ -83,10 +94,9 @@ const HISTORY: Partial<Record<TimelineEntry['type'], (e: TimelineEntry) => Histo
   INFO_PROVIDED: () => 'info',
   REVIEW_STARTED: () => 'inReview',
   RESTRICTION_LIFTED: () => 'lifted',
+  SECOND_REVIEW_REQUESTED: () => 'secondReview',
   OUTCOME: () => 'outcome',
 };
-
-const isReason = (code: unknown): code is ReasonCode => REASON_CODES.includes(code as ReasonCode);
 
 /** The user-safe view of a case (pure: same input, same output). */
 export function userSafeView(view: CaseView): UserCase {
@@ -99,14 +109,7 @@ export function userSafeView(view: CaseView): UserCase {
       deadlines.push({ kind: 'lockoutEnds', at: d.lockoutLiftsAt });
     if (waiting && d.userDeadlineAt) deadlines.push({ kind: 'act', at: d.userDeadlineAt });
     if (status === 'AWAITING_INFO' && d.infoDueAt) deadlines.push({ kind: 'answer', at: d.infoDueAt });
-    // Cases opened under rules 3 wait for their second reviewer under the approval's SLA; earlier ones keep
-    // the review's.
-    const decisionDue =
-      status === 'IN_REVIEW'
-        ? d.reviewDueAt
-        : status === 'PENDING_APPROVAL'
-          ? (d.approvalDueAt ?? d.reviewDueAt)
-          : undefined;
+    const decisionDue = decisionDueOf(view);
     if (decisionDue) deadlines.push({ kind: 'decision', at: decisionDue });
   }
   const can = userActionsOf(view);
@@ -122,7 +125,7 @@ export function userSafeView(view: CaseView): UserCase {
   history.sort(
     (a, b) => a.at.localeCompare(b.at) || Number(a.kind === 'outcome') - Number(b.kind === 'outcome'),
   );
-  const reasons = [...new Set(view.reasons.map((r) => r.code).filter(isReason))];
+  const reasons = [...new Set(view.reasons.map((r) => r.code).filter(isReasonCode))];
   const open = view.outcome === null;
   const review: ReviewState = !open
     ? view.timeline.some((e) => e.type === 'REVIEW_STARTED')
@@ -136,10 +139,16 @@ export function userSafeView(view: CaseView): UserCase {
           ? 'second-review'
           : 'none';
   const outcome = OUTCOMES.includes(view.outcome as Outcome) ? view.outcome : null;
+  // An outcome code, or the reason code an explanation carried before 0.5: both still render.
+  const code = view.explanation?.code;
   const explanation =
-    view.explanation && isReason(view.explanation.code) && typeof view.explanation.text === 'string'
-      ? { code: view.explanation.code, text: view.explanation.text }
+    view.explanation &&
+    (isOutcomeCode(code) || isReasonCode(code)) &&
+    typeof view.explanation.text === 'string'
+      ? { code, text: view.explanation.text }
       : null;
+  const ended = open ? undefined : view.timeline.findLast((e) => e.type === 'OUTCOME');
+  const until = view.secondReviewAllowedUntil;
   return {
     caseId: view.caseId,
     locale: view.locale === 'zh-CN' ? 'zh-CN' : 'en',
@@ -164,8 +173,14 @@ export function userSafeView(view: CaseView): UserCase {
     canAddInfo: can.info === 'add',
     review,
     outcome,
-    endedAt: open ? null : ([...view.timeline].reverse().find((e) => e.type === 'OUTCOME')?.at ?? null),
+    endedAt: ended?.at ?? null,
     explanation: outcome ? explanation : null,
     history,
+    openedAt: view.openedAt,
+    endedBy: ended?.actor.kind ?? null,
+    secondReview: view.secondReview === true,
+    secondReviewUntil:
+      outcome && !view.secondReview && !view.secondReviewCaseId && typeof until === 'string' ? until : null,
+    secondReviewRequested: typeof view.secondReviewCaseId === 'string',
   };
 }

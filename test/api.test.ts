@@ -93,6 +93,17 @@ describe('HTTP API', function () {
       tier: 'FREEZE',
       status: 'AWAITING_USER',
       caseId,
+      // What the gateway enforces (the default policy's FREEZE): repaying still works, nothing else does.
+      allowed: ['REPAY'],
+      blocked: [
+        'SIGN_IN',
+        'VIEW_STATEMENTS',
+        'DEPOSIT',
+        'CHANGE_DETAILS',
+        'TRANSFER_OUT',
+        'WITHDRAW',
+        'BORROW',
+      ],
     });
 
     const appealed = await post(`/v1/cases/${caseId}/appeal`, 'backend', {
@@ -156,6 +167,17 @@ describe('HTTP API', function () {
       tier: 'NONE',
       status: 'RESTORED',
       caseId,
+      allowed: [
+        'SIGN_IN',
+        'VIEW_STATEMENTS',
+        'REPAY',
+        'DEPOSIT',
+        'CHANGE_DETAILS',
+        'TRANSFER_OUT',
+        'WITHDRAW',
+        'BORROW',
+      ],
+      blocked: [],
     });
   });
 
@@ -314,6 +336,9 @@ describe('HTTP API', function () {
       tier: 'CLOSE',
       status: 'CLOSED',
       caseId,
+      // A closed account: sign in to read statements, and repay.
+      allowed: ['SIGN_IN', 'VIEW_STATEMENTS', 'REPAY'],
+      blocked: ['DEPOSIT', 'CHANGE_DETAILS', 'TRANSFER_OUT', 'WITHDRAW', 'BORROW'],
     });
     assert.equal(h.gateway.accounts.get(account)?.closed, true);
     await h.client.workflow.getHandle(caseWorkflowId(account)).result();

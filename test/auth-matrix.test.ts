@@ -74,6 +74,14 @@ const MATRIX: Record<string, Row> = {
     expect: [401, 401, 200, 200, 200, 200, 403],
     request: (f) => ({ path: `/v1/cases/${f.caseId}` }),
   },
+  'GET /v1/cases/:caseId/audit': {
+    expect: [401, 401, 403, 200, 200, 200, 403],
+    request: (f) => ({ path: `/v1/cases/${f.caseId}/audit` }),
+  },
+  'GET /v1/audit-keys': {
+    expect: [200, 200, 200, 200, 200, 200, 200],
+    request: () => ({ path: '/v1/audit-keys' }),
+  },
   'POST /v1/cases/:caseId/verification': {
     expect: [401, 401, 409, 403, 403, 409, 403],
     code: 'NOT_AWAITING_VERIFICATION',
@@ -96,6 +104,14 @@ const MATRIX: Record<string, Row> = {
     request: (f) => ({
       path: `/v1/cases/${f.caseId}/info`,
       body: { answer: 'Here it is.', requestId: `i-${randomUUID()}` },
+    }),
+  },
+  'POST /v1/cases/:caseId/second-review': {
+    expect: [401, 401, 409, 403, 403, 409, 403],
+    code: 'CASE_OPEN',
+    request: (f) => ({
+      path: `/v1/cases/${f.caseId}/second-review`,
+      body: { statement: 'Please look again.', requestId: `s-${randomUUID()}` },
     }),
   },
   'GET /v1/review-queue': {

@@ -55,6 +55,15 @@ describe('case timeline: four eyes', () => {
     assert.equal(go(claimed('FREEZE', rules2), decide('UNLOCK')).state.outcome, 'RESTORED');
   });
 
+  it('the limit holds from rules 3 on: a rules 3 case above it waits as a rules 4 one does', () => {
+    for (const rulesVersion of [3, 4])
+      assert.equal(
+        go(claimed('FREEZE', { ...aboveLimit, rulesVersion }), decide('UNLOCK')).state.status,
+        'PENDING_APPROVAL',
+        `rules ${rulesVersion}`,
+      );
+  });
+
   it('an approval SLA breach is recorded with who decided, and escalates', () => {
     const pending = go(claimed('FREEZE', aboveLimit), decide('UNLOCK')).state;
     const breached = fire(pending, 'APPROVAL_SLA');

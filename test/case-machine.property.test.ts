@@ -37,6 +37,23 @@ import {
 } from '../core/model';
 import { CASE_RULES_VERSION, caseTermsOf } from '../core/policy';
 import { loadPolicy } from '../infra/policy-loader';
+import {
+  appliedBefore,
+  carriedCount,
+  eligibleReviewer,
+  checkOpenedSecondReview,
+  checkSecondReviewAllowed,
+  checkSecondReviewRefusal,
+  checkSecondReviewTimeline,
+  checkSeniorFlagIgnored,
+  openSecond,
+  REVIEWERS,
+  SECOND_REVIEW_MILESTONES,
+  secondReviewMilestone,
+  secondReviewPlanArb,
+  seniorFlag,
+  type SecondReviewPlan,
+} from './helpers/second-review-arbs';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -87,15 +104,17 @@ const user = { kind: 'user' as const, id: 'acct-1' };
 // ---------------------------------------------------------------------------------------------------------
 // Generators
 
-type Who = 'r1' | 'r2' | 'r3' | 'assignee' | 'other' | 'decider';
+/** `eligible`: on a second review, a senior who may act on it (second-review-arbs.ts); elsewhere as `other`. */
+type Who = 'r1' | 'r2' | 'r3' | 'assignee' | 'other' | 'decider' | 'eligible';
 type Action =
   | { kind: 'RISK_EVENT'; decision: Decision }
   | { kind: 'VERIFICATION'; passed: boolean }
   | { kind: 'APPEAL' }
-  | { kind: 'CLAIM'; who: Who }
+  /** `plain`: a senior acting without the senior role this time (it matters on a second review only). */
+  | { kind: 'CLAIM'; who: Who; plain: boolean }
   /** `seen`: the evidence version the reviewer names (current, stale, or none). */
-  | { kind: 'DECISION'; who: Who; decision: ReviewDecision; seen: Seen }
-  | { kind: 'APPROVAL'; who: Who; approve: boolean; seen: Seen }
+  | { kind: 'DECISION'; who: Who; decision: ReviewDecision; seen: Seen; plain: boolean }
+  | { kind: 'APPROVAL'; who: Who; approve: boolean; seen: Seen; plain: boolean }
   | { kind: 'INFO' }
   | { kind: 'BREAK_GLASS'; action: 'LIFT' | 'CLOSE' }
   /** Retracts a recorded event (by its index among the case's recorded events), or one it never saw. */
@@ -113,6 +132,8 @@ interface Scenario {
   steps: { dt: number; action: Action }[];
   /** How the liveness driver's reviewer decides. */
   ending: Ending;
+  /** Opens as the second review of an ended case instead (the opening gives its score and reasons). */
+  second?: SecondReviewPlan | undefined;
 }
 
 const durationArb = fc.oneof(
@@ -186,10 +207,11 @@ function decisionArb(tiers: readonly Tier[]): fc.Arbitrary<Decision> {
 
 const reviewerArb = fc.constantFrom<Who>('r1', 'r2', 'r3');
 /** Mostly the reviewer who can act, sometimes anyone (so the refusals are exercised too). */
-const claimerArb = fc.oneof(reviewerArb, fc.constant<Who>('assignee'));
+const claimerArb = fc.oneof(reviewerArb, fc.constant<Who>('assignee'), fc.constant<Who>('eligible'));
 const deciderArb = fc.oneof({ weight: 3, arbitrary: fc.constant<Who>('assignee') }, reviewerArb);
 const approverArb = fc.oneof(
   { weight: 2, arbitrary: fc.constant<Who>('other') },
+  { weight: 1, arbitrary: fc.constant<Who>('eligible') },
   { weight: 1, arbitrary: fc.constant<Who>('decider') },
   reviewerArb,
 );
@@ -199,64 +221,102 @@ const seenArb = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Seen>('stale') },
   { weight: 2, arbitrary: fc.constant<Seen>('none') },
 );
+const plainArb = fc.oneof(
+  { weight: 5, arbitrary: fc.constant(false) },
+  { weight: 1, arbitrary: fc.constant(true) },
+);
 // CLOSE twice as often: with four eyes it is the one way into PENDING_APPROVAL.
 const decisionKindArb = fc.constantFrom<ReviewDecision>(...DECISIONS, 'CLOSE');
-const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 3, arbitrary: decisionArb(TIERS).map((decision): Action => ({ kind: 'RISK_EVENT', decision })) },
-  { weight: 2, arbitrary: fc.boolean().map((passed): Action => ({ kind: 'VERIFICATION', passed })) },
-  { weight: 2, arbitrary: fc.constant<Action>({ kind: 'APPEAL' }) },
-  { weight: 2, arbitrary: claimerArb.map((who): Action => ({ kind: 'CLAIM', who })) },
-  {
-    weight: 3,
-    arbitrary: fc
-      .record({ who: deciderArb, decision: decisionKindArb, seen: seenArb })
-      .map((r): Action => ({ kind: 'DECISION', ...r })),
-  },
-  {
-    weight: 3,
-    arbitrary: fc
-      .record({ who: approverArb, approve: fc.boolean(), seen: seenArb })
-      .map((r): Action => ({ kind: 'APPROVAL', ...r })),
-  },
-  { weight: 1, arbitrary: fc.constant<Action>({ kind: 'INFO' }) },
-  {
-    weight: 1,
-    arbitrary: fc
-      .constantFrom('LIFT' as const, 'CLOSE' as const)
-      .map((action): Action => ({ kind: 'BREAK_GLASS', action })),
-  },
-  {
-    weight: 1,
-    arbitrary: fc
-      .oneof(fc.integer({ min: 0, max: 3 }), fc.constant('unknown' as const))
-      .map((which): Action => ({ kind: 'RETRACT', which })),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.constantFrom(...TIMER_KINDS).map((timer): Action => ({ kind: 'TIMER', timer })),
-  },
-  { weight: 3, arbitrary: fc.constant<Action>({ kind: 'NEXT_TIMER' }) },
-);
+/** Weights of RISK_EVENT, VERIFICATION, APPEAL, CLAIM, DECISION, APPROVAL, INFO, BREAK_GLASS, RETRACT, TIMER and
+ * NEXT_TIMER, in that order. */
+type ActionWeights = [number, number, number, number, number, number, number, number, number, number, number];
+function actionsArb(w: ActionWeights): fc.Arbitrary<Action> {
+  return fc.oneof(
+    {
+      weight: w[0],
+      arbitrary: decisionArb(TIERS).map((decision): Action => ({ kind: 'RISK_EVENT', decision })),
+    },
+    {
+      weight: w[1],
+      arbitrary: fc.boolean().map((passed): Action => ({ kind: 'VERIFICATION', passed })),
+    },
+    { weight: w[2], arbitrary: fc.constant<Action>({ kind: 'APPEAL' }) },
+    {
+      weight: w[3],
+      arbitrary: fc
+        .record({ who: claimerArb, plain: plainArb })
+        .map((r): Action => ({ kind: 'CLAIM', ...r })),
+    },
+    {
+      weight: w[4],
+      arbitrary: fc
+        .record({ who: deciderArb, decision: decisionKindArb, seen: seenArb, plain: plainArb })
+        .map((r): Action => ({ kind: 'DECISION', ...r })),
+    },
+    {
+      weight: w[5],
+      arbitrary: fc
+        .record({ who: approverArb, approve: fc.boolean(), seen: seenArb, plain: plainArb })
+        .map((r): Action => ({ kind: 'APPROVAL', ...r })),
+    },
+    { weight: w[6], arbitrary: fc.constant<Action>({ kind: 'INFO' }) },
+    {
+      weight: w[7],
+      arbitrary: fc
+        .constantFrom('LIFT' as const, 'CLOSE' as const)
+        .map((action): Action => ({ kind: 'BREAK_GLASS', action })),
+    },
+    {
+      weight: w[8],
+      arbitrary: fc
+        .oneof(fc.integer({ min: 0, max: 3 }), fc.constant('unknown' as const))
+        .map((which): Action => ({ kind: 'RETRACT', which })),
+    },
+    {
+      weight: w[9],
+      arbitrary: fc.constantFrom(...TIMER_KINDS).map((timer): Action => ({ kind: 'TIMER', timer })),
+    },
+    { weight: w[10], arbitrary: fc.constant<Action>({ kind: 'NEXT_TIMER' }) },
+  );
+}
+const actionArb = actionsArb([3, 2, 2, 2, 3, 3, 1, 1, 1, 1, 3]);
+/** A second review is in review from the start: mostly reviewers act; the user's inputs are refused there. */
+const reviewActionArb = actionsArb([2, 1, 1, 4, 5, 5, 1, 1, 1, 1, 2]);
 /** Time between inputs: often none or a little, sometimes hours or days (so deadlines pass unattended). */
-const dtArb = fc.oneof(
-  { weight: 1, arbitrary: fc.constant(0) },
-  { weight: 2, arbitrary: fc.integer({ min: 1, max: MIN }) },
-  { weight: 2, arbitrary: fc.integer({ min: MIN, max: 6 * H }) },
-  { weight: 1, arbitrary: fc.integer({ min: 6 * H, max: 10 * D }) },
+const dtOf = (w: [number, number, number, number]) =>
+  fc.oneof(
+    { weight: w[0], arbitrary: fc.constant(0) },
+    { weight: w[1], arbitrary: fc.integer({ min: 1, max: MIN }) },
+    { weight: w[2], arbitrary: fc.integer({ min: MIN, max: 6 * H }) },
+    { weight: w[3], arbitrary: fc.integer({ min: 6 * H, max: 10 * D }) },
+  );
+const dtArb = dtOf([1, 2, 2, 1]);
+/** On a second review, more often a reviewer acting before the claim goes idle. */
+const reviewDtArb = dtOf([2, 4, 2, 1]);
+const scenarioOf = (
+  second: fc.Arbitrary<SecondReviewPlan | undefined>,
+  actions: fc.Arbitrary<Action>,
+  dt: fc.Arbitrary<number>,
+) =>
+  fc.record({
+    terms: fc.oneof(
+      { weight: 3, arbitrary: fc.constant('default' as const) },
+      { weight: 2, arbitrary: termsArb },
+    ),
+    opening: decisionArb(RESTRICTIVE_TIERS),
+    ending: fc.constantFrom<Ending>('UNLOCK', 'UPHOLD', 'CLOSE'),
+    second,
+    steps: fc.array(fc.record({ dt, action: actions }), {
+      minLength: 1,
+      maxLength: 40,
+      size: 'medium',
+    }),
+  });
+/** One scenario in five opens as a second review. */
+const scenarioArb: fc.Arbitrary<Scenario> = fc.oneof(
+  { weight: 4, arbitrary: scenarioOf(fc.constant(undefined), actionArb, dtArb) },
+  { weight: 1, arbitrary: scenarioOf(secondReviewPlanArb, reviewActionArb, reviewDtArb) },
 );
-const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
-  terms: fc.oneof(
-    { weight: 3, arbitrary: fc.constant('default' as const) },
-    { weight: 2, arbitrary: termsArb },
-  ),
-  opening: decisionArb(RESTRICTIVE_TIERS),
-  ending: fc.constantFrom<Ending>('UNLOCK', 'UPHOLD', 'CLOSE'),
-  steps: fc.array(fc.record({ dt: dtArb, action: actionArb }), {
-    minLength: 1,
-    maxLength: 40,
-    size: 'medium',
-  }),
-});
 
 // ---------------------------------------------------------------------------------------------------------
 // Running a scenario with every check
@@ -290,11 +350,11 @@ function describeInput(input: CaseInput): string {
     case 'VERIFICATION':
       return `VERIFICATION ${input.passed ? 'passed' : 'failed'}`;
     case 'CLAIM':
-      return `CLAIM ${input.reviewer}`;
+      return `CLAIM ${input.reviewer}${input.senior ? ' (senior)' : ''}`;
     case 'DECISION':
-      return `DECISION ${input.decision} by ${input.reviewer}`;
+      return `DECISION ${input.decision} by ${input.reviewer}${input.senior ? ' (senior)' : ''}`;
     case 'APPROVAL':
-      return `APPROVAL ${input.approve ? 'yes' : 'no'} by ${input.reviewer}`;
+      return `APPROVAL ${input.approve ? 'yes' : 'no'} by ${input.reviewer}${input.senior ? ' (senior)' : ''}`;
     case 'TIMER':
       return `TIMER ${input.timer}`;
     default:
@@ -340,6 +400,10 @@ class Run {
   static title(sc: Scenario): string {
     const d = sc.opening;
     const terms = sc.terms === 'default' ? 'default terms' : 'random terms';
+    if (sc.second) {
+      const { tier, excluded, seniors, carried } = sc.second;
+      return `second review of ${tier} (excluded [${excluded.join()}], seniors [${seniors.join()}], carried: ${carried}), ${terms}`;
+    }
     return `open ${d.tier}${d.lockout ? ' lockout' : ''}${d.verificationAllowed ? '' : ' verification-proof'}, ${terms}`;
   }
 
@@ -352,24 +416,29 @@ class Run {
   }
 
   static open(sc: Scenario, options: RunOptions): Run {
-    const opened = openCase({
-      caseId: 'acct-1.000000000001',
-      accountId: 'acct-1',
-      locale: 'en',
-      terms: sc.terms === 'default' ? DEFAULT_TERMS : sc.terms,
-      at: T0,
-      eventId: 'e0',
-      eventType: 'TEST',
-      decision: sc.opening,
-      actor: backend,
-    });
+    const terms = sc.terms === 'default' ? DEFAULT_TERMS : sc.terms;
+    const opened = sc.second
+      ? openSecond(sc.second, sc.opening, terms, T0)
+      : openCase({
+          caseId: 'acct-1.000000000001',
+          accountId: 'acct-1',
+          locale: 'en',
+          terms,
+          at: T0,
+          eventId: 'e0',
+          eventType: 'TEST',
+          decision: sc.opening,
+          actor: backend,
+        });
+    const before = sc.second ? appliedBefore(sc.second) : null;
     const run = new Run(
       options,
-      { state: opened.state, now: T0, applied: applyEffects(null, opened.effects) },
+      { state: opened.state, now: T0, applied: applyEffects(before, opened.effects) },
       undefined,
       Run.title(sc),
     );
-    assert.equal(opened.state.timeline[0]?.type, 'RISK_EVENT', 'a case opens with its risk event');
+    if (sc.second) checkOpenedSecondReview(sc.second, opened);
+    else assert.equal(opened.state.timeline[0]?.type, 'RISK_EVENT', 'a case opens with its risk event');
     run.checkState();
     if (options.prompt) run.checkNoPastTimer(T0);
     if (options.liveness) run.checkCanEnd(sc.ending);
@@ -392,6 +461,7 @@ class Run {
     // Pure: neither a refusal nor an allowed step touches the state it was given.
     if (JSON.stringify(prev) !== snapshot)
       assert.deepStrictEqual(prev, JSON.parse(snapshot), 'transition mutated its input state');
+    checkSeniorFlagIgnored(prev, input, at, result);
     if (!result.ok) this.checkRefusal(prev, input, at, result.refusal.code, result.refusal.message);
     else {
       this.checkAllowed(prev, input, at, result.state, result.effects);
@@ -416,6 +486,7 @@ class Run {
       'CASE_CLOSED exactly when the case has ended',
     );
     if (prev.outcome !== null) return;
+    checkSecondReviewRefusal(prev, input, code);
     if (code === 'NO_SUCH_TIMER')
       assert.equal(input.kind, 'TIMER', 'only timers are refused as NO_SUCH_TIMER');
     if (input.kind === 'TIMER') {
@@ -430,6 +501,7 @@ class Run {
 
   private checkAllowed(prev: CaseState, input: CaseInput, at: number, next: CaseState, effects: Effect[]) {
     assert.equal(prev.outcome, null, 'an ended case allows nothing');
+    checkSecondReviewAllowed(prev, input, next);
 
     // The timeline only grows, by appending entries stamped with the time of the step.
     assert.ok(next.timeline.length >= prev.timeline.length, 'the timeline never shrinks');
@@ -544,10 +616,11 @@ class Run {
       );
     if (input.kind === 'DECISION' && input.decision === 'UNLOCK' && next.outcome === null)
       assert.ok(
-        rules >= 3 &&
+        (rules >= 3 &&
           prev.terms.unlockApprovalAboveScore !== undefined &&
-          prev.score > prev.terms.unlockApprovalAboveScore,
-        'an UNLOCK waits for approval only above the score',
+          prev.score > prev.terms.unlockApprovalAboveScore) ||
+          (prev.secondReview !== undefined && prev.tier === 'CLOSE'),
+        'an UNLOCK waits for approval only above the score, or overturning a CLOSE on second review',
       );
     if (prev.status === 'PENDING_APPROVAL' && next.status === 'IN_REVIEW')
       assert.ok(
@@ -614,14 +687,18 @@ class Run {
       assert.equal(last?.outcome, s.outcome);
     }
     assert.equal(isRestricted(s), RESTRICTED_STATUSES.has(s.status), `isRestricted in ${s.status}`);
+    checkSecondReviewTimeline(s);
     const times = s.timeline.map((t) => Date.parse(t.at));
-    assert.equal(times[0], s.openedAt, 'the timeline starts when the case opens');
+    // A second review's own entries follow those it carried from the case it reviews again.
+    const carried = carriedCount(s);
+    assert.equal(times[carried], s.openedAt, 'the timeline starts when the case opens');
     for (let i = 1; i < times.length; i++)
       assert.ok(times[i]! >= times[i - 1]!, `timeline goes back at entry ${i}: ${s.timeline[i]!.type}`);
     assert.ok(times.at(-1)! <= this.now, 'no timeline entry in the future');
+    // A second review's request is its appeal: it takes none of its own.
     assert.equal(
-      s.timeline.filter((t) => t.type === 'APPEAL').length,
-      s.appealed ? 1 : 0,
+      s.timeline.slice(carried).filter((t) => t.type === 'APPEAL').length,
+      s.appealed && !s.secondReview ? 1 : 0,
       'one appeal at most, recorded',
     );
   }
@@ -661,13 +738,19 @@ class Run {
       const s = this.state;
       let input: CaseInput;
       let at = this.now;
-      if (s.status === 'IN_REVIEW' && s.assignee === null) input = { kind: 'CLAIM', reviewer: 'driver' };
+      // On a second review the driver's reviewers are seniors who had no part in the first outcome.
+      const senior = s.secondReview ? { senior: true } : {};
+      const excluded = s.secondReview?.excludedReviewers ?? [];
+      if (s.status === 'IN_REVIEW' && s.assignee === null)
+        input = { kind: 'CLAIM', reviewer: 'driver', ...senior };
       else if (s.status === 'IN_REVIEW') {
-        input = { kind: 'DECISION', reviewer: s.assignee!, decision: ending, rationale: 'driver' };
+        input = { kind: 'DECISION', reviewer: s.assignee!, decision: ending, rationale: 'driver', ...senior };
         decided = true;
       } else if (s.status === 'PENDING_APPROVAL') {
-        const approver = ['r1', 'r2', 'r3'].find((r) => r !== s.pendingClose?.by)!;
-        input = { kind: 'APPROVAL', reviewer: approver, approve: true, rationale: 'driver' };
+        const approver = ['r1', 'r2', 'r3', 'driver-2'].find(
+          (r) => r !== s.pendingClose?.by && !excluded.includes(r),
+        )!;
+        input = { kind: 'APPROVAL', reviewer: approver, approve: true, rationale: 'driver', ...senior };
       } else if (s.status === 'AWAITING_INFO') input = { kind: 'INFO', answer: 'driver', actor: user };
       else {
         const due = nextTimer(s);
@@ -683,14 +766,16 @@ class Run {
   }
 }
 
-function resolve(who: Who, s: CaseState): string {
+function resolve(who: Who, s: CaseState, seniors: readonly string[]): string {
   switch (who) {
+    case 'eligible':
+      return eligibleReviewer(s, seniors) ?? resolve('other', s, seniors);
     case 'assignee':
       return s.assignee ?? 'r1';
     case 'decider':
       return s.pendingClose?.by ?? s.assignee ?? 'r1';
     case 'other':
-      return ['r1', 'r2', 'r3'].find((r) => r !== s.assignee && r !== s.pendingClose?.by)!;
+      return REVIEWERS.find((r) => r !== s.assignee && r !== s.pendingClose?.by)!;
     default:
       return who;
   }
@@ -702,7 +787,13 @@ function seenOf(seen: Seen, s: CaseState): { evidenceVersion?: number } {
   return { evidenceVersion: seen === 'current' ? current : current - 1 };
 }
 
-function inputOf(action: Action, s: CaseState, now: number, seq: number): { input: CaseInput; at: number } {
+function inputOf(
+  action: Action,
+  s: CaseState,
+  now: number,
+  seq: number,
+  seniors: readonly string[] = [],
+): { input: CaseInput; at: number } {
   switch (action.kind) {
     case 'RISK_EVENT':
       return {
@@ -719,13 +810,19 @@ function inputOf(action: Action, s: CaseState, now: number, seq: number): { inpu
       return { input: { kind: 'VERIFICATION', method: 'OTP', passed: action.passed, actor: user }, at: now };
     case 'APPEAL':
       return { input: { kind: 'APPEAL', statement: 'it was me', actor: user }, at: now };
-    case 'CLAIM':
-      return { input: { kind: 'CLAIM', reviewer: resolve(action.who, s) }, at: now };
+    case 'CLAIM': {
+      const reviewer = resolve(action.who, s, seniors);
+      return {
+        input: { kind: 'CLAIM', reviewer, ...seniorFlag(s, reviewer, seniors, action.plain) },
+        at: now,
+      };
+    }
     case 'DECISION':
       return {
         input: {
           kind: 'DECISION',
-          reviewer: resolve(action.who, s),
+          reviewer: resolve(action.who, s, seniors),
+          ...seniorFlag(s, resolve(action.who, s, seniors), seniors, action.plain),
           decision: action.decision,
           rationale: 'r',
           ...(action.decision === 'REQUEST_INFO' ? { question: 'Which city?' } : {}),
@@ -740,7 +837,8 @@ function inputOf(action: Action, s: CaseState, now: number, seq: number): { inpu
       return {
         input: {
           kind: 'APPROVAL',
-          reviewer: resolve(action.who, s),
+          reviewer: resolve(action.who, s, seniors),
+          ...seniorFlag(s, resolve(action.who, s, seniors), seniors, action.plain),
           approve: action.approve,
           rationale: 'r',
           ...seenOf(action.seen, s),
@@ -751,8 +849,11 @@ function inputOf(action: Action, s: CaseState, now: number, seq: number): { inpu
       return { input: { kind: 'BREAK_GLASS', by: 'senior', action: action.action, rationale: 'r' }, at: now };
     case 'RETRACT': {
       const recorded = s.timeline.filter((t) => t.type === 'RISK_EVENT').map((t) => t.eventId as string);
+      // A second review records no event until one arrives.
       const eventId =
-        action.which === 'unknown' ? 'never-seen' : recorded[Math.min(action.which, recorded.length - 1)]!;
+        action.which === 'unknown' || recorded.length === 0
+          ? 'never-seen'
+          : recorded[Math.min(action.which, recorded.length - 1)]!;
       return { input: { kind: 'RETRACT', eventId, reason: 'reported in error', actor: backend }, at: now };
     }
     case 'INFO':
@@ -802,7 +903,7 @@ function play(sc: Scenario, options: RunOptions = {}): Run {
           assert.ok(run.apply({ kind: 'TIMER', timer: due.kind }, Math.max(run.now, due.at)).ok, 'due timer');
         }
       }
-      const { input, at } = inputOf(action, run.state, Math.max(t, run.now), i + 1);
+      const { input, at } = inputOf(action, run.state, Math.max(t, run.now), i + 1, sc.second?.seniors);
       run.apply(input, at);
     }
     return run;
@@ -901,10 +1002,13 @@ describe('case machine: properties (fast-check)', function () {
     const statuses = new Set<string>();
     const refusals = new Set<string>();
     const timers = new Set<string>();
+    const seconds = new Set<string>();
     fc.assert(
       fc.property(scenarioArb, (sc) => {
         const run = play(sc, {
-          onStep: ({ input, result }) => {
+          onStep: ({ prev, input, result }) => {
+            const milestone = secondReviewMilestone(prev, input, result);
+            if (milestone) seconds.add(milestone);
             if (!result.ok) refusals.add(result.refusal.code);
             else {
               statuses.add(result.state.status);
@@ -922,6 +1026,7 @@ describe('case machine: properties (fast-check)', function () {
       ...[...OPEN_STATUSES, ...OUTCOMES].filter((s) => !statuses.has(s)),
       ...REFUSAL_CODES.filter((c) => !refusals.has(c)),
       ...TIMER_KINDS.filter((t) => !timers.has(t)),
+      ...SECOND_REVIEW_MILESTONES.filter((m) => !seconds.has(m)).map((m) => `second review: ${m}`),
     ];
     assert.deepEqual(missing, [], 'coverage of the generated sequences');
   });

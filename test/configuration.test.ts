@@ -9,6 +9,7 @@ import * as ts from 'typescript';
 import { parseConfig } from '../infra/config';
 import { ENV_NAMES, envValue, type EnvName } from '../infra/config-schema';
 import { linkKeysFromConfig } from '../infra/links';
+import { auditKeysFromConfig } from '../infra/audit-keys';
 import { SHARED_SECRETS } from '../scripts/cluster/secrets';
 import { TOOLS } from '../scripts/cluster/tools';
 import { CONFIGURATION_PAGE, configurationPage, envRows } from '../scripts/config-table';
@@ -245,8 +246,14 @@ describe('configuration: one schema for every environment variable', () => {
       CORDON_SESSION_SECRET: 's'.repeat(32),
       CORDON_CODEC_KEYS: `k1:${key(1)}`,
       CORDON_LINK_KEYS: `l1:${key(2)}`,
+      CORDON_AUDIT_KEYS: `a1:${key(3)}`,
     };
-    const startUp = (env: NodeJS.ProcessEnv) => linkKeysFromConfig(parseConfig(env));
+    // What the API checks as it starts, beyond parseConfig: its link keys and its audit keys.
+    const startUp = (env: NodeJS.ProcessEnv) => {
+      const config = parseConfig(env);
+      linkKeysFromConfig(config);
+      auditKeysFromConfig(config);
+    };
     assert.deepEqual(
       Object.keys(production)
         .filter((n) => n !== 'CORDON_MODE')

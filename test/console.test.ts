@@ -724,8 +724,8 @@ describe('reviewer console', function () {
       assert.match(await r1.page.locator('#case-assignee').innerText(), /reviewer-1/);
       assert.equal(
         await r1.page.locator('select[name=explanationCode]').inputValue(),
-        topReason,
-        'preset from the reasons',
+        'IDENTITY_CONFIRMED',
+        'an outcome code (core/outcomes.ts), not a reason code',
       );
       await screenshot(r1.page, 'case');
 
@@ -786,7 +786,8 @@ describe('reviewer console', function () {
       const approval = view.timeline.find((e: any) => e.type === 'APPROVAL');
       assert.equal(approval.actor.id, 'reviewer-2');
       assert.equal(approval.approve, true);
-      assert.deepEqual(view.explanation, { code: topReason, text: USER_PRESETS.en.close });
+      // The first outcome code that fits a close, chosen with the decision.
+      assert.deepEqual(view.explanation, { code: 'RISK_CONFIRMED', text: USER_PRESETS.en.close });
     });
 
     it('a missing question is shown in place; with it, the user is asked', async () => {

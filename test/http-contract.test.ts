@@ -143,6 +143,17 @@ describe('HTTP contract', function () {
         tier: 'NONE',
         status: null,
         caseId: null,
+        allowed: [
+          'SIGN_IN',
+          'VIEW_STATEMENTS',
+          'REPAY',
+          'DEPOSIT',
+          'CHANGE_DETAILS',
+          'TRANSFER_OUT',
+          'WITHDRAW',
+          'BORROW',
+        ],
+        blocked: [],
       });
       const batch = await call('POST', '/v1/accounts/restrictions', {
         token: 'dev-backend',
@@ -350,14 +361,19 @@ describe('HTTP contract', function () {
           assert.deepEqual(variant.properties.eventId.not, { pattern: '^staff:' }, 'no "staff:" event IDs');
           assert.match(variant.properties.occurredAt.description, /OCCURRED_IN_FUTURE/);
         }
-      // A decision: REQUEST_INFO requires a question; every other decision must not have one.
+      // A decision: REQUEST_INFO requires a question; every other decision must not have one, and takes the
+      // outcome codes that fit it (core/outcomes.ts; reason codes, deprecated, too).
       const decision = body('POST', '/v1/cases/:caseId/decision').oneOf as any[];
       const ask = decision.find((d) => d.properties.decision.const === 'REQUEST_INFO');
       const others = decision.filter((d) => d !== ask);
       assert.ok(ask.required.includes('question'), 'REQUEST_INFO requires a question');
-      assert.equal(others.length, 1);
-      assert.deepEqual(others[0].properties.decision.enum.sort(), ['CLOSE', 'UNLOCK', 'UPHOLD']);
-      assert.deepEqual(others[0].properties.question.not, {}, 'no question with another decision');
+      assert.deepEqual(others.map((d) => d.properties.decision.const).sort(), ['CLOSE', 'UNLOCK', 'UPHOLD']);
+      for (const d of others) {
+        assert.deepEqual(d.properties.question.not, {}, 'no question with another decision');
+        const codes: string[] = d.properties.explanation.properties.code.enum;
+        assert.equal(codes.includes('IDENTITY_CONFIRMED'), d.properties.decision.const === 'UNLOCK');
+        assert.equal(codes.includes('RISK_CONFIRMED'), d.properties.decision.const !== 'UNLOCK');
+      }
       // Free text: not blank, said as JSON Schema says it (a pattern), not only trimmed by the API.
       assert.ok(ask.properties.rationale.pattern && ask.properties.question.pattern, 'not blank');
       // The window rules relate two parameters to each other and to now: said in words (JSON Schema cannot).

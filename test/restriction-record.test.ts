@@ -44,6 +44,17 @@ describe('restriction record', function () {
       tier: 'FREEZE',
       status: 'AWAITING_USER',
       caseId,
+      // The default policy's FREEZE: repaying still works, nothing else does.
+      allowed: ['REPAY'],
+      blocked: [
+        'SIGN_IN',
+        'VIEW_STATEMENTS',
+        'DEPOSIT',
+        'CHANGE_DETAILS',
+        'TRANSFER_OUT',
+        'WITHDRAW',
+        'BORROW',
+      ],
     });
     const appealed = await call('POST', `/v1/cases/${caseId}/appeal`, 'dev-backend', {
       statement: 'Me.',
@@ -64,6 +75,17 @@ describe('restriction record', function () {
       tier: 'NONE',
       status: 'RESTORED',
       caseId,
+      allowed: [
+        'SIGN_IN',
+        'VIEW_STATEMENTS',
+        'REPAY',
+        'DEPOSIT',
+        'CHANGE_DETAILS',
+        'TRANSFER_OUT',
+        'WITHDRAW',
+        'BORROW',
+      ],
+      blocked: [],
     });
     // A new process over the same database answers the same, with no Temporal behind it at all.
     const fresh = new CaseService({
@@ -107,6 +129,16 @@ describe('restriction record', function () {
       tier: 'FREEZE',
       status: 'AWAITING_USER',
       caseId: opened.body.caseId,
+      allowed: ['REPAY'],
+      blocked: [
+        'SIGN_IN',
+        'VIEW_STATEMENTS',
+        'DEPOSIT',
+        'CHANGE_DETAILS',
+        'TRANSFER_OUT',
+        'WITHDRAW',
+        'BORROW',
+      ],
     });
     assert.ok(
       (await h.store.restrictions.of([account]))[0]!.version < written.version,

@@ -19,6 +19,7 @@ import { startDispatcher, type Dispatcher } from '../activities/dispatcher';
 
 /** The real dependencies of the activities, chosen by configuration. */
 export function activityDepsFromConfig(config: Config, logger: Logger, store: Store): ActivityDeps {
+  const scorer = scorerFromConfig(config, logger.child('policy'));
   const channels: NotificationChannel[] = [new LogChannel(logger.child('notify'))];
   if (config.messagingUrl && config.webhook)
     channels.push(new WebhookChannel(config.messagingUrl, config.webhook.secret));
@@ -32,11 +33,13 @@ export function activityDepsFromConfig(config: Config, logger: Logger, store: St
         linkKeys: linkKeysFromConfig(config),
         store,
         logger: logger.child('mail'),
+        // The running policy (it reloads): the final mail's letter says what the gateway receives.
+        policy: () => scorer.policy.policy,
         ...(config.mail.directoryUrl ? { directory: httpDirectory(config.mail.directoryUrl) } : {}),
       }),
     );
   return {
-    scorer: scorerFromConfig(config, logger.child('policy')),
+    scorer,
     gateway: config.gateway
       ? new HttpAccountGateway(config.gateway.url, config.gateway.secret)
       : new RecordOnlyGateway(logger.child('gateway')),

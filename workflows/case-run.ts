@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { openCase, transition } from '../core/case-machine';
+import { openSecondReview } from '../core/second-review';
 import type { CaseInput, Effect, TimerKind } from '../core/case-types';
 import { caseViewOf, currentDetailsOf } from '../core/case-view';
 import {
@@ -19,6 +20,7 @@ import {
   type CaseView,
   type RiskEventResult,
   type RiskEventUpdate,
+  type SecondReviewUpdate,
 } from '../core/contracts';
 import type { RequestIdentity } from '../core/idempotency';
 import { RECORD_OPTIONS, records, scoring } from './activity-proxies';
@@ -196,6 +198,47 @@ export class CaseRun extends CaseEffects {
     };
     this.seenEvents.remember(result);
     return result;
+  }
+
+  /**
+   * 0.5: opens the second review of the account's ended case. Only a run with no case yet opens one (the API
+   * starts a new run for it); a repeat of the request that opened this case answers the case as it is.
+   */
+  async onSecondReview(u: SecondReviewUpdate): Promise<CaseView> {
+    if (this.state !== null) return this.view()!;
+    this.handledAnyEvent = true;
+    const { actor, ...o } = u;
+    const opened = openSecondReview({
+      ...o,
+      caseId: this.caseId,
+      terms: { ...u.terms, rulesVersion: rulesVersionOfCase(u.terms.rulesVersion) },
+      at: Date.now(),
+      actor,
+    });
+    this.state = opened.state;
+    await this.carryOut(opened.effects);
+    return this.view()!;
+  }
+
+  validateSecondReview(u: SecondReviewUpdate): void {
+    if (u.accountId !== this.accountId)
+      throw ApplicationFailure.create({
+        type: 'WRONG_ACCOUNT',
+        message: 'the request is for another account',
+      });
+    this.refuseWhileContinuing();
+    if (this.state === null) return;
+    if (this.state.secondReview?.requestKey === u.requestKey) return;
+    // The first case itself, still finishing (archiving): the API retries shortly.
+    if (this.state.caseId === u.previousCaseId)
+      throw ApplicationFailure.create({
+        type: 'CASE_CONTINUING',
+        message: 'the case is ending; retry shortly',
+      });
+    throw ApplicationFailure.create({
+      type: 'CASE_OPEN',
+      message: 'the account has an open case; a second review can be requested when it has ended',
+    });
   }
 
   /**

@@ -22,7 +22,14 @@ import {
 } from '../core/actions';
 import { nextTimer } from '../core/case-timers';
 import type { CaseInput } from '../core/case-types';
-import type { CaseAction, CaseResult, CaseView, CaseWorkflowInput, RiskEventUpdate } from '../core/contracts';
+import type {
+  CaseAction,
+  CaseResult,
+  CaseView,
+  CaseWorkflowInput,
+  RiskEventUpdate,
+  SecondReviewUpdate,
+} from '../core/contracts';
 import type { RequestIdentity } from '../core/idempotency';
 import { CaseRun } from './case-run';
 import {
@@ -37,6 +44,7 @@ import {
   infoUpdate,
   retractUpdate,
   riskEventUpdate,
+  secondReviewUpdate,
   verificationUpdate,
 } from './definitions';
 import { PATCHES } from './patches';
@@ -77,6 +85,9 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
   action(infoUpdate, (u) => [identityOf('info', u), infoInput(u)]);
   action(breakGlassUpdate, (u) => [identityOf('breakGlass', u), breakGlassInput(u)]);
   action(retractUpdate, (u) => [identityOf('retract', u), retractInput(u)]);
+  setHandler(secondReviewUpdate, (u) => run.exclusive(() => run.onSecondReview(u)), {
+    validator: (u: SecondReviewUpdate) => run.validateSecondReview(u),
+  });
   setHandler(caseViewQuery, () => run.view());
   setHandler(caseStatsQuery, () => run.stats());
 

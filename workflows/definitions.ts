@@ -16,6 +16,7 @@ import type {
   RetractUpdate,
   RiskEventResult,
   RiskEventUpdate,
+  SecondReviewUpdate,
   VerificationUpdate,
 } from '../core/contracts';
 
@@ -29,6 +30,8 @@ export const approvalUpdate = defineUpdate<CaseView, [ApprovalUpdate]>('approval
 export const infoUpdate = defineUpdate<CaseView, [InfoUpdate]>('info');
 export const breakGlassUpdate = defineUpdate<CaseView, [BreakGlassUpdate]>('breakGlass');
 export const retractUpdate = defineUpdate<CaseView, [RetractUpdate]>('retract');
+/** 0.5: opens the second review of the account's ended case as a new case (update-with-start). */
+export const secondReviewUpdate = defineUpdate<CaseView, [SecondReviewUpdate]>('secondReview');
 export const caseViewQuery = defineQuery<CaseView | null>('caseView');
 export const caseStatsQuery = defineQuery<CaseStats>('caseStats');
 

@@ -3,6 +3,8 @@
 import { isRestricted } from '../core/case-machine';
 import type { BackendEventKind, CaseState, Effect } from '../core/case-types';
 import type { BackendEvent, OutboxMessage } from '../core/messages';
+import { rulesOf } from '../core/case-step';
+import { noticeFactsOf } from '../core/notice-facts';
 
 export type MessageEffect = Extract<Effect, { kind: 'NOTIFY_USER' | 'NOTIFY_BACKEND' }>;
 
@@ -35,6 +37,8 @@ export function messageOf(s: CaseState, effect: MessageEffect, idempotencyKey: s
         ...(effect.template === 'INFO_REQUESTED' && s.question ? { question: s.question } : {}),
         ...(effect.template === 'OUTCOME' && s.explanation ? { explanation: s.explanation } : {}),
         ...(s.contact ? { contact: s.contact } : {}),
+        // Rules 4: what the user can do now, when a decision is due, and the final notice's letter.
+        ...(rulesOf(s) >= 4 ? noticeFactsOf(s, effect.template) : {}),
       },
     };
   return {

@@ -70,7 +70,11 @@ export function caseRoutes(d: { cases: CaseService }): RouteSpec[] {
       roles: ANY_STAFF,
       params: S.CaseIdParams,
       answerSchema: CaseAnswer,
-      handle: async ({ params }) => explained(await d.cases.getCase(params.caseId)),
+      // Only here (not in actions' answers): what each reason rests on, with personal values as the role may see.
+      handle: async ({ params, principal }) => {
+        const view = await d.cases.getCase(params.caseId);
+        return { ...explained(view), evidence: await d.cases.caseEvidence(view, principal.role) };
+      },
     }),
     userAction(
       'verification',
@@ -80,5 +84,19 @@ export function caseRoutes(d: { cases: CaseService }): RouteSpec[] {
     ),
     userAction('appeal', "File the user's appeal with a statement and evidence", S.AppealBody, appealUpdate),
     userAction('info', "The user's answer to a reviewer's request for information", S.InfoBody, infoUpdate),
+    route({
+      method: 'post',
+      path: '/v1/cases/:caseId/second-review',
+      summary:
+        "Ask for the one second review of an ended case (UPHELD or CLOSED, within the policy's window): opens a linked new case, answered here",
+      roles: BACKEND,
+      params: S.CaseIdParams,
+      body: S.SecondReviewBody,
+      answerSchema: CaseAnswer,
+      handle: async ({ params, body, principal }) =>
+        explained(
+          await d.cases.requestSecondReview(params.caseId, body, userActor(params.caseId), principal.id),
+        ),
+    }),
   ];
 }

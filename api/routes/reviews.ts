@@ -52,7 +52,9 @@ export function reviewRoutes(d: { cases: CaseService }): RouteSpec[] {
       body,
       answerSchema: CaseAnswer,
       handle: async ({ params, body, principal }) => {
-        const args = { ...body, reviewer: principal.id, principal: principal.id } as Omit<
+        // Whether the caller is a senior counts for a second review; it is no part of the request's identity.
+        const senior = SENIORS.includes(principal.role) ? { senior: true } : {};
+        const args = { ...body, ...senior, reviewer: principal.id, principal: principal.id } as Omit<
           ActionUpdates[N],
           'caseId'
         >;
@@ -69,7 +71,7 @@ export function reviewRoutes(d: { cases: CaseService }): RouteSpec[] {
       roles: REVIEWERS,
       query: S.ReviewQueueQuery,
       handle: async ({ query }) => ({
-        items: await d.cases.reviewQueue(query.status, query.limit, query.escalated),
+        items: await d.cases.reviewQueue(query.status, query.limit, query.escalated, query.secondReview),
       }),
     }),
     holdAction(

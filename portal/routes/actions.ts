@@ -15,99 +15,106 @@ import { userSafeView } from '../view';
 
 type Fail = (status: number, code: string) => never;
 
-const textOf = (value: string | undefined, max: number, code: string, fail: Fail) => {
+export const textOf = (value: string | undefined, max: number, code: string, fail: Fail) => {
   const text = (value ?? '').trim();
   if (!text || text.length > max) fail(400, code);
   return text;
 };
 
-export function actionRoutes(router: Router, kit: PortalKit): void {
-  const { call, logger } = kit;
-
-  /** The steps every action takes: limits, the link, the form, its CSRF token, the action limits. */
-  const action =
-    (
-      name: Action,
-      form: Failure['form'],
-      act: (o: { caseId: string; parsed: ParsedForm; ctx: PortalContext; fail: Fail }) => Promise<void>,
-    ) =>
-    async (req: Request, res: Response) => {
-      if (await kit.openLimited(req, res)) return void req.resume();
-      const token = String(req.params.token);
-      const claims = kit.linkClaims(token);
-      if (!claims) {
-        req.resume();
-        return kit.neutral(req, res);
-      }
-      let parsed: ParsedForm;
-      try {
-        parsed = await readForm(req);
-      } catch (err) {
-        if (!(err instanceof FormError)) throw err;
-        const ctx = kit.ctxFor(req, undefined);
-        return void res.status(err.status).send(
-          messagePage(
-            ctx,
-            'problem',
-            html`<p>
-                ${ctx.t(err.files ? 'problem.FILE_SIZE' : 'problem.FORM', { mb: MAX_FILE_BYTES / 1048576 })}
-              </p>
-              <p><a href="${withLangTz(basePath(token), ctx)}">${ctx.t('back')}</a></p>`,
-          ),
-        );
-      }
-      const f = parsed.fields;
-      const ctx = portalContext(portalLang(f.lang, undefined, req.get('accept-language')), tzOf(f.tz));
-      if (!kit.csrfOk(req, claims.caseId, f._csrf)) {
-        logger.warn('user page CSRF check failed', { caseId: claims.caseId, action: name });
-        return void res.status(403).send(
-          messagePage(
-            ctx,
-            'csrfTitle',
-            html`<p>${ctx.t('csrfText')}</p>
-              <p><a href="${withLangTz(basePath(token), ctx)}">${ctx.t('back')}</a></p>`,
-          ),
-        );
-      }
-      if (await kit.actionLimited(req, res, claims.caseId, name, ctx)) return;
-      try {
-        await act({
-          caseId: claims.caseId,
-          parsed,
+/**
+ * The steps every action takes: limits, the link, the form, its CSRF token, the action limits; then the act, and
+ * the result page (`result`, under /result/; the action's name unless given) or the case page with the refusal.
+ */
+export const formAction =
+  (kit: PortalKit) =>
+  (
+    name: Action,
+    form: Failure['form'],
+    act: (o: { caseId: string; parsed: ParsedForm; ctx: PortalContext; fail: Fail }) => Promise<void>,
+    result: string = name,
+  ) =>
+  async (req: Request, res: Response) => {
+    const { logger } = kit;
+    if (await kit.openLimited(req, res)) return void req.resume();
+    const token = String(req.params.token);
+    const claims = kit.linkClaims(token);
+    if (!claims) {
+      req.resume();
+      return kit.neutral(req, res);
+    }
+    let parsed: ParsedForm;
+    try {
+      parsed = await readForm(req);
+    } catch (err) {
+      if (!(err instanceof FormError)) throw err;
+      const ctx = kit.ctxFor(req, undefined);
+      return void res.status(err.status).send(
+        messagePage(
           ctx,
-          fail: (status, code) => {
-            throw new Problem(status, 'Refused', code, { code });
-          },
-        });
-      } catch (err) {
-        if (!(err instanceof Problem) || err.status >= 500) throw err;
-        logger.info('user action refused', { caseId: claims.caseId, action: name, code: err.extra.code });
-        let view: CaseView;
-        try {
-          view = await kit.caseView(claims.caseId);
-        } catch (e) {
-          if (e instanceof Problem && (e.status === 404 || e.status === 400)) return kit.neutral(req, res);
-          throw e;
-        }
-        const code =
-          err.extra.code === 'VALIDATION_FAILED'
-            ? (err.extra.errors
-                ?.map((e) => e.path.split('.').pop())
-                .find((p) => p === 'statement' || p === 'answer') ?? 'VALIDATION_FAILED')
-            : err.extra.code;
-        const values: Record<string, string> = {};
-        for (const k of ['statement', 'answer']) if (typeof f[k] === 'string') values[k] = f[k];
-        return kit.renderCase(req, res, token, userSafeView(view), ctx, {
-          form,
-          status: err.status,
-          code,
-          values,
-          hadFiles: parsed.files.length > 0,
-        });
+          'problem',
+          html`<p>
+              ${ctx.t(err.files ? 'problem.FILE_SIZE' : 'problem.FORM', { mb: MAX_FILE_BYTES / 1048576 })}
+            </p>
+            <p><a href="${withLangTz(basePath(token), ctx)}">${ctx.t('back')}</a></p>`,
+        ),
+      );
+    }
+    const f = parsed.fields;
+    const ctx = portalContext(portalLang(f.lang, undefined, req.get('accept-language')), tzOf(f.tz));
+    if (!kit.csrfOk(req, claims.caseId, f._csrf)) {
+      logger.warn('user page CSRF check failed', { caseId: claims.caseId, action: name });
+      return void res.status(403).send(
+        messagePage(
+          ctx,
+          'csrfTitle',
+          html`<p>${ctx.t('csrfText')}</p>
+            <p><a href="${withLangTz(basePath(token), ctx)}">${ctx.t('back')}</a></p>`,
+        ),
+      );
+    }
+    if (await kit.actionLimited(req, res, claims.caseId, name, ctx)) return;
+    try {
+      await act({
+        caseId: claims.caseId,
+        parsed,
+        ctx,
+        fail: (status, code) => {
+          throw new Problem(status, 'Refused', code, { code });
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof Problem) || err.status >= 500) throw err;
+      logger.info('user action refused', { caseId: claims.caseId, action: name, code: err.extra.code });
+      let view: CaseView;
+      try {
+        view = await kit.caseView(claims.caseId);
+      } catch (e) {
+        if (e instanceof Problem && (e.status === 404 || e.status === 400)) return kit.neutral(req, res);
+        throw e;
       }
-      logger.info('user action', { caseId: claims.caseId, action: name });
-      res.redirect(303, withLangTz(`${basePath(token)}/result/${name}`, ctx));
-    };
+      const code =
+        err.extra.code === 'VALIDATION_FAILED'
+          ? (err.extra.errors
+              ?.map((e) => e.path.split('.').pop())
+              .find((p) => p === 'statement' || p === 'answer') ?? 'VALIDATION_FAILED')
+          : err.extra.code;
+      const values: Record<string, string> = {};
+      for (const k of ['statement', 'answer']) if (typeof f[k] === 'string') values[k] = f[k]!;
+      return kit.renderCase(req, res, token, userSafeView(view), ctx, {
+        form,
+        status: err.status,
+        code,
+        values,
+        hadFiles: parsed.files.length > 0,
+      });
+    }
+    logger.info('user action', { caseId: claims.caseId, action: name });
+    res.redirect(303, withLangTz(`${basePath(token)}/result/${result}`, ctx));
+  };
+
+export function actionRoutes(router: Router, kit: PortalKit): void {
+  const { call } = kit;
+  const action = formAction(kit);
 
   router.post(
     '/:token/appeal',

@@ -5,7 +5,7 @@ import { basePath, withLangTz, type PortalKit } from '../kit';
 import { resultPage, type ResultKind } from '../pages';
 import { userSafeView } from '../view';
 
-const RESULT_KINDS = new Set(['appeal', 'info', 'confirmation', 'verification']);
+const RESULT_KINDS = new Set(['appeal', 'info', 'confirmation', 'verification', 'second-review']);
 
 export function casePageRoutes(router: Router, kit: PortalKit): void {
   router.get('/:token', async (req, res) => {
@@ -36,7 +36,7 @@ export function casePageRoutes(router: Router, kit: PortalKit): void {
             ? 'verified'
             : 'verifiedReview'
           : 'verificationFailed';
-    } else kind = asked as ResultKind;
+    } else kind = asked === 'second-review' ? 'secondReview' : (asked as ResultKind);
     res.send(resultPage(ctx, kind, basePath(token), req.path));
   });
 }

@@ -13,6 +13,7 @@ export const SHARED_SECRETS = [
   'CORDON_LINK_KEYS',
   'CORDON_SESSION_SECRET',
   'CORDON_VERIFICATION_SECRET',
+  'CORDON_AUDIT_KEYS',
 ] as const;
 export type SharedSecrets = Record<(typeof SHARED_SECRETS)[number], string>;
 
@@ -23,6 +24,11 @@ function secret(legacyFile?: string): string {
     if (key.length === 32) return key.toString('base64');
   }
   return randomBytes(32).toString('base64');
+}
+
+/** An Ed25519 signing key for audit exports, as CORDON_AUDIT_KEYS takes it (`id:` and a 32-byte seed). */
+function auditKey(): string {
+  return `cluster-1:${randomBytes(32).toString('base64')}`;
 }
 
 /**
@@ -46,8 +52,14 @@ export function clusterSecrets(
       CORDON_LINK_KEYS: `dev:${secret(join(legacyDataDir, 'link-key'))}`,
       CORDON_SESSION_SECRET: secret(),
       CORDON_VERIFICATION_SECRET: secret(),
+      CORDON_AUDIT_KEYS: auditKey(),
     };
     mkdirSync(dir, { recursive: true });
+    writeFileSync(file, `${JSON.stringify(kept, null, 2)}\n`, { mode: 0o600 });
+  }
+  // A cluster created before 0.5 has no audit key yet: one is made and kept, so its exports verify after a restart.
+  if (!kept.CORDON_AUDIT_KEYS) {
+    kept = { ...kept, CORDON_AUDIT_KEYS: auditKey() };
     writeFileSync(file, `${JSON.stringify(kept, null, 2)}\n`, { mode: 0o600 });
   }
   return Object.fromEntries(

@@ -71,9 +71,15 @@ export function fire(state: CaseState, kind: TimerKind) {
   return { ...go(state, { kind: 'TIMER', timer: kind }, due.at), at: due.at };
 }
 
-/** The entries a transition added to the timeline. */
+/** An entry without what the audit chain adds under rules 4 (test/audit-chain.test.ts covers those). */
+export function unchained(entry: TimelineEntry): TimelineEntry {
+  const { hash: _hash, digests: _digests, ...rest } = entry;
+  return rest;
+}
+
+/** The entries a transition added to the timeline, without the audit chain's hashes and digests. */
 export const added = (before: CaseState, after: CaseState): TimelineEntry[] =>
-  after.timeline.slice(before.timeline.length);
+  after.timeline.slice(before.timeline.length).map(unchained);
 
 export const appeal: CaseInput = { kind: 'APPEAL', statement: 'it was me', actor: user };
 export const claim = (reviewer = 'r1', senior?: boolean): CaseInput => ({ kind: 'CLAIM', reviewer, senior });

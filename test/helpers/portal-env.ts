@@ -53,12 +53,16 @@ export async function startCatchingSmtp(): Promise<CaughtSmtp> {
   };
 }
 
-/** The default policy with a short cooling-off and tight, testable rate limits. */
-export function portalPolicy(limits: Record<string, unknown>): LoadedPolicy {
+/** The default policy with a short cooling-off and tight, testable rate limits (and a test's own changes). */
+export function portalPolicy(
+  limits: Record<string, unknown>,
+  edit: (raw: Record<string, any>) => void = () => {},
+): LoadedPolicy {
   const raw = JSON.parse(JSON.stringify(defaultPolicy().policy));
   raw.version = 'test-portal';
   raw.tiers.PROTECT.coolingOff = '2s';
   raw.userActions = { ...raw.userActions, ...limits };
+  edit(raw);
   return parsePolicy(raw, 'portal test policy');
 }
 
@@ -72,9 +76,12 @@ export interface PortalEnv {
   close(): Promise<void>;
 }
 
-export async function startPortalEnv(limits: Record<string, unknown>): Promise<PortalEnv> {
+export async function startPortalEnv(
+  limits: Record<string, unknown>,
+  edit?: (raw: Record<string, any>) => void,
+): Promise<PortalEnv> {
   const server = await sharedDevServer();
-  const policy = portalPolicy(limits);
+  const policy = portalPolicy(limits, edit);
   const h = await newHarness({ policy });
   const workerDone = h.worker.run();
   const smtp = await startCatchingSmtp();
@@ -102,6 +109,8 @@ export async function startPortalEnv(limits: Record<string, unknown>): Promise<P
     store: h.store,
     logger: quiet,
     timeoutMs: 5_000,
+    // The running policy, as the worker's channel has it (the final mail's letter reads it).
+    policy: () => h.deps.scorer.policy.policy,
   });
   h.deps.channels.push(channel);
   return {
