@@ -16,6 +16,7 @@ import {
 import type { Actor } from '../core/model';
 import { REASONS } from '../core/reasons';
 import { parsePolicy } from '../infra/policy-loader';
+import { OUTCOME_TEXTS } from '../core/outcomes';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import {
   eventually,
@@ -169,7 +170,11 @@ describe('review process (rules 3) on the dev server', function () {
         });
         assert.equal(answered.question, null);
         await h.act(account, claimUpdate, { reviewer: 'r1' });
-        const explanation = { code: 'IDENTITY_MISMATCH' as const, text: 'Your documents matched after all.' };
+        // 0.5: an outcome code of its own (a reason code would open an unlock with a negative sentence).
+        const explanation = {
+          code: 'IDENTITY_CONFIRMED' as const,
+          text: 'Your documents matched after all.',
+        };
         const done = await h.act(account, decisionUpdate, {
           reviewer: 'r1',
           decision: 'UNLOCK',
@@ -184,7 +189,11 @@ describe('review process (rules 3) on the dev server', function () {
             h.channel.sent.find((s) => s.notice.caseId === done.caseId && s.notice.template === 'OUTCOME') ??
             false,
         );
-        assert.ok(outcome.message.body.includes(REASONS.IDENTITY_MISMATCH.user.en), outcome.message.body);
+        assert.ok(
+          outcome.message.body.includes(OUTCOME_TEXTS.IDENTITY_CONFIRMED.user.en),
+          outcome.message.body,
+        );
+        assert.ok(!outcome.message.body.includes(REASONS.IDENTITY_MISMATCH.user.en), outcome.message.body);
         assert.ok(outcome.message.body.includes(explanation.text), outcome.message.body);
         await recordHistory('question-explanation', h.handle(account));
       },
