@@ -271,6 +271,8 @@ function holdPanel(ctx: PageContext, m: CaseModel): Html {
   const mayRelease = v.assignee !== null && (mine || senior);
   const failed =
     m.failed && (m.failed.action === 'claim' || m.failed.action === 'release') ? m.failed : undefined;
+  // A second review is for seniors only: a plain reviewer is told so instead of a button that always fails.
+  const forSeniors = v.secondReview === true && !senior;
   return html`<div class="card" id="hold">
     <h2>${t('assignee')}</h2>
     ${failed ? problemBox(t, failed.problem) : ''}
@@ -280,11 +282,13 @@ function holdPanel(ctx: PageContext, m: CaseModel): Html {
     ${
       mine
         ? ''
-        : !heldByOther
-          ? buttonForm(ctx, v.caseId, 'claim', t('claim'))
-          : senior
-            ? buttonForm(ctx, v.caseId, 'claim', t('takeOver'))
-            : html`<p class="muted" id="senior-takes-over">${t('seniorTakesOver')}</p>`
+        : forSeniors
+          ? html`<p class="muted" id="second-review-seniors">${t('secondReviewSeniors')}</p>`
+          : !heldByOther
+            ? buttonForm(ctx, v.caseId, 'claim', t('claim'))
+            : senior
+              ? buttonForm(ctx, v.caseId, 'claim', t('takeOver'))
+              : html`<p class="muted" id="senior-takes-over">${t('seniorTakesOver')}</p>`
     }
     ${mayRelease ? buttonForm(ctx, v.caseId, 'release', t('release'), 'secondary') : ''}
   </div>`;

@@ -295,6 +295,15 @@ describe('a second review of an upheld or closed case (issue 18)', function () {
         } finally {
           await r.context.close();
         }
+        // A plain reviewer is told who decides it instead of a claim button that always fails.
+        const plain = await openPage(browser, env.api.url, locale);
+        try {
+          await signIn(plain.page, REVIEWER_2, `/console/cases/${encodeURIComponent(second)}`);
+          await plain.page.locator('#second-review-seniors').waitFor();
+          assert.equal(await plain.page.locator('button[data-action="claim"]').count(), 0);
+        } finally {
+          await plain.context.close();
+        }
       });
     }
   });
