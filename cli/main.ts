@@ -19,7 +19,7 @@ import { simulate } from './simulate';
 import { report } from './report';
 import { auditCommand } from './audit';
 import { parseConfig } from '../infra/config';
-import { envDefault } from '../infra/config-schema';
+import { envDefault, envValue } from '../infra/config-schema';
 import { openStore } from '../infra/store';
 
 const program = new Command();
@@ -38,7 +38,8 @@ policyCmd
   .description('check a policy file; every problem with its path (exit 1 when there are problems)')
   .action((file: string) => {
     const raw = readJsonFile(file);
-    const problems = policyProblems(raw);
+    // Feature windows may not outlast the deployment's event-ID window: its CORDON_EVENT_ID_DAYS when set.
+    const problems = policyProblems(raw, { eventIdDays: envValue('CORDON_EVENT_ID_DAYS') });
     if (problems.length === 0) {
       process.stdout.write(`${file}: valid (version ${(raw as Policy).version})\n`);
       return;
@@ -94,8 +95,19 @@ program
     parseNumber('events-per-day', 0.001, 1000),
     0.8,
   )
+  .option(
+    '--entities',
+    'devices, IPs, payees, lenders and card tokens on the events, and the patterns they show (device farm, mule payee, credential stuffing)',
+  )
   .action(
-    async (o: { accounts: number; days: number; seed: string; start: string; eventsPerDay: number }) => {
+    async (o: {
+      accounts: number;
+      days: number;
+      seed: string;
+      start: string;
+      eventsPerDay: number;
+      entities?: boolean;
+    }) => {
       const start = /^\d{4}-\d{2}-\d{2}$/.test(o.start) ? `${o.start}T00:00:00Z` : o.start;
       if (Number.isNaN(Date.parse(start))) throw new CliError(`--start: not a date: ${o.start}`);
       const out = process.stdout;
@@ -106,6 +118,7 @@ program
         seed: o.seed,
         start,
         eventsPerDay: o.eventsPerDay,
+        ...(o.entities ? { entities: true } : {}),
       })) {
         chunk += `${JSON.stringify(item)}\n`;
         if (chunk.length > 1 << 16) {

@@ -15,6 +15,7 @@ import {
 } from '../lab/backtest';
 import type { FromWorker, ToWorker, WorkerInput } from './backtest-worker';
 import { fmt } from '../lab/format';
+import { hasFeatures } from '../core/feature-decide';
 import { CliError } from './io';
 
 export interface RunOptions {
@@ -152,7 +153,17 @@ export async function runBacktest(file: string, o: RunOptions): Promise<Backtest
   // By default a second thread only for files worth it (4 MiB and more) and when a core is free (on a busy
   // machine the hand-off costs more than the second thread gains); an explicit number of threads is obeyed.
   const cores = availableParallelism();
-  const threads = o.threads ?? (cores >= 2 && size > 4 << 20 && loadavg()[0]! < cores - 1 ? 2 : 1);
+  // A policy with features reads every account's past (and, by entity, other accounts'): the file is one
+  // stream in file order, so such a backtest runs in one thread. Sharing accounts out would split an entity's
+  // events across threads, and each thread's clock (what counts as too late) would differ from the file's.
+  const features = hasFeatures(o.policy) || (o.against !== undefined && hasFeatures(o.against));
+  if (features && o.threads !== undefined && o.threads > 1)
+    process.stderr.write(
+      'backtest: the policy declares features: one thread (features read across accounts)\n',
+    );
+  const threads = features
+    ? 1
+    : (o.threads ?? (cores >= 2 && size > 4 << 20 && loadavg()[0]! < cores - 1 ? 2 : 1));
   const pool = threads > 1 ? new Pool(threads, settings) : null;
   const backtest = pool ? null : new Backtest(settings);
   const progress = o.progress === undefined ? (process.stderr.isTTY ? process.stderr : null) : o.progress;

@@ -84,6 +84,44 @@ export const ContactSchema = z
   .meta({ id: 'Contact' });
 export type Contact = z.infer<typeof ContactSchema>;
 
+/** The kinds of entity an event may name, so features can count across accounts (core/features.ts). */
+export const ENTITY_KINDS = ['device', 'ip', 'payee', 'lender', 'card', 'phone'] as const;
+export type EntityKind = (typeof ENTITY_KINDS)[number];
+
+/** 13 to 19 digits (spaces and dashes aside) passing the Luhn check: a card number, not a token. */
+export function looksLikeCardNumber(value: string): boolean {
+  const digits = value.replace(/[ -]/g, '');
+  if (!/^[0-9]{13,19}$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+const ENTITY_VALUE = /^[\x20-\x7E]{1,128}$/;
+const entityValue = z.string().regex(ENTITY_VALUE, 'printable ASCII, 1 to 128 characters');
+
+/**
+ * What the event involved beyond the account: identifiers the platform already holds (a device ID, an IP, a
+ * payee's account, a lender, a card token, a phone number). Personal data: never echoed in error messages.
+ */
+export const EntitiesSchema = z.strictObject({
+  device: entityValue.optional(),
+  ip: entityValue.optional(),
+  payee: entityValue.optional(),
+  lender: entityValue.optional(),
+  card: entityValue
+    .refine((v) => !looksLikeCardNumber(v), {
+      message: "looks like a card number (13-19 digits passing the Luhn check): send the processor's token",
+    })
+    .optional(),
+  phone: entityValue.optional(),
+});
+export type Entities = z.infer<typeof EntitiesSchema>;
+
 const envelope = {
   // The refusal is the API's own (400 RESERVED_EVENT_ID); the document states the rule for clients and testers.
   eventId: RequestIdSchema.meta({
@@ -101,7 +139,12 @@ const envelope = {
 };
 
 function variant<T extends RiskEventType>(type: T) {
-  return z.strictObject({ ...envelope, type: z.literal(type), attributes: RISK_EVENT_ATTRIBUTES[type] });
+  return z.strictObject({
+    ...envelope,
+    type: z.literal(type),
+    attributes: RISK_EVENT_ATTRIBUTES[type],
+    entities: EntitiesSchema.optional(),
+  });
 }
 
 export const RiskEventSchema = z.discriminatedUnion('type', [

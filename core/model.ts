@@ -81,6 +81,11 @@ export interface Decision {
   unavailableSources: string[];
   /** A case opened by hand: the staff member's rationale (recorded in the timeline). */
   note?: string;
+  /**
+   * The policy's features at the decision (name → value; core/features.ts), for the reviewer. Absent when the
+   * policy declares none, so decisions and recorded histories without features stay as they were.
+   */
+  features?: Record<string, number>;
 }
 
 /** Durations (milliseconds) that a case fixes from the policy when it opens. */

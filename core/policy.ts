@@ -3,6 +3,7 @@ import { parseDuration } from './durations';
 import { REASON_CODES, TIERS, type CaseTerms, type RestrictiveTier } from './model';
 import { RISK_EVENT_TYPES } from './events';
 import { CAPABILITIES } from './capabilities';
+import { FeaturesSchema, undeclaredFeatureProblems } from './features';
 
 // The risk policy is versioned data: rules with weights give a score, thresholds map the score to a tier,
 // hard rules force a minimum tier, and per-tier terms give every deadline a case fixes when it opens.
@@ -78,7 +79,7 @@ const PerLocaleText = z.strictObject({
   'zh-CN': z.string().trim().min(1).max(500),
 });
 
-export const PolicySchema = z.strictObject({
+const PolicyObject = z.strictObject({
   version: z.string().min(1).max(64),
   description: z.string().optional(),
   /** Minimum score for each tier on the score ladder. PROTECT is reached through hard rules only. */
@@ -152,6 +153,16 @@ export const PolicySchema = z.strictObject({
    * final mail. Absent: none shown, and the policy's hash stays what it was.
    */
   complaints: z.array(PerLocaleText).min(1).max(10).optional(),
+  /**
+   * Aggregates over windows of past events that rules read as `feature.<name>` (core/features.ts). Absent: none,
+   * and the policy's hash stays what it was.
+   */
+  features: FeaturesSchema.optional(),
+});
+// Every `feature.X` a rule names is declared (a typo would be a condition that never holds).
+export const PolicySchema = PolicyObject.superRefine((p, ctx) => {
+  for (const problem of undeclaredFeatureProblems(p.features, p.rules))
+    ctx.addIssue({ code: 'custom', ...problem });
 });
 export type Policy = z.infer<typeof PolicySchema>;
 

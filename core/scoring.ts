@@ -1,4 +1,5 @@
 import type { RiskEvent } from './events';
+import { FEATURE_PREFIX, type FeatureValues } from './features';
 import { isMoreSevere, type Decision, type ReasonContribution, type Tier } from './model';
 import type { Condition, LoadedPolicy, Rule } from './policy';
 
@@ -11,8 +12,15 @@ export interface SourceResult {
   signals: Record<string, Fact>;
 }
 
-/** Event attributes plus data-source signals, as "source.<name>.<signal>" and "source.<name>.available". */
-function factsOf(event: RiskEvent, sources: SourceResult[]): Record<string, Fact | undefined> {
+/**
+ * Event attributes plus data-source signals, as "source.<name>.<signal>" and "source.<name>.available", plus the
+ * policy's features at the decision as "feature.<name>" (a feature the event has no key for is missing).
+ */
+function factsOf(
+  event: RiskEvent,
+  sources: SourceResult[],
+  features: FeatureValues | undefined,
+): Record<string, Fact | undefined> {
   // No prototype: a field named like an Object method is just a missing fact.
   const facts: Record<string, Fact | undefined> = Object.assign(
     Object.create(null) as Record<string, Fact | undefined>,
@@ -22,6 +30,7 @@ function factsOf(event: RiskEvent, sources: SourceResult[]): Record<string, Fact
     facts[`source.${s.source}.available`] = s.available;
     for (const [name, value] of Object.entries(s.signals)) facts[`source.${s.source}.${name}`] = value;
   }
+  if (features) for (const name in features) facts[FEATURE_PREFIX + name] = features[name];
   return facts;
 }
 
@@ -79,7 +88,13 @@ export function tierForScore(thresholds: LoadedPolicy['policy']['thresholds'], s
  * Scores one risk event: the sum of the weights of matching rules maps to a tier on the score ladder, and
  * hard rules raise it to their minimum tier. Pure: the same inputs always give the same decision.
  */
-export function scoreEvent(loaded: LoadedPolicy, event: RiskEvent, sources: SourceResult[] = []): Decision {
+export function scoreEvent(
+  loaded: LoadedPolicy,
+  event: RiskEvent,
+  sources: SourceResult[] = [],
+  /** The policy's features at this event (core/feature-decide.ts); recorded on the decision when given. */
+  features?: FeatureValues,
+): Decision {
   const { policy, hash } = loaded;
   if (event.type === 'STAFF_REPORT') {
     // A person decided the tier: no rule is consulted, and only a step-up can be resolved by verifying.
@@ -96,7 +111,7 @@ export function scoreEvent(loaded: LoadedPolicy, event: RiskEvent, sources: Sour
       note: rationale,
     };
   }
-  const facts = factsOf(event, sources);
+  const facts = factsOf(event, sources, features);
   const matched = policy.rules.filter((rule) => ruleMatches(rule, event, facts));
 
   const score = matched.reduce((sum, rule) => sum + rule.weight, 0);
@@ -131,5 +146,6 @@ export function scoreEvent(loaded: LoadedPolicy, event: RiskEvent, sources: Sour
     lockout,
     verificationAllowed: matched.every((r) => r.verificationAllowed),
     unavailableSources,
+    ...(features ? { features: { ...features } } : {}),
   };
 }

@@ -1,10 +1,12 @@
 // The backtest's aggregation: every line of an event file is checked (lab/event-validator.ts), scored with
 // the live scorer (core/scoring.ts scoreEvent, the very function the API and the worker call) under one or two
-// policies, run through the account-case model (lab/cases.ts), and summed into a report. Pure: the command
+// policies, with the policy's features over the file in file order (core/feature-decide.ts: each event recorded,
+// then its features read, then scored, as the live path does), run through the account-case model (lab/cases.ts), and summed into a report. Pure: the command
 // line feeds it lines; it keeps counters, a few examples, and one entry per account restricted by either
 // policy, so memory does not grow with the number of events.
 import { caseTermsOf, type LoadedPolicy } from '../core/policy';
-import { scoreEvent } from '../core/scoring';
+import { decideWithFeatures, hasFeatures } from '../core/feature-decide';
+import { FeatureWindows } from '../core/feature-windows';
 import { TIERS, type Decision, type RestrictiveTier, type Tier } from '../core/model';
 import type { RiskEvent } from '../core/events';
 import { CaseTracker } from './cases';
@@ -145,6 +147,8 @@ class PolicyAcc {
   readonly escalations = restrictiveCounts();
   readonly rules = new Map<string, RuleAcc>();
   readonly tracker: CaseTracker;
+  /** The policy's feature windows (null: it declares none). */
+  readonly features: FeatureWindows | null;
   tp = 0;
   fp = 0;
   fn = 0;
@@ -152,6 +156,7 @@ class PolicyAcc {
 
   constructor(readonly loaded: LoadedPolicy) {
     this.tracker = new CaseTracker(caseTermsOf(loaded));
+    this.features = hasFeatures(loaded) ? new FeatureWindows(loaded.policy.features) : null;
     for (const r of loaded.policy.rules)
       this.rules.set(r.id, { ruleId: r.id, reason: r.reason, hits: 0, contribution: 0, tp: 0, fp: 0 });
   }
@@ -354,12 +359,12 @@ export class Backtest {
     this.lastDay = day;
     this.lastDayKey = dayKey;
 
-    const da = scoreEvent(this.a.loaded, event);
+    const da = decideWithFeatures(this.a.loaded, this.a.features, event);
     this.a.add(event, at, da, fraud, day.policy);
     let mask = da.tier !== 'NONE' ? POLICY : 0;
     let againstTier: Tier = 'NONE';
     if (this.b) {
-      const db = scoreEvent(this.b.loaded, event);
+      const db = decideWithFeatures(this.b.loaded, this.b.features, event);
       againstTier = db.tier;
       this.b.add(event, at, db, fraud, day.against);
       if (db.tier !== 'NONE') mask |= AGAINST;

@@ -3,7 +3,14 @@
 // names the same field paths as the zod schema would (test/lab.test.ts checks both on a set of bad inputs).
 // It is about ten times faster than safeParse because it builds no issue objects for valid events.
 import { z } from 'zod';
-import { ContactSchema, RISK_EVENT_TYPES, RiskEventSchema, type RiskEvent } from '../core/events';
+import {
+  ContactSchema,
+  ENTITY_KINDS,
+  looksLikeCardNumber,
+  RISK_EVENT_TYPES,
+  RiskEventSchema,
+  type RiskEvent,
+} from '../core/events';
 import { LOCALES } from '../core/model';
 
 export type EventCheck = { ok: true; event: RiskEvent } | { ok: false; problems: EventProblem[] };
@@ -61,7 +68,12 @@ const ENVELOPE: Record<string, FieldSpec> = {
   occurredAt: { kind: 'regex', re: z.regexes.datetime({ offset: true }) },
   locale: { kind: 'enum', values: LOCALES, optional: true },
 };
-const TOP_LEVEL = new Set(['type', 'attributes', 'contact', ...Object.keys(ENVELOPE)]);
+const TOP_LEVEL = new Set(['type', 'attributes', 'contact', 'entities', ...Object.keys(ENVELOPE)]);
+/** As EntitiesSchema (core/events.ts): printable ASCII, 1 to 128 characters, a card token never a number. */
+const ENTITY_VALUE = /^[\x20-\x7E]{1,128}$/;
+const ENTITY_SPECS: Record<string, FieldSpec> = Object.fromEntries(
+  ENTITY_KINDS.map((k) => [k, { kind: 'regex', re: ENTITY_VALUE, optional: true }]),
+);
 const TYPES = new Set<string>(RISK_EVENT_TYPES);
 
 const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
@@ -130,6 +142,16 @@ export function checkEvent(value: unknown): EventCheck {
   const attributes = value.attributes;
   if (!isPlainObject(attributes)) problems.push({ path: ['attributes'], message: 'expected an object' });
   else checkObject(attributes, ATTRIBUTES[type]!, null, ['attributes'], problems);
+  if (value.entities !== undefined) {
+    const entities = value.entities;
+    if (!isPlainObject(entities)) problems.push({ path: ['entities'], message: 'expected an object' });
+    else {
+      checkObject(entities, ENTITY_SPECS, null, ['entities'], problems);
+      const card = entities.card;
+      if (typeof card === 'string' && ENTITY_VALUE.test(card) && looksLikeCardNumber(card))
+        problems.push({ path: ['entities', 'card'], message: 'looks like a card number: send a token' });
+    }
+  }
   if (value.contact !== undefined) {
     // Rare, and full of formats (e-mail, time zones): the zod schema itself checks it.
     const contact = ContactSchema.safeParse(value.contact);

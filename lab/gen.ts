@@ -2,7 +2,8 @@
 // regenerate: the same options always give the same events in the same order. Events are produced in time
 // order with one small state per account (a heap keyed by each account's next event), so memory grows with
 // the number of accounts, never with the number of days or events.
-import type { RiskEvent } from '../core/events';
+import type { Entities, RiskEvent } from '../core/events';
+import { entityPlanner, type EntityPlanner } from './gen-entities';
 
 export const PATTERNS = [
   'legitimate',
@@ -11,6 +12,8 @@ export const PATTERNS = [
   'many-lender-borrowing',
   'data-source-outage',
 ] as const;
+/** The patterns only `entities: true` (`gen --entities`) produces (lab/gen-entities.ts). */
+export const ENTITY_PATTERNS = ['device-farm', 'mule-payee', 'credential-stuffing'] as const;
 export type Pattern = (typeof PATTERNS)[number];
 
 export interface Label {
@@ -31,6 +34,12 @@ export interface GenOptions {
   start?: string;
   /** Mean background events per account and day (default 0.8). */
   eventsPerDay?: number;
+  /**
+   * Entities on the events (devices, IPs, payees, lenders, card tokens) and the fraud patterns that need them:
+   * a device farm, a mule payee, a credential-stuffing burst (lab/gen-entities.ts). Off: the same bytes as
+   * before entities existed.
+   */
+  entities?: boolean;
 }
 
 /** A small, fast 32-bit PRNG (mulberry32) seeded from any string. */
@@ -53,11 +62,13 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-type Draft = Omit<RiskEvent, 'eventId' | 'accountId' | 'occurredAt'>;
-interface Pending {
+export type Draft = Omit<RiskEvent, 'eventId' | 'accountId' | 'occurredAt'>;
+export interface Pending {
   at: number;
   draft: Draft;
   label: Label;
+  /** Set by the entity patterns; background events get theirs when made. */
+  entities?: Entities;
 }
 interface AccountState {
   index: number;
@@ -148,6 +159,8 @@ export function* generateEvents(o: GenOptions): Generator<LabelledEvent> {
 
   const key = (a: AccountState) => Math.min(a.nextBackground, a.planned[0]?.at ?? Infinity, a.incidentAt);
   const heap = new Heap(key);
+  // Its own random stream, so the events without entities stay exactly those of a run without them.
+  const ents: EntityPlanner | null = o.entities ? entityPlanner(o, start, end, width) : null;
   for (let i = 0; i < o.accounts; i++) {
     const roll = rand();
     const incident: Pattern | null =
@@ -183,21 +196,38 @@ export function* generateEvents(o: GenOptions): Generator<LabelledEvent> {
         a.planned.push({ at: start + rand() * Math.min(end - start, DAY), draft, label: LEGIT });
       a.planned.sort((x, y) => x.at - y.at);
     }
+    if (ents) {
+      const extra = ents.patternEvents(i);
+      if (extra.length) {
+        a.planned.push(...extra);
+        a.planned.sort((x, y) => x.at - y.at);
+      }
+    }
     if (key(a) < end) heap.push(a);
   }
 
   let seq = 0;
   const iso = (t: number) => new Date(Math.floor(t)).toISOString();
-  const make = (a: AccountState, at: number, draft: Draft, label: Label): LabelledEvent => ({
-    event: {
+  const make = (
+    a: AccountState,
+    at: number,
+    draft: Draft,
+    label: Label,
+    entities?: Entities,
+  ): LabelledEvent => {
+    const event = {
       eventId: `ev-${o.seed}-${seq++}`.replace(/[^A-Za-z0-9._:-]/g, '_').slice(0, 128),
       accountId: a.id,
       type: draft.type,
       occurredAt: iso(at),
       attributes: draft.attributes,
-    } as RiskEvent,
-    label,
-  });
+    } as RiskEvent & { entities?: Entities };
+    if (ents) {
+      const e = entities ?? ents.background(a.index, draft, label);
+      if (e) event.entities = e;
+    }
+    return { event, label };
+  };
 
   const background = (): Draft => {
     const r = rand();
@@ -371,7 +401,7 @@ export function* generateEvents(o: GenOptions): Generator<LabelledEvent> {
       plan(a, at);
     } else if (plannedAt === at) {
       const p = a.planned.shift()!;
-      yield make(a, p.at, p.draft, p.label);
+      yield make(a, p.at, p.draft, p.label, p.entities);
     } else {
       yield make(a, at, background(), LEGIT);
       a.nextBackground = at + gap();

@@ -3,6 +3,13 @@
 // rule's event type never has can never hold, so the rule is dead.
 import { RISK_EVENT_ATTRIBUTES, RISK_EVENT_TYPES } from '../core/events';
 import { PolicySchema, type Policy } from '../core/policy';
+import {
+  EVENT_ID_DAYS_DEFAULT,
+  FeaturesSchema,
+  isFeatureField,
+  undeclaredFeatureProblems,
+  windowProblems,
+} from '../core/features';
 
 export interface PolicyProblem {
   /** Dotted path into the policy file, "(root)" for the whole file. */
@@ -25,11 +32,22 @@ function fieldsOf(eventType: string): Set<string> {
  * zod skips a refinement (unique rule IDs, increasing thresholds) while anything inside it is wrong, so those
  * checks and the dead-condition check also run here on the raw document, wherever its shape allows.
  */
-export function policyProblems(raw: unknown): PolicyProblem[] {
+export function policyProblems(
+  raw: unknown,
+  /** The deployment's CORDON_EVENT_ID_DAYS: no feature window may be longer (default: the config's default). */
+  o: { eventIdDays?: number } = {},
+): PolicyProblem[] {
   const parsed = PolicySchema.safeParse(raw);
   const problems: PolicyProblem[] = parsed.success
     ? []
     : parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+  const features = parsed.success
+    ? parsed.data.features
+    : isObj(raw)
+      ? FeaturesSchema.safeParse(raw.features).data
+      : undefined;
+  for (const p of windowProblems(features, o.eventIdDays ?? EVENT_ID_DAYS_DEFAULT))
+    problems.push({ path: p.path.join('.'), message: p.message });
   const seen = new Set(problems.map((p) => `${p.path}\n${p.message}`));
   for (const p of rawProblems(raw)) {
     const key = `${p.path}\n${p.message}`;
@@ -66,6 +84,11 @@ function rawProblems(raw: unknown): (PolicyProblem & { refinement?: string })[] 
     }
   }
   if (!Array.isArray(raw.rules)) return out;
+  // zod checks the features rules name only when the whole policy is otherwise valid: here always.
+  const rules = raw.rules.filter(isObj) as { when?: { field?: unknown; ref?: unknown }[] }[];
+  if (rules.length === raw.rules.length && rules.every((r) => r.when === undefined || Array.isArray(r.when)))
+    for (const p of undeclaredFeatureProblems(isObj(raw.features) ? raw.features : undefined, rules))
+      out.push({ path: p.path.join('.'), message: p.message });
   const firstIndex = new Map<string, number>();
   raw.rules.forEach((rule: unknown, i: number) => {
     if (!isObj(rule)) return;
@@ -88,7 +111,13 @@ function rawProblems(raw: unknown): (PolicyProblem & { refinement?: string })[] 
         if (!isObj(c)) return;
         for (const key of ['field', 'ref'] as const) {
           const name = c[key];
-          if (typeof name !== 'string' || name.length === 0 || name.startsWith('source.')) continue;
+          if (
+            typeof name !== 'string' ||
+            name.length === 0 ||
+            name.startsWith('source.') ||
+            isFeatureField(name)
+          )
+            continue;
           if (!fields.has(name))
             out.push({
               path: `rules.${i}.when.${j}.${key}`,
@@ -170,6 +199,7 @@ export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
   const orderB = b.rules.map((r) => r.id).filter((id) => rulesA.has(id));
   if (!same(orderA, orderB))
     diff.rules.push({ path: 'rules (order)', kind: 'changed', before: orderA, after: orderB });
+  leafChanges('features', a.features, b.features, diff.rules);
   leafChanges('thresholds', a.thresholds, b.thresholds, diff.thresholds);
   leafChanges('tiers', a.tiers, b.tiers, diff.terms);
   leafChanges('lockout', a.lockout, b.lockout, diff.terms);

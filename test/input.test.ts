@@ -10,6 +10,9 @@ import { parseConfig } from '../infra/config';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { startApiHarness, type ApiHarness } from './helpers/harness';
 import { requires } from './helpers/requirements';
+import { caseViewQuery } from '../workflows/definitions';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { testCodec } from './helpers/servers';
 
 interface Reply {
   status: number;
@@ -77,6 +80,54 @@ describe('input the schema alone would let through', function () {
       status: string | null;
       caseId: string | null;
     };
+
+  describe('entities', () => {
+    it('a card number is refused (400, never echoed); tokens are taken and dropped at intake, stored nowhere', async () => {
+      const account = uniqueAccount('entities');
+      const card = '4111111111111111';
+      const refused = await send('POST', '/v1/risk-events', {
+        token: 'dev-backend',
+        body: { ...riskEvent(account, 'IDENTITY_CHECK', { matched: false }), entities: { card } },
+      });
+      assertProblem(refused, 400, 'VALIDATION_FAILED', 'body.entities.card');
+      assert.ok(!refused.text.includes(card), 'the number is not echoed');
+      const device = `device-token-${account}`;
+      const taken = await send('POST', '/v1/risk-events', {
+        token: 'dev-backend',
+        body: {
+          ...riskEvent(account, 'IDENTITY_CHECK', { matched: false }),
+          entities: { device, card: 'tok_abc' },
+        },
+      });
+      assert.equal(taken.status, 200, taken.text);
+      const caseId = taken.body.caseId as string;
+      const read = await send('GET', `/v1/cases/${caseId}`, { token: 'dev-senior' });
+      assert.equal(read.status, 200);
+      assert.ok(!read.text.includes(device), 'not in the case, its timeline or its evidence');
+      const view = await running.h.handle(account).query(caseViewQuery);
+      assert.ok(!JSON.stringify(view).includes(device), "not in the workflow's state");
+      // Nor in anything the workflow received: every payload of its history, decrypted with the tests' key.
+      const { events } = await running.h.handle(account).fetchHistory();
+      const payloads: Payload[] = [];
+      const collect = (v: unknown): void => {
+        if (v === null || typeof v !== 'object') return;
+        if ((v as Payload).metadata && (v as Payload).data) payloads.push(v);
+        else for (const child of Object.values(v)) collect(child);
+      };
+      collect(events);
+      assert.ok(payloads.length > 0, 'the history has payloads');
+      const texts = await Promise.all(
+        payloads.map(async (p) =>
+          String(JSON.stringify(defaultPayloadConverter.fromPayload((await testCodec.decode([p]))[0]!))),
+        ),
+      );
+      assert.ok(
+        texts.some((t) => t.includes('IDENTITY_CHECK')),
+        'the event itself is there',
+      );
+      assert.ok(!texts.some((t) => t.includes(device)), 'the entity is not');
+    });
+  });
 
   describe('occurredAt', () => {
     it('an event more than CORDON_EVENT_MAX_FUTURE_S (300 s) ahead: 400 OCCURRED_IN_FUTURE, nothing restricted', async () => {
