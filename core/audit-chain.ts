@@ -16,8 +16,8 @@ export const AUDIT_CHAIN_RULES = 4;
 
 /**
  * Details chained as they are: codes, numbers, flags, times and IDs (and only when a scalar or a list of
- * scalars). Every one of them is also kept by an erasure (ENTRY_DETAILS in infra/erasure-strip.ts; a test holds
- * the two together): a detail chained in clear that an erasure removed would break the chain.
+ * scalars). An erasure keeps exactly these (infra/erasure-strip.ts builds its list from this one): a detail chained
+ * in clear that an erasure removed would break the chain.
  */
 export const CHAINED_IN_CLEAR: ReadonlySet<string> = new Set([
   'eventId',
@@ -53,7 +53,7 @@ export const CHAINED_IN_CLEAR: ReadonlySet<string> = new Set([
   'assignee',
   'escalated',
   'approvalDueAt',
-  // A second review's links (IDs): the erasure keeps them too (infra/erasure-strip.ts).
+  // A second review's links to the case it reviews again (IDs).
   'previousCaseId',
   'fromCaseId',
 ]);

@@ -10,6 +10,7 @@ import {
   backToReview,
   armClaimIdle,
   finish,
+  freshCase,
   iso,
   mergeReasons,
   newEvidence,
@@ -29,30 +30,15 @@ import { secondReviewRefusal } from './second-review';
 /** Opens a case for a restrictive decision. The caller handles NONE (no case is opened for it). */
 export function openCase(o: OpenCase): { state: CaseState; effects: Effect[] } {
   if (o.decision.tier === 'NONE') throw new Error('openCase needs a restrictive decision');
-  const blank: CaseState = {
-    caseId: o.caseId,
-    accountId: o.accountId,
-    locale: o.locale,
-    openedAt: o.at,
-    status: 'AWAITING_USER',
+  const blank = freshCase({
+    ...o,
     tier: o.decision.tier,
     score: o.decision.score,
-    reasons: mergeReasons([], o.decision.reasons),
+    reasons: o.decision.reasons,
     verificationAllowed: o.decision.verificationAllowed,
-    terms: o.terms,
-    deadlines: {},
-    remindersSent: 0,
-    coolingOffNotified: false,
-    lockoutCount: 0,
-    assignee: null,
-    appealed: false,
-    pendingClose: null,
-    slaBreached: false,
-    missingSources: [...o.decision.unavailableSources],
-    outcome: null,
-    ...(o.contact ? { contact: o.contact } : {}),
-    timeline: [],
-  };
+    missingSources: o.decision.unavailableSources,
+  });
+
   const step = new Step(blank, o.at);
   step.log(o.actor, 'RISK_EVENT', riskEventDetails(o.eventId, o.eventType, o.decision));
   enterTier(step, o.decision.tier, o.decision.lockout);

@@ -65,6 +65,46 @@ export function appendEntry(s: CaseState, entry: TimelineEntry): void {
   s.timeline.push(rulesOf(s) >= AUDIT_CHAIN_RULES ? chainEntry(headOf(s.caseId, s.timeline), entry) : entry);
 }
 
+/** A case's state before anything has happened in it: what every opening starts from. */
+export function freshCase(o: {
+  caseId: string;
+  accountId: string;
+  locale: CaseState['locale'];
+  at: number;
+  tier: RestrictiveTier;
+  score: number;
+  reasons: ReasonContribution[];
+  verificationAllowed: boolean;
+  terms: CaseState['terms'];
+  missingSources: readonly string[];
+  contact?: CaseState['contact'];
+}): CaseState {
+  return {
+    caseId: o.caseId,
+    accountId: o.accountId,
+    locale: o.locale,
+    openedAt: o.at,
+    status: 'AWAITING_USER',
+    tier: o.tier,
+    score: o.score,
+    reasons: mergeReasons([], o.reasons),
+    verificationAllowed: o.verificationAllowed,
+    terms: o.terms,
+    deadlines: {},
+    remindersSent: 0,
+    coolingOffNotified: false,
+    lockoutCount: 0,
+    assignee: null,
+    appealed: false,
+    pendingClose: null,
+    slaBreached: false,
+    missingSources: [...o.missingSources],
+    outcome: null,
+    ...(o.contact ? { contact: o.contact } : {}),
+    timeline: [],
+  };
+}
+
 export function structuredCloneState(s: CaseState): CaseState {
   // JSON-safe by construction (it is also the workflow's continue-as-new payload). The timeline only ever
   // grows by appending entries that are never changed afterwards, so a shallow copy of it is enough: a

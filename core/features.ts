@@ -210,3 +210,12 @@ export interface FeatureSource {
   valuesFor(event: FeatureEvent): FeatureValues;
 }
 export type FeatureStore = FeatureSink & FeatureSource;
+
+/**
+ * The same contract behind I/O: Cordon's database (infra/stores/feature-store.ts), shared by API processes. Here
+ * rather than in infra/ so the live decision path in core can name it without importing infrastructure.
+ */
+export interface AsyncFeatureStore {
+  record(event: FeatureEvent): Promise<RecordOutcome>;
+  valuesFor(event: FeatureEvent): Promise<FeatureValues>;
+}

@@ -2,39 +2,20 @@
 // part in its first outcome. It is a new, linked case: the ended case stays ended for webhooks, the change feed
 // and the archive. Pure, like the case machine; the workflow opens it (rules 4) and the API checks the window.
 import type { CaseState, Effect, OpenSecondReview, Refusal } from './case-types';
-import { appendEntry, mergeReasons, startReview, Step } from './case-step';
+import { appendEntry, freshCase, startReview, Step } from './case-step';
 
 /** Opens the second review in review at once: the user's statement is its appeal. */
 export function openSecondReview(o: OpenSecondReview): { state: CaseState; effects: Effect[] } {
   const blank: CaseState = {
-    caseId: o.caseId,
-    accountId: o.accountId,
-    locale: o.locale,
-    openedAt: o.at,
+    ...freshCase({ ...o, verificationAllowed: false, missingSources: [] }),
+    // In review at once (startReview below): the request is its appeal, and only a person decides it.
     status: 'IN_REVIEW',
-    tier: o.tier,
-    score: o.score,
-    reasons: mergeReasons([], o.reasons),
-    // Only a person decides a second review.
-    verificationAllowed: false,
-    terms: o.terms,
-    deadlines: {},
-    remindersSent: 0,
-    coolingOffNotified: false,
-    lockoutCount: 0,
-    assignee: null,
     appealed: true,
-    pendingClose: null,
-    slaBreached: false,
-    missingSources: [],
-    outcome: null,
-    ...(o.contact ? { contact: o.contact } : {}),
     secondReview: {
       previousCaseId: o.previousCaseId,
       excludedReviewers: [...o.excludedReviewers],
       requestKey: o.requestKey,
     },
-    timeline: [],
   };
   // The first case's statements and answers come first, as they were written; they join this case's own chain.
   for (const { hash: _firstChain, ...entry } of o.carried)

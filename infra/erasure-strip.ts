@@ -7,8 +7,8 @@
 // the words, which the words cannot be read back from): the case's audit export still verifies (docs/audit.md).
 import type { CaseView, RiskEventResult } from '../core/contracts';
 import type { TimelineEntry } from '../core/case-types';
+import { CHAINED_IN_CLEAR, isDigestMap } from '../core/audit-chain';
 import { REASON_CODES, type Decision, type ReasonCode } from '../core/model';
-import { isDigestMap } from '../core/audit-chain';
 
 /** What an erased record carries: which erasure removed its personal fields, and when. */
 export interface ErasureMark {
@@ -52,47 +52,11 @@ const VIEW_FIELDS = [
   'previousCaseId',
 ] as const;
 
-/** Timeline details that are codes, numbers, flags, times or IDs. */
-const ENTRY_DETAILS = new Set([
-  'eventId',
-  'eventType',
-  'tier',
-  'score',
-  'reasons',
-  'reasonCodes',
-  'policyVersion',
-  'unavailableSources',
-  'method',
-  'passed',
-  'takeover',
-  'from',
-  'to',
-  'holder',
-  'decision',
-  'approve',
-  'action',
-  'outcome',
-  'reviewDueAt',
-  'deadline',
-  'lockoutCount',
-  'decidedBy',
-  'evidenceVersion',
-  'lockout',
-  'template',
-  'channel',
-  'channels',
-  'event',
-  'effect',
-  'status',
-  'assignee',
-  'escalated',
-  'approvalDueAt',
-  // A second review's link to the case it reviews again, and the first case's entries it carries.
-  'previousCaseId',
-  'fromCaseId',
-  // The audit chain's hash (rules 4; core/audit-chain.ts): an erased case's export still verifies.
-  'hash',
-]);
+/**
+ * Timeline details that are codes, numbers, flags, times or IDs: those the audit chain takes in clear (one list, so
+ * an erasure never removes what an entry's hash covers), and the chain's own hash (an erased case still verifies).
+ */
+const ENTRY_DETAILS = new Set([...CHAINED_IN_CLEAR, 'hash']);
 
 /** A code as the case machine writes them (RELEASED's reason is IDLE); a retraction's reason is free text. */
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
