@@ -29,6 +29,8 @@ export interface ErasureCounts {
   eventAnswers?: number;
   /** Events' kept evidence (attributes, sources' answers) deleted. */
   eventEvidence?: number;
+  /** Policy features' rows of its events (by-account keys, what it added to entity keys) and recorded events. */
+  featureRows?: number;
   workflowRuns?: number;
   dataKey?: number;
 }

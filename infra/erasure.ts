@@ -8,6 +8,7 @@
 //   CASES      archived views, request answers and event answers rewritten without anything written in words:
 //              decisions, reason codes, outcomes, times and actors stay, as plain JSON that needs no key; what
 //              each event brought (attributes, data sources' answers: infra/stores/event-evidence.ts) deleted
+//              and the rows its events added to policy features (infra/stores/feature-store.ts) deleted
 //   HISTORIES  the account's closed workflow runs deleted from Temporal
 //   KEY        the account's data key destroyed: whatever is still sealed under it, in any copy or backup whose
 //              codec key is rotated away, never opens again
@@ -177,6 +178,8 @@ const STEPS: Record<ErasureStep, Step> = {
     }
     // What events brought (attributes, data sources' answers) is personal through and through: it goes.
     counts.eventEvidence = await store.eventEvidence.eraseAccount(account);
+    // Policy features: what its events added (its entity values' hashes among it) and its recorded events.
+    counts.featureRows = await store.features.eraseAccount(account);
   },
 
   async HISTORIES(d, r, counts) {

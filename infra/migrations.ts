@@ -243,4 +243,38 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS event_evidence_case ON event_evidence (case_id)',
     ],
   },
+  {
+    version: 10,
+    up: (d) => [
+      // Policy features (infra/stores/feature-store.ts). Each event recorded once per (account, event ID): its
+      // occurredAt decides which windows it counts in, the latest one is the features' clock; expires_at (event
+      // time) is when a retry stops being recognised; fingerprint (a hash of its type, attributes and entities)
+      // tells a retry of the same event, which may write its rows again, from a different one under its ID.
+      `CREATE TABLE IF NOT EXISTS feature_events (
+        account_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        occurred_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        PRIMARY KEY (account_id, event_id))${d === 'sqlite' ? ' WITHOUT ROWID' : ''}`,
+      'CREATE INDEX IF NOT EXISTS feature_events_occurred ON feature_events (occurred_at)',
+      'CREATE INDEX IF NOT EXISTS feature_events_expires ON feature_events (expires_at)',
+      // What each recorded event adds to each feature (by its definition's hash) and key (an account ID, or an
+      // entity value already keyed-hashed at intake): its time, and the value summed or counted distinct. `ev`
+      // is a 64-bit hash of (account, event ID): it makes the row the event's (written twice, it stays one) and
+      // finds an account's rows for erasure. expires_at (event time): when no event that is not too late can read
+      // it any more.
+      `CREATE TABLE IF NOT EXISTS feature_hits (
+        feature_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        ev BIGINT NOT NULL,
+        val TEXT,
+        num ${d === 'postgres' ? 'DOUBLE PRECISION' : 'REAL'},
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (feature_id, key, at, ev))${d === 'sqlite' ? ' WITHOUT ROWID' : ''}`,
+      'CREATE INDEX IF NOT EXISTS feature_hits_ev ON feature_hits (ev)',
+      'CREATE INDEX IF NOT EXISTS feature_hits_expires ON feature_hits (expires_at)',
+    ],
+  },
 ];

@@ -13,6 +13,7 @@ import type { StoreContext } from './stores/context';
 import { DeliveryStore } from './stores/deliveries';
 import { EventEvidenceStore } from './stores/event-evidence';
 import { EventStore } from './stores/events';
+import { FeatureTables } from './stores/feature-store';
 import { OutboxStore } from './stores/outbox';
 import { RateLimits } from './stores/rate-limits';
 import { RequestStore } from './stores/requests';
@@ -50,6 +51,8 @@ export class Store {
   readonly eventEvidence: EventEvidenceStore;
   /** Each ended case's one second review and the case it opened. */
   readonly secondReviews: SecondReviewStore;
+  /** Policy features' windows (recorded events and what each adds to each feature), shared by processes. */
+  readonly features: FeatureTables;
 
   constructor(
     readonly db: Database,
@@ -69,6 +72,7 @@ export class Store {
     this.archive = new ArchiveStore(c, this.events);
     this.eventEvidence = new EventEvidenceStore(c);
     this.secondReviews = new SecondReviewStore(c);
+    this.features = new FeatureTables(c);
   }
 
   /** Drops what has outlived its keeping period, and settled notices' personal fields past their retention. */
@@ -80,6 +84,7 @@ export class Store {
     await this.archive.purge(now);
     await this.events.purge(now - eventWindowMs);
     await this.requests.purge(now - eventWindowMs);
+    await this.features.purge(); // by event time: what the latest event has left behind
   }
 }
 
