@@ -1,6 +1,7 @@
-// Measures the database feature store's size (docs/policy-and-lab.md quotes it): D devices (DEVICES, 10,000), E events
-// each (EVENTS, 10) over 30 days, the four features of the docs' example. `npx tsx scripts/feature-store-size.ts
-// [sqlite|postgres]` (postgres: a throwaway server of the tests' own).
+// Measures the database feature store's size (docs/policy-and-lab.md quotes it): D devices (--devices, 10,000), E
+// events each (--events, 10) over 30 days, the four features of the docs' example.
+// `npx tsx scripts/feature-store-size.ts [sqlite|postgres] [--devices N] [--events N]` (postgres: a throwaway
+// server of the tests' own).
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,8 +11,15 @@ import { openDatabase } from '../infra/database';
 import { Store } from '../infra/store';
 import { sharedPostgres, stopSharedPostgres } from '../test/helpers/postgres';
 
-const D = Number(process.env.DEVICES ?? 10_000);
-const E = Number(process.env.EVENTS ?? 10);
+/** A whole number given as `--name N`, else the default. */
+function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  const value = at < 0 ? fallback : Number(process.argv[at + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a whole number above 0`);
+  return value;
+}
+const D = flag('devices', 10_000);
+const E = flag('events', 10);
 const BASE = Date.parse('2026-10-01T00:00:00Z');
 const DAY = 86_400_000;
 const features = FeaturesSchema.parse({
@@ -35,7 +43,7 @@ const features = FeaturesSchema.parse({
 const h = (v: string) => createHmac('sha256', 'k').update(v).digest('base64url');
 
 async function main() {
-  const dialect = process.argv[2] ?? 'sqlite';
+  const dialect = process.argv[2]?.startsWith('--') ? 'sqlite' : (process.argv[2] ?? 'sqlite');
   let store: Store;
   if (dialect === 'sqlite') {
     store = new Store(
