@@ -42,9 +42,26 @@ export async function temporalRead<T>(
   });
   try {
     return await Promise.race([connection.withDeadline(Date.now() + ms, read), late]);
+  } catch (err) {
+    // A read changes nothing: a query the server refuses for the moment (FAILED_PRECONDITION, seen once in a
+    // chaos run just after the server restarted, "Failed to query Workflow") is "not now", never a 500.
+    if (!(err instanceof Problem) && grpcCodeIn(err) === GRPC_FAILED_PRECONDITION) throw busyProblem();
+    throw err;
   } finally {
     clearTimeout(timer);
   }
+}
+
+const GRPC_FAILED_PRECONDITION = 9;
+
+/** The first gRPC status code in an error's chain of causes. */
+function grpcCodeIn(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; depth < 10 && e instanceof Error; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 /** gRPC status codes (grpc.status) that mean the server could not be reached, or not in time. */

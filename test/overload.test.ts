@@ -12,6 +12,9 @@ import { callApi, eventually, sharedConnections, startApiHarness, type ApiHarnes
 import { testCodec, testDataConverter, workflowBundle } from './helpers/servers';
 import { uniqueAccount } from './helpers/events';
 import { requires } from './helpers/requirements';
+import { ServiceError } from '@temporalio/client';
+import { temporalRead } from '../api/errors';
+import { Problem } from '../web/problems';
 
 const BACKEND = 'dev-backend';
 const REVIEWER = 'dev-reviewer-1';
@@ -106,5 +109,27 @@ describe('overload answers 503 with Retry-After, never 500 (issue 15, defect 1)'
       assert.equal(view.status, 200);
       assert.equal(view.body.status, appeal.body.status);
     });
+  });
+});
+
+describe('a read Temporal refuses for the moment answers 503, never 500', () => {
+  const now = { withDeadline: <R>(_deadline: number, fn: () => Promise<R>) => fn() };
+  const refused = (code: number) =>
+    new ServiceError('Failed to query Workflow', {
+      cause: Object.assign(new Error(`${code} query refused`), { code }),
+    });
+
+  it('FAILED_PRECONDITION under a query (seen just after a server restart): 503 TEMPORAL_BUSY with Retry-After', async () => {
+    const err = await temporalRead(now, 1_000, () => Promise.reject(refused(9))).catch((e: unknown) => e);
+    assert.ok(err instanceof Problem, String(err));
+    assert.equal(err.status, 503);
+    assert.equal(err.extra.code, 'TEMPORAL_BUSY');
+    assert.ok(err.extra.headers?.['Retry-After']);
+  });
+
+  it('another refusal passes unchanged (NOT_FOUND is the reader’s to handle)', async () => {
+    const original = refused(5);
+    const err = await temporalRead(now, 1_000, () => Promise.reject(original)).catch((e: unknown) => e);
+    assert.equal(err, original);
   });
 });
