@@ -4,7 +4,7 @@
 // on many accounts within minutes). Its own random stream, so the events themselves stay those of the same run
 // without entities; the same options always give the same bytes.
 import type { Entities } from '../core/events';
-import { prng, type Draft, type GenOptions, type Label, type Pending } from './gen';
+import { prng, type Draft, type GenOptions, type Label, type Pending } from './gen-kit';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
