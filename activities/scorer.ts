@@ -6,6 +6,13 @@ import { loadPolicy } from '../infra/policy-loader';
 import { caseTermsOf, type LoadedPolicy } from '../core/policy';
 import { scoreEvent, type SourceResult } from '../core/scoring';
 import type { ScoreResult } from '../core/activity-contract';
+import type { FeatureValues } from '../core/features';
+
+/**
+ * The policy's feature values for the event being scored, asked for with the very policy that scores it (a reload
+ * between the two would otherwise read one policy's features into another's rules).
+ */
+export type FeaturesOf = (policy: LoadedPolicy) => Promise<FeatureValues | undefined>;
 
 type Fact = number | boolean | string;
 
@@ -17,8 +24,14 @@ export interface DataSource {
 
 export interface Scorer {
   score(event: RiskEvent): Promise<ScoreResult>;
-  /** The same, with what each data source answered: a shadow policy scores the same facts without asking again. */
-  scoreDetailed(event: RiskEvent): Promise<{ result: ScoreResult; sources: SourceResult[] }>;
+  /**
+   * The same, with what each data source answered (a shadow policy scores the same facts without asking again)
+   * and, for a policy with features, the values `features` gives.
+   */
+  scoreDetailed(
+    event: RiskEvent,
+    features?: FeaturesOf,
+  ): Promise<{ result: ScoreResult; sources: SourceResult[] }>;
   readonly policy: LoadedPolicy;
   /** Stops watching the policy file, if this scorer watches one. */
   close?(): void;
@@ -30,10 +43,13 @@ export interface Scorer {
  */
 export function createScorer(policy: LoadedPolicy, sources: DataSource[] = [], timeoutMs = 2_000): Scorer {
   const terms = caseTermsOf(policy);
-  const scoreDetailed = async (event: RiskEvent) => {
+  const scoreDetailed = async (event: RiskEvent, features?: FeaturesOf) => {
     const consulted = event.type === 'STAFF_REPORT' ? [] : sources;
-    const results = await Promise.all(consulted.map((s) => consult(s, event, timeoutMs)));
-    return { result: { decision: scoreEvent(policy, event, results), terms }, sources: results };
+    const [results, values] = await Promise.all([
+      Promise.all(consulted.map((s) => consult(s, event, timeoutMs))),
+      features ? features(policy) : undefined,
+    ]);
+    return { result: { decision: scoreEvent(policy, event, results, values), terms }, sources: results };
   };
   return {
     policy,
@@ -50,8 +66,16 @@ export function createScorer(policy: LoadedPolicy, sources: DataSource[] = [], t
  */
 export function scorerFromConfig(config: Config, logger?: Logger): Scorer {
   const sources = config.dataSources.map((s) => httpDataSource(s.name, s.url));
-  if (!logger) return createScorer(loadPolicy(config.policyFile), sources, config.sourceTimeoutMs);
-  return reloadingScorer(config.policyFile, logger, (p) => createScorer(p, sources, config.sourceTimeoutMs));
+  const eventIdDays = config.database.eventIdWindowMs / 86_400_000;
+  if (!logger)
+    return createScorer(loadPolicy(config.policyFile, eventIdDays), sources, config.sourceTimeoutMs);
+  return reloadingScorer(
+    config.policyFile,
+    logger,
+    (p) => createScorer(p, sources, config.sourceTimeoutMs),
+    1_000,
+    eventIdDays,
+  );
 }
 
 /** A scorer over the policy file at path, rebuilt by make whenever the file changes to a valid policy. */
@@ -60,14 +84,15 @@ export function reloadingScorer(
   logger: Logger,
   make: (policy: LoadedPolicy) => Scorer,
   intervalMs = 1_000,
+  eventIdDays?: number,
 ): Scorer {
-  let current = make(loadPolicy(path));
+  let current = make(loadPolicy(path, eventIdDays));
   // Polling, not fs.watch: editors and deploy tools replace the file, which an inode watch loses.
   const onChange = (now: Stats, before: Stats) => {
     if (now.mtimeMs === before.mtimeMs && now.size === before.size) return;
     let next: LoadedPolicy;
     try {
-      next = loadPolicy(path);
+      next = loadPolicy(path, eventIdDays);
     } catch (err) {
       logger.warn('policy file refused: the running policy stays', {
         version: current.policy.policy.version,
@@ -86,7 +111,7 @@ export function reloadingScorer(
       return current.policy;
     },
     score: (event) => current.score(event),
-    scoreDetailed: (event) => current.scoreDetailed(event),
+    scoreDetailed: (event, features) => current.scoreDetailed(event, features),
     close: () => unwatchFile(path, onChange),
   };
 }

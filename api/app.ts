@@ -23,6 +23,8 @@ import { mailCatcherPages } from './dev-mail';
 import type { LinkKey } from '../infra/links';
 import type { Store } from '../infra/store';
 import type { AuditKeyRing } from '../infra/audit-keys';
+import type { EntityHasher } from '../infra/entity-key';
+import type { LiveFeatures } from './live-features';
 import type { ConsoleSessionStore } from '../infra/sessions';
 import type { ErasureService } from './erasure';
 import { auditRoutes } from './routes/audit';
@@ -75,6 +77,10 @@ export interface AppDeps {
   erasures?: ErasureService;
   /** Sign audit exports; published at GET /v1/audit-keys (infra/audit-keys.ts). */
   auditKeys: AuditKeyRing;
+  /** Keyed-hashes entity values at intake (infra/entity-key.ts). */
+  entities: EntityHasher;
+  /** The policy's features in Cordon's database; simulations read them. */
+  features?: LiveFeatures;
 }
 
 /**

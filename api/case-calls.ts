@@ -11,6 +11,7 @@ import type { Store } from '../infra/store';
 import { busyProblem, orBusy, workflowTaskTrouble } from './overload';
 import { Problem } from '../web/problems';
 import type { ShadowScoring } from './shadow';
+import type { LiveFeatures } from './live-features';
 
 export interface CaseServiceOptions {
   client: Client;
@@ -26,6 +27,8 @@ export interface CaseServiceOptions {
   metrics?: Metrics;
   /** A candidate policy scoring every live event in shadow, after its answer. */
   shadow?: ShadowScoring;
+  /** Policy features over Cordon's database (absent: events are scored without them). */
+  features?: LiveFeatures;
 }
 
 /** Every refusal of the case machine means "this case cannot do that now": a 409. So does a reused key. */

@@ -12,7 +12,7 @@ import {
   type RiskEventResult,
   type RiskEventUpdate,
 } from '../core/contracts';
-import { STAFF_EVENT_PREFIX, type RiskEvent } from '../core/events';
+import { STAFF_EVENT_PREFIX, withoutEntities, type RiskEvent } from '../core/events';
 import { fingerprint } from '../core/idempotency';
 import type { Actor, Decision } from '../core/model';
 import { riskEventUpdate, SA } from '../workflows/definitions';
@@ -94,17 +94,22 @@ export class CaseEvents {
     }
     // The policy this scoring uses (a reload swaps it between calls, never during one): the rules' fields.
     const scoredWith = this.o.scorer.policy;
+    const features = this.o.features;
     const {
       result: { decision, terms },
       sources,
-    } = await this.o.scorer.scoreDetailed(event);
+    } = await this.o.scorer.scoreDetailed(
+      event,
+      features ? (policy) => features.decide(policy, event) : undefined,
+    );
     const workflowId = caseWorkflowId(event.accountId);
     // Read before the start: an account without a record has never had a case (see withStart).
     const firstOfAccount =
       decision.tier !== 'NONE' && (await this.o.store.restrictions.of([event.accountId]))[0] === null;
-    // No update ID: the workflow remembers event IDs itself (across continue-as-new) and flags repeats.
+    // No update ID: the workflow remembers event IDs itself (across continue-as-new) and flags repeats. The
+    // entities stay here: they have been counted, and a case needs only the features' values its decision holds.
     const update: RiskEventUpdate = {
-      event,
+      event: withoutEntities(event),
       actor,
       scored: { decision, terms },
       checkedAt,

@@ -43,8 +43,14 @@ const STAFF_RULE = { id: 'staff-report', fields: ['tier', 'reason'] };
 // ---- At intake ----------------------------------------------------------------------------------------------
 
 /** The facts rules read: the event's attributes, and "source.<name>.<signal>" / ".available" (as scoring does). */
-function factsOf(event: RiskEvent, sources: readonly SourceResult[]): Map<string, Fact> {
+function factsOf(
+  event: RiskEvent,
+  sources: readonly SourceResult[],
+  features: Readonly<Record<string, number>> | undefined,
+): Map<string, Fact> {
   const facts = new Map<string, Fact>(Object.entries(event.attributes as Record<string, Fact>));
+  // What the policy's features counted when the event was decided: "5 failed logins in 10 minutes".
+  for (const [name, value] of Object.entries(features ?? {})) facts.set(`feature.${name}`, value);
   for (const s of sources) {
     facts.set(`source.${s.source}.available`, s.available);
     for (const [name, value] of Object.entries(s.signals)) facts.set(`source.${s.source}.${name}`, value);
@@ -73,7 +79,7 @@ export function evidenceOfEvent(
   sources: readonly SourceResult[],
 ): EventEvidence | null {
   if (!result.caseId || result.decision.tier === 'NONE') return null;
-  const facts = factsOf(event, sources);
+  const facts = factsOf(event, sources, result.decision.features);
   const samePolicy = result.decision.policyHash === scoredWith.hash;
   const rules: RuleEvidence[] = result.decision.reasons.map((r) => {
     const names = samePolicy || r.ruleId === STAFF_RULE.id ? (fieldsRead(scoredWith, r.ruleId) ?? []) : [];

@@ -12,6 +12,8 @@ import { createMetrics } from '../infra/metrics';
 import { devSecret } from '../infra/dev-secrets';
 import { linkKeysFromConfig } from '../infra/links';
 import { auditKeysFromConfig } from '../infra/audit-keys';
+import { entityHasherFromConfig } from '../infra/entity-key';
+import { LiveFeatures } from './live-features';
 import { devMailDir } from './dev-mail';
 import { codecDataConverter, codecFromConfig } from '../infra/codec';
 import type { EvidenceStore } from '../infra/evidence-store';
@@ -80,7 +82,9 @@ export async function startApi(
     ? new ShadowScoring({ candidate: () => shadowPolicy.policy, store, logger: logger.child('shadow') })
     : undefined;
   const metrics = createMetrics(gaugeSourcesOf(client, store));
+  const features = new LiveFeatures(store);
   const cases = new CaseService({
+    features,
     client,
     scorer,
     logger,
@@ -117,6 +121,8 @@ export async function startApi(
     store,
     linkKeys: linkKeysFromConfig(config),
     auditKeys: auditKeysFromConfig(config),
+    entities: entityHasherFromConfig(config),
+    features,
     publicUrl: config.publicUrl,
     dataDir: config.dataDir,
     mode: config.mode,

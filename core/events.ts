@@ -191,3 +191,10 @@ export const StaffReportSchema = z.strictObject({
 export type StaffReport = z.infer<typeof StaffReportSchema>;
 
 export type RiskEvent = z.infer<typeof RiskEventSchema> | StaffReport;
+
+/** The event without its entities: what a case keeps (their values were counted at intake, keyed-hashed). */
+export function withoutEntities(event: RiskEvent): RiskEvent {
+  if (!('entities' in event)) return event;
+  const { entities: _counted, ...rest } = event;
+  return rest;
+}

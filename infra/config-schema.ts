@@ -129,6 +129,11 @@ export const ENV_SCHEMA = z.object({
     '`id:key,…`, newest first: Ed25519 keys that sign audit exports; the first signs, all are published ([audit.md](audit.md))',
     { group: 'access', default: DEV_SECRET, production: REQUIRED },
   ),
+  CORDON_ENTITY_KEY: variable(
+    z.string().optional(),
+    "base64 of 32+ random bytes: the HMAC key entity values (`device`, `ip`, `payee`…) are hashed with at intake, before anything counts, stores or logs them; one key for every API process, kept as long as the features' windows ([features.md](features.md))",
+    { group: 'access', default: DEV_SECRET, production: REQUIRED },
+  ),
   CORDON_VERIFICATION_URL: variable(
     z.url().optional(),
     "the platform's identity provider the user's page sends users to for step-up verification",
@@ -448,6 +453,11 @@ export const ENV_SCHEMA = z.object({
   BENCH_LAB_JRE_EVENTS: variable(
     integer(1, 100_000_000, 20_000),
     '`npm run bench-lab`: of those, events json-rules-engine evaluates',
+    { group: 'tools' },
+  ),
+  CORDON_TEST_JOBS: variable(
+    integer(1, 16, 2),
+    '`npm test`: mocha processes run at once, the test files shared out between them (`1`: a single one)',
     { group: 'tools' },
   ),
 });

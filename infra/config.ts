@@ -131,6 +131,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     linkKeys: e.CORDON_LINK_KEYS,
     /** Raw; parsed by infra/audit-keys.ts. Unset in development: a key created once in the data folder. */
     auditKeys: e.CORDON_AUDIT_KEYS,
+    /** Raw; parsed by infra/entity-key.ts. Unset in development: a key created once in the data folder. */
+    entityKey: e.CORDON_ENTITY_KEY,
     codec: {
       /** Unset in development: a key created once in the data folder (see infra/codec.ts). */
       keys: codecKeys,

@@ -9,6 +9,7 @@ import * as ts from 'typescript';
 import { parseConfig } from '../infra/config';
 import { ENV_NAMES, envValue, type EnvName } from '../infra/config-schema';
 import { linkKeysFromConfig } from '../infra/links';
+import { entityHasherFromConfig } from '../infra/entity-key';
 import { auditKeysFromConfig } from '../infra/audit-keys';
 import { SHARED_SECRETS } from '../scripts/cluster/secrets';
 import { TOOLS } from '../scripts/cluster/tools';
@@ -247,12 +248,14 @@ describe('configuration: one schema for every environment variable', () => {
       CORDON_CODEC_KEYS: `k1:${key(1)}`,
       CORDON_LINK_KEYS: `l1:${key(2)}`,
       CORDON_AUDIT_KEYS: `a1:${key(3)}`,
+      CORDON_ENTITY_KEY: key(4),
     };
-    // What the API checks as it starts, beyond parseConfig: its link keys and its audit keys.
+    // What the API checks as it starts, beyond parseConfig: its link keys, audit keys and entity key.
     const startUp = (env: NodeJS.ProcessEnv) => {
       const config = parseConfig(env);
       linkKeysFromConfig(config);
       auditKeysFromConfig(config);
+      entityHasherFromConfig(config);
     };
     assert.deepEqual(
       Object.keys(production)

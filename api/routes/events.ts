@@ -2,8 +2,10 @@
 // anyone on staff may see how the current policy would score one.
 import { identityOf } from '../../core/actions';
 import { retractUpdate } from '../../workflows/definitions';
-import { STAFF_EVENT_PREFIX } from '../../core/events';
+import { STAFF_EVENT_PREFIX, type Entities } from '../../core/events';
 import type { Scorer } from '../../activities/scorer';
+import type { EntityHasher } from '../../infra/entity-key';
+import type { LiveFeatures } from '../live-features';
 import type { CaseService } from '../case-service';
 import { Problem } from '../../web/problems';
 import * as S from '../schemas';
@@ -15,6 +17,16 @@ export interface EventDeps {
   scorer: Scorer;
   /** CORDON_EVENT_MAX_FUTURE_S in ms: how far ahead of this clock an event's occurredAt may be (default 300 s). */
   eventMaxFutureMs?: number;
+  /** Entity values are replaced by their keyed hashes here, at intake, before anything else sees them. */
+  entities: EntityHasher;
+  /** The policy's features, read (never written) by a simulation. */
+  features?: LiveFeatures;
+}
+
+/** The event with its entities keyed-hashed (none: unchanged). */
+function hashed<E extends { entities?: Entities | undefined }>(event: E, hasher: EntityHasher): E {
+  if (!event.entities) return event;
+  return { ...event, entities: hasher.hashAll(event.entities) };
 }
 
 export function eventRoutes(d: EventDeps): RouteSpec[] {
@@ -30,10 +42,7 @@ export function eventRoutes(d: EventDeps): RouteSpec[] {
       },
       handle: ({ body, principal }) => {
         S.checkRiskEvent(body, d.eventMaxFutureMs);
-        // Entities are checked but not used yet by the live path (issue 19: they are to be keyed-hashed at intake
-        // first): dropped here, so no entity value travels or is stored anywhere.
-        const { entities: _entities, ...event } = body;
-        return d.cases.reportEvent(event, { kind: 'backend', id: principal.id });
+        return d.cases.reportEvent(hashed(body, d.entities), { kind: 'backend', id: principal.id });
       },
     }),
     route({
@@ -93,7 +102,14 @@ export function eventRoutes(d: EventDeps): RouteSpec[] {
       handle: async ({ body }) => {
         // The same event as POST /v1/risk-events would take: the same refusals.
         S.checkRiskEvent(body, d.eventMaxFutureMs);
-        return { decision: (await d.scorer.score(body)).decision };
+        // Features are read as the event would find them, the event's own part included; nothing is written.
+        const event = hashed(body, d.entities);
+        const features = d.features;
+        const { result } = await d.scorer.scoreDetailed(
+          event,
+          features ? (policy) => features.peek(policy, event) : undefined,
+        );
+        return { decision: result.decision };
       },
     }),
   ];

@@ -169,6 +169,11 @@ export class DatabaseFeatureWindows implements AsyncFeatureStore {
     this.features = specs.map((spec) => ({ spec, id: featureId(spec), keepMs: spec.windowMs + this.lateMs }));
   }
 
+  /** The features this store keeps, with the IDs of their rows. */
+  stored(): readonly StoredFeature[] {
+    return this.features;
+  }
+
   async record(e: FeatureEvent): Promise<RecordOutcome> {
     const t = Date.parse(e.occurredAt);
     const clock = await latest(this.db);
@@ -280,6 +285,44 @@ export class DatabaseFeatureWindows implements AsyncFeatureStore {
     }
     return out;
   }
+}
+
+/**
+ * What `record` then `valuesFor` would answer, writing nothing (POST /v1/simulate): the windows as they stand
+ * with the event's own part added, unless the event is recorded already (then it is in them, or counts nothing).
+ */
+export async function peekValues(
+  db: Database,
+  windows: DatabaseFeatureWindows,
+  e: FeatureEvent,
+): Promise<FeatureValues> {
+  const values = await windows.valuesFor(e);
+  const t = Date.parse(e.occurredAt);
+  if (Object.keys(values).length === 0) return values; // too late, or no key: nothing to add
+  const known = await db.query<{ one: number }>(
+    'SELECT 1 AS one FROM feature_events WHERE account_id = ? AND event_id = ?',
+    [e.accountId, e.eventId],
+  );
+  if (known.length) return values;
+  for (const { spec, id } of windows.stored()) {
+    if (values[spec.name] === undefined) continue;
+    if (spec.eventTypes !== null && !spec.eventTypes.has(e.type)) continue;
+    if (spec.aggregate === 'count') {
+      values[spec.name]! += 1;
+      continue;
+    }
+    const value = valueOf(spec, e);
+    if (value === undefined) continue;
+    if (spec.aggregate === 'sum') values[spec.name] = roundSum(values[spec.name]! + (value as number));
+    else {
+      const seen = await db.query<{ n: number | string }>(
+        'SELECT COUNT(*) AS n FROM feature_hits WHERE feature_id = ? AND key = ? AND at > ? AND at <= ? AND val = ?',
+        [id, keyOf(spec.by, e)!, t - spec.windowMs, t, value],
+      );
+      if (Number(seen[0]?.n ?? 0) === 0) values[spec.name]! += 1;
+    }
+  }
+  return values;
 }
 
 /** A multi-row INSERT that leaves existing rows (same key) alone, in the database's dialect. */

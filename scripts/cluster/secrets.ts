@@ -14,6 +14,7 @@ export const SHARED_SECRETS = [
   'CORDON_SESSION_SECRET',
   'CORDON_VERIFICATION_SECRET',
   'CORDON_AUDIT_KEYS',
+  'CORDON_ENTITY_KEY',
 ] as const;
 export type SharedSecrets = Record<(typeof SHARED_SECRETS)[number], string>;
 
@@ -53,13 +54,19 @@ export function clusterSecrets(
       CORDON_SESSION_SECRET: secret(),
       CORDON_VERIFICATION_SECRET: secret(),
       CORDON_AUDIT_KEYS: auditKey(),
+      CORDON_ENTITY_KEY: secret(),
     };
     mkdirSync(dir, { recursive: true });
     writeFileSync(file, `${JSON.stringify(kept, null, 2)}\n`, { mode: 0o600 });
   }
-  // A cluster created before 0.5 has no audit key yet: one is made and kept, so its exports verify after a restart.
-  if (!kept.CORDON_AUDIT_KEYS) {
-    kept = { ...kept, CORDON_AUDIT_KEYS: auditKey() };
+  // A cluster created before 0.5 has no audit key yet, before 0.6 no entity key: each is made once and kept, so
+  // exports verify and entity counts go on after a restart.
+  if (!kept.CORDON_AUDIT_KEYS || !kept.CORDON_ENTITY_KEY) {
+    kept = {
+      ...kept,
+      CORDON_AUDIT_KEYS: kept.CORDON_AUDIT_KEYS ?? auditKey(),
+      CORDON_ENTITY_KEY: kept.CORDON_ENTITY_KEY ?? secret(),
+    };
     writeFileSync(file, `${JSON.stringify(kept, null, 2)}\n`, { mode: 0o600 });
   }
   return Object.fromEntries(
