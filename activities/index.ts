@@ -5,6 +5,8 @@ import { renderNotice } from './templates';
 import type { CaseActivities, Delivery } from '../core/activity-contract';
 import type { BackendEvent, OutboxMessage, UserNotice } from '../core/messages';
 import type { Store } from '../infra/store';
+import type { LinkJob } from '../infra/stores/entity-links';
+import type { CaseView } from '../core/contracts';
 
 export interface ActivityDeps {
   scorer: Scorer;
@@ -71,6 +73,9 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
     async archiveCase({ view, requests, events, record }) {
       if (record) await deps.store.restrictions.record(record);
       await deps.store.archive.record(view, requests, events, deps.archiveKeepMs);
+      // What the case's end asks of the linker (a closure, a second review that undid one): the API works it.
+      const job = linkJobOf(view, Date.now());
+      if (job) await deps.store.links.enqueue(job);
     },
   };
 }
@@ -92,3 +97,25 @@ export async function sendBackendEvent(backend: BackendNotifier, event: BackendE
 }
 
 export type { CaseActivities } from '../core/activity-contract';
+
+/**
+ * A case that ended CLOSED may link accounts (the running policy decides when the job is worked); a second
+ * review that restored the account withdraws what its first case's closure sent.
+ */
+export function linkJobOf(
+  view: Pick<CaseView, 'caseId' | 'accountId' | 'outcome' | 'reasons' | 'secondReview' | 'previousCaseId'>,
+  now: number,
+): LinkJob | null {
+  const reasons = view.reasons.map((r) => r.code);
+  if (view.outcome === 'CLOSED')
+    return { caseId: view.caseId, kind: 'LINK', accountId: view.accountId, reasons, endedAt: now };
+  if (view.outcome === 'RESTORED' && view.secondReview && view.previousCaseId)
+    return {
+      caseId: view.previousCaseId,
+      kind: 'WITHDRAW',
+      accountId: view.accountId,
+      reasons,
+      endedAt: now,
+    };
+  return null;
+}

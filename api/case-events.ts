@@ -94,6 +94,7 @@ export class CaseEvents {
     }
     // The policy this scoring uses (a reload swaps it between calls, never during one): the rules' fields.
     const scoredWith = this.o.scorer.policy;
+    await this.o.features?.sighted(scoredWith, event);
     const features = this.o.features;
     const {
       result: { decision, terms },

@@ -1,6 +1,8 @@
 // The live path's policy features: each event is recorded in Cordon's database (shared by every API process)
 // before its features are read, so the window (occurredAt − window, occurredAt] includes it and a retried event
 // counts once whichever process takes it. The lab computes the same values in memory (core/feature-decide.ts).
+// Entities of the kinds the policy links accounts by are kept as sightings too (core/linked.ts).
+import { parseDuration } from '../core/durations';
 import { hasFeatures } from '../core/feature-decide';
 import type { FeatureValues } from '../core/features';
 import type { RiskEvent } from '../core/events';
@@ -36,6 +38,28 @@ export class LiveFeatures {
     if (!w || event.type === 'STAFF_REPORT') return undefined;
     await w.record(event);
     return w.valuesFor(event);
+  }
+
+  /**
+   * Linked accounts: the entities of the kinds the policy's `linked` section declares, as this account's
+   * sightings, kept for its window (core/linked.ts).
+   */
+  async sighted(policy: LoadedPolicy, event: RiskEvent): Promise<void> {
+    const linked = policy.policy.linked;
+    if (!linked || !('entities' in event) || !event.entities) return;
+    const used = Object.fromEntries(
+      linked.entities.flatMap((kind) => {
+        const value = event.entities?.[kind];
+        return value === undefined ? [] : [[kind, value]];
+      }),
+    );
+    if (Object.keys(used).length === 0) return;
+    await this.store.links.sighted(
+      event.accountId,
+      used,
+      Date.parse(event.occurredAt),
+      parseDuration(linked.window)!,
+    );
   }
 
   /** The values `decide` would answer, writing nothing (simulation). */

@@ -14,6 +14,7 @@ import { linkKeysFromConfig } from '../infra/links';
 import { auditKeysFromConfig } from '../infra/audit-keys';
 import { entityHasherFromConfig } from '../infra/entity-key';
 import { LiveFeatures } from './live-features';
+import { Linker } from './linker';
 import { devMailDir } from './dev-mail';
 import { codecDataConverter, codecFromConfig } from '../infra/codec';
 import type { EvidenceStore } from '../infra/evidence-store';
@@ -158,6 +159,14 @@ export async function startApi(
       ),
     );
   });
+  // Linked accounts: the jobs cases' ends leave in Cordon's database, worked by whichever API process claims them.
+  const linker = new Linker({
+    store,
+    cases,
+    policy: () => scorer.policy,
+    logger: logger.child('linker'),
+  });
+  linker.start();
   const evidenceSweeper = startEvidenceSweeper({
     evidence,
     referencesOf: referencesFromCases((caseId) => cases.getCase(caseId)),
@@ -209,6 +218,7 @@ export async function startApi(
       clearInterval(idle);
       clearTimeout(cut);
       await evidenceSweeper.stop();
+      await linker.stop();
       // An erasure still running is left IN_PROGRESS; its lease runs out and another approval resumes it.
       await erasures.settled(1_000);
       // Calls that outlived their request (a query abandoned by Promise.all) end before the channel closes.

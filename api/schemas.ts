@@ -5,7 +5,7 @@ import {
   occurredTooFarAhead,
   RequestIdSchema,
   RiskEventSchema,
-  STAFF_EVENT_PREFIX,
+  RESERVED_EVENT_PREFIXES,
 } from '../core/events';
 import { LOCALES, OUTCOMES, REASON_CODES, TIERS, type Outcome } from '../core/model';
 import { BREAK_GLASS_OUTCOMES, DECISION_OUTCOMES, OUTCOME_CODES, outcomeCodesFor } from '../core/outcomes';
@@ -310,16 +310,12 @@ export function checkRiskEvent(
   maxFutureMs = EVENT_MAX_FUTURE_S_DEFAULT * 1_000,
   now = Date.now(),
 ): void {
-  if (event.eventId.startsWith(STAFF_EVENT_PREFIX))
-    throw new Problem(
-      400,
-      'Reserved event ID',
-      `event IDs beginning "${STAFF_EVENT_PREFIX}" are Cordon's own`,
-      {
-        code: 'RESERVED_EVENT_ID',
-        errors: [{ path: 'body.eventId', message: `must not begin with "${STAFF_EVENT_PREFIX}"` }],
-      },
-    );
+  const reserved = RESERVED_EVENT_PREFIXES.find((prefix) => event.eventId.startsWith(prefix));
+  if (reserved)
+    throw new Problem(400, 'Reserved event ID', `event IDs beginning "${reserved}" are Cordon's own`, {
+      code: 'RESERVED_EVENT_ID',
+      errors: [{ path: 'body.eventId', message: `must not begin with "${reserved}"` }],
+    });
   if (occurredTooFarAhead(event.occurredAt, maxFutureMs, now))
     throw new Problem(400, 'Occurred in the future', "occurredAt is ahead of this server's clock", {
       code: 'OCCURRED_IN_FUTURE',

@@ -7,6 +7,10 @@ import { LOCALES, REASON_CODES, TIERS } from './model';
 const count = z.number().int().min(0).max(1_000_000);
 const money = z.number().min(0).max(1e12);
 
+/** The kinds of entity an event may name, so features can count across accounts (core/features.ts). */
+export const ENTITY_KINDS = ['device', 'ip', 'payee', 'lender', 'card', 'phone'] as const;
+export type EntityKind = (typeof ENTITY_KINDS)[number];
+
 export const RISK_EVENT_ATTRIBUTES = {
   LOGIN_FAILED: z.strictObject({ consecutiveFailures: z.number().int().min(1).max(1_000_000) }),
   LOGIN: z.strictObject({
@@ -36,10 +40,20 @@ export const RISK_EVENT_ATTRIBUTES = {
   USER_ACTION_BURST: z.strictObject({
     action: z.enum(['appeal', 'info', 'verification', 'confirmation', 'link']),
   }),
+  /**
+   * Sent by Cordon alone (core/linked.ts) to an account that shared an entity with an account closed for fraud:
+   * which kind of entity, never the other account.
+   */
+  LINKED_ACCOUNT_RISK: z.strictObject({ entityKind: z.enum(ENTITY_KINDS) }),
 };
 
 export type RiskEventType = keyof typeof RISK_EVENT_ATTRIBUTES;
 export const RISK_EVENT_TYPES = Object.keys(RISK_EVENT_ATTRIBUTES) as RiskEventType[];
+/** The types the backend may report: all but Cordon's own signal to linked accounts. */
+export type ReportableEventType = Exclude<RiskEventType, 'LINKED_ACCOUNT_RISK'>;
+export const REPORTABLE_EVENT_TYPES = RISK_EVENT_TYPES.filter(
+  (t): t is ReportableEventType => t !== 'LINKED_ACCOUNT_RISK',
+);
 
 export const AccountIdSchema = z
   .string()
@@ -84,10 +98,6 @@ export const ContactSchema = z
   .meta({ id: 'Contact' });
 export type Contact = z.infer<typeof ContactSchema>;
 
-/** The kinds of entity an event may name, so features can count across accounts (core/features.ts). */
-export const ENTITY_KINDS = ['device', 'ip', 'payee', 'lender', 'card', 'phone'] as const;
-export type EntityKind = (typeof ENTITY_KINDS)[number];
-
 /** 13 to 19 digits (spaces and dashes aside) passing the Luhn check: a card number, not a token. */
 export function looksLikeCardNumber(value: string): boolean {
   const digits = value.replace(/[ -]/g, '');
@@ -125,8 +135,8 @@ export type Entities = z.infer<typeof EntitiesSchema>;
 const envelope = {
   // The refusal is the API's own (400 RESERVED_EVENT_ID); the document states the rule for clients and testers.
   eventId: RequestIdSchema.meta({
-    description: `Unique per account; must not begin with "staff:" (Cordon's own openings use those)`,
-    not: { pattern: '^staff:' },
+    description: `Unique per account; must not begin with "staff:" or "linked:" (Cordon's own events use those)`,
+    not: { pattern: '^(staff|linked):' },
   }),
   accountId: AccountIdSchema,
   occurredAt: z.iso
@@ -167,6 +177,13 @@ export const RiskEventSchema = z.discriminatedUnion('type', [
  */
 export const STAFF_EVENT_PREFIX = 'staff:';
 
+/** Cordon's signals to linked accounts (core/linked.ts, api/linker.ts): `linked:` and an opaque digest. */
+export const LINKED_EVENT_PREFIX = 'linked:';
+export const LINKED_EVENT_TYPE = 'LINKED_ACCOUNT_RISK';
+
+/** Event IDs only Cordon makes; the backend's may not begin so. */
+export const RESERVED_EVENT_PREFIXES = [STAFF_EVENT_PREFIX, LINKED_EVENT_PREFIX] as const;
+
 /** CORDON_EVENT_MAX_FUTURE_S unless configured: the clock skew an event's occurredAt may show (seconds). */
 export const EVENT_MAX_FUTURE_S_DEFAULT = 300;
 
@@ -190,7 +207,15 @@ export const StaffReportSchema = z.strictObject({
 });
 export type StaffReport = z.infer<typeof StaffReportSchema>;
 
-export type RiskEvent = z.infer<typeof RiskEventSchema> | StaffReport;
+/** A signal Cordon sends to a linked account: not a type the backend may report, like a staff opening. */
+export const LinkedAccountRiskSchema = z.strictObject({
+  ...envelope,
+  type: z.literal(LINKED_EVENT_TYPE),
+  attributes: RISK_EVENT_ATTRIBUTES.LINKED_ACCOUNT_RISK,
+});
+export type LinkedAccountRisk = z.infer<typeof LinkedAccountRiskSchema>;
+
+export type RiskEvent = z.infer<typeof RiskEventSchema> | StaffReport | LinkedAccountRisk;
 
 /** The event without its entities: what a case keeps (their values were counted at intake, keyed-hashed). */
 export function withoutEntities(event: RiskEvent): RiskEvent {

@@ -50,6 +50,8 @@ export const REASON_CODES = [
   /** The user's own actions as a signal: verifications that failed, and bursts of actions past the limits. */
   'FAILED_VERIFICATIONS',
   'SUSPICIOUS_ACTION_BURST',
+  /** Cordon's signal that the account shared a device, payee or other entity with one closed for fraud. */
+  'LINKED_ACCOUNT',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

@@ -4,6 +4,7 @@ import { REASON_CODES, TIERS, type CaseTerms, type RestrictiveTier } from './mod
 import { RISK_EVENT_TYPES } from './events';
 import { CAPABILITIES } from './capabilities';
 import { FeaturesSchema, undeclaredFeatureProblems } from './features';
+import { LinkedSchema, linkedProblems } from './linked';
 
 // The risk policy is versioned data: rules with weights give a score, thresholds map the score to a tier,
 // hard rules force a minimum tier, and per-tier terms give every deadline a case fixes when it opens.
@@ -158,10 +159,19 @@ const PolicyObject = z.strictObject({
    * and the policy's hash stays what it was.
    */
   features: FeaturesSchema.optional(),
+  /**
+   * Linked accounts (core/linked.ts): which closures signal the accounts that shared an entity with the closed
+   * one. Absent: no account is ever linked, and the policy's hash stays what it was.
+   */
+  linked: LinkedSchema.optional(),
 });
-// Every `feature.X` a rule names is declared (a typo would be a condition that never holds).
+// Every `feature.X` a rule names is declared (a typo would be a condition that never holds); a `linked` section
+// has a rule that scores its signal.
 export const PolicySchema = PolicyObject.superRefine((p, ctx) => {
-  for (const problem of undeclaredFeatureProblems(p.features, p.rules))
+  for (const problem of [
+    ...undeclaredFeatureProblems(p.features, p.rules),
+    ...linkedProblems(p.linked, p.rules),
+  ])
     ctx.addIssue({ code: 'custom', ...problem });
 });
 export type Policy = z.infer<typeof PolicySchema>;

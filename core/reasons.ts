@@ -208,4 +208,19 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
       'zh-CN': '此案件的用户操作超出频率限制（见操作类型）：可能是自动化程序或攻击者。',
     },
   },
+  LINKED_ACCOUNT: {
+    user: {
+      en: 'Your account shares a device or payment details with an account we closed because of fraud.',
+      'zh-CN': '您的账户与一个因欺诈被关闭的账户共用了设备或支付信息。',
+    },
+    nextStep: {
+      en: 'Verify your identity, or appeal and tell us how you came to share it (a family device, a shared workplace).',
+      'zh-CN': '请完成身份验证，或提交申诉并说明共用的原因（例如家庭共用设备、同一工作场所）。',
+    },
+    reviewer: {
+      en: 'Shared an entity (see entityKind) with an account closed for fraud; which account is not shown. Judge this account on its own activity.',
+      'zh-CN':
+        '与一个因欺诈被关闭的账户共用了某类实体（见 entityKind）；不显示对方账户。请依据本账户自身的活动判断。',
+    },
+  },
 };

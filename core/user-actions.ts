@@ -74,6 +74,7 @@ export const ADVICE_OFFERS: Record<ReasonCode, readonly Offer[]> = {
   REGULATORY_HOLD: ['appeal'],
   FAILED_VERIFICATIONS: ['appeal'],
   SUSPICIOUS_ACTION_BURST: ['appeal'],
+  LINKED_ACCOUNT: ['verify', 'appeal'],
 };
 
 /** One line of "What you can do": a reason's advice, or an action the case accepts that no advice shown names. */

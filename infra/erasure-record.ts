@@ -31,6 +31,8 @@ export interface ErasureCounts {
   eventEvidence?: number;
   /** Policy features' rows of its events (by-account keys, what it added to entity keys) and recorded events. */
   featureRows?: number;
+  /** Linked accounts: its entity sightings and the signals it received. */
+  entityLinks?: number;
   workflowRuns?: number;
   dataKey?: number;
 }

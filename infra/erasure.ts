@@ -180,6 +180,7 @@ const STEPS: Record<ErasureStep, Step> = {
     counts.eventEvidence = await store.eventEvidence.eraseAccount(account);
     // Policy features: what its events added (its entity values' hashes among it) and its recorded events.
     counts.featureRows = await store.features.eraseAccount(account);
+    counts.entityLinks = await store.links.eraseAccount(account);
   },
 
   async HISTORIES(d, r, counts) {

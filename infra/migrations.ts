@@ -277,4 +277,47 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS feature_hits_expires ON feature_hits (expires_at)',
     ],
   },
+  {
+    version: 11,
+    up: (d) => [
+      // When each feature definition (by its hash) began to be recorded (event time): it is warm, its windows
+      // whole, one window after that (infra/stores/feature-store.ts).
+      `CREATE TABLE IF NOT EXISTS feature_definitions (
+        feature_id TEXT PRIMARY KEY,
+        first_at BIGINT NOT NULL)`,
+      // Linked accounts (infra/stores/entity-links.ts): which account used which entity (its value keyed-hashed
+      // at intake), last when (event time); kept for the policy's linked window, erased with the account.
+      `CREATE TABLE IF NOT EXISTS entity_sightings (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        last_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (kind, value, account_id))${d === 'sqlite' ? ' WITHOUT ROWID' : ''}`,
+      'CREATE INDEX IF NOT EXISTS entity_sightings_account ON entity_sightings (account_id)',
+      'CREATE INDEX IF NOT EXISTS entity_sightings_expires ON entity_sightings (expires_at)',
+      // What a case's end asks of the linker (LINK: a closure; WITHDRAW: a second review that overturned it),
+      // written by the worker as the case is archived, done by whichever API process claims it first.
+      `CREATE TABLE IF NOT EXISTS link_jobs (
+        case_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        reasons TEXT NOT NULL,
+        ended_at BIGINT NOT NULL,
+        claimed_until BIGINT,
+        done_at BIGINT,
+        outcome TEXT,
+        PRIMARY KEY (case_id, kind))`,
+      'CREATE INDEX IF NOT EXISTS link_jobs_pending ON link_jobs (done_at)',
+      // Each signal sent: to which account, for which entity kind, and whether it was withdrawn.
+      `CREATE TABLE IF NOT EXISTS linked_signals (
+        source_case_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        entity_kind TEXT NOT NULL,
+        sent_at BIGINT NOT NULL,
+        withdrawn_at BIGINT,
+        PRIMARY KEY (source_case_id, account_id))`,
+      'CREATE INDEX IF NOT EXISTS linked_signals_account ON linked_signals (account_id)',
+    ],
+  },
 ];

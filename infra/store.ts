@@ -14,6 +14,7 @@ import { DeliveryStore } from './stores/deliveries';
 import { EventEvidenceStore } from './stores/event-evidence';
 import { EventStore } from './stores/events';
 import { FeatureTables } from './stores/feature-store';
+import { EntityLinks } from './stores/entity-links';
 import { OutboxStore } from './stores/outbox';
 import { RateLimits } from './stores/rate-limits';
 import { RequestStore } from './stores/requests';
@@ -53,6 +54,8 @@ export class Store {
   readonly secondReviews: SecondReviewStore;
   /** Policy features' windows (recorded events and what each adds to each feature), shared by processes. */
   readonly features: FeatureTables;
+  /** Linked accounts: entity sightings, the linker's jobs, the signals sent. */
+  readonly links: EntityLinks;
 
   constructor(
     readonly db: Database,
@@ -73,6 +76,7 @@ export class Store {
     this.eventEvidence = new EventEvidenceStore(c);
     this.secondReviews = new SecondReviewStore(c);
     this.features = new FeatureTables(c);
+    this.links = new EntityLinks(c);
   }
 
   /** Drops what has outlived its keeping period, and settled notices' personal fields past their retention. */
@@ -85,6 +89,7 @@ export class Store {
     await this.events.purge(now - eventWindowMs);
     await this.requests.purge(now - eventWindowMs);
     await this.features.purge(); // by event time: what the latest event has left behind
+    await this.links.purge(now);
   }
 }
 

@@ -25,7 +25,13 @@ import { routes, type AppDeps } from '../api/app';
 import { startApi, type RunningApi } from '../api/main';
 import * as S from '../api/schemas';
 import { REFUSAL_CODES } from '../core/case-types';
-import { RISK_EVENT_ATTRIBUTES, RISK_EVENT_TYPES, type RiskEvent, type RiskEventType } from '../core/events';
+import {
+  REPORTABLE_EVENT_TYPES,
+  RISK_EVENT_ATTRIBUTES,
+  type ReportableEventType,
+  type RiskEvent,
+  type RiskEventType,
+} from '../core/events';
 import {
   DECISIONS,
   LOCALES,
@@ -196,7 +202,7 @@ const money = fc.oneof(
 type Attributes<T extends RiskEventType> = z.infer<(typeof RISK_EVENT_ATTRIBUTES)[T]>;
 
 /** Attributes per event type, within the schema's bounds and biased towards the policy's thresholds. */
-const ATTRIBUTES: { [T in RiskEventType]: fc.Arbitrary<Attributes<T>> } = {
+const ATTRIBUTES: { [T in ReportableEventType]: fc.Arbitrary<Attributes<T>> } = {
   LOGIN_FAILED: fc.record({
     consecutiveFailures: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 1_000_000 })),
   }),
@@ -249,7 +255,7 @@ const occurredAt = fc
 
 /** A valid risk event of a random type for the account the given arbitrary draws. */
 function riskEventArb(account: fc.Arbitrary<string>): fc.Arbitrary<RiskEvent> {
-  return fc.constantFrom(...RISK_EVENT_TYPES).chain((type) =>
+  return fc.constantFrom(...REPORTABLE_EVENT_TYPES).chain((type) =>
     fc
       .record(
         {

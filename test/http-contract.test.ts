@@ -358,7 +358,12 @@ describe('HTTP contract', function () {
       for (const path of ['/v1/risk-events', '/v1/simulate'])
         for (const variant of body('POST', path).oneOf) {
           assert.deepEqual(variant.properties.contact, { $ref: '#/components/schemas/Contact' }, path);
-          assert.deepEqual(variant.properties.eventId.not, { pattern: '^staff:' }, 'no "staff:" event IDs');
+          assert.deepEqual(
+            variant.properties.eventId.not,
+            { pattern: '^(staff|linked):' },
+            'no "staff:" or "linked:" event IDs',
+          );
+          assert.notEqual(variant.properties.type.const, 'LINKED_ACCOUNT_RISK', "Cordon's own signal");
           assert.match(variant.properties.occurredAt.description, /OCCURRED_IN_FUTURE/);
         }
       // A decision: REQUEST_INFO requires a question; every other decision must not have one, and takes the

@@ -22,7 +22,7 @@ import { startPostgres, type TestPostgres } from './helpers/postgres';
 import { requires } from './helpers/requirements';
 import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
 
-const POLICY = resolve(__dirname, '..', 'policy', 'examples', 'velocity.json');
+const POLICY = resolve(__dirname, '..', 'policy', 'examples', 'detection.json');
 const MIN = 60_000;
 
 const at = (t: number) => new Date(t).toISOString();

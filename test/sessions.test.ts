@@ -412,6 +412,7 @@ describe('trust boundaries: console sessions', function () {
         CORDON_SESSION_SECRET: randomBytes(32).toString('base64'),
         CORDON_LINK_KEYS: `l1:${randomBytes(32).toString('base64')}`,
         CORDON_AUDIT_KEYS: `a1:${randomBytes(32).toString('base64')}`,
+        CORDON_ENTITY_KEY: randomBytes(32).toString('base64'),
         CORDON_DATA_DIR: prodDir,
       };
       prod = await startApiHarness(quiet, env);

@@ -2,7 +2,7 @@
 // anyone on staff may see how the current policy would score one.
 import { identityOf } from '../../core/actions';
 import { retractUpdate } from '../../workflows/definitions';
-import { STAFF_EVENT_PREFIX, type Entities } from '../../core/events';
+import { RESERVED_EVENT_PREFIXES, type Entities } from '../../core/events';
 import type { Scorer } from '../../activities/scorer';
 import type { EntityHasher } from '../../infra/entity-key';
 import type { LiveFeatures } from '../live-features';
@@ -55,19 +55,18 @@ export function eventRoutes(d: EventDeps): RouteSpec[] {
       body: S.RetractionBody,
       answers: {
         404: 'No case recorded this event for the account (EVENT_NOT_FOUND)',
-        409: "The case's state does not allow it, the request ID was used for another body, or the event opened a staff member's case (NOT_RETRACTABLE)",
+        409: "The case's state does not allow it, the request ID was used for another body, or the event is a staff member's opening or Cordon's linked-account signal (NOT_RETRACTABLE)",
       },
       handle: async ({ params, body, principal }) => {
         const caseId = await d.cases.caseOfEvent(body.accountId, params.eventId);
-        // A case a staff member opened rests on their judgement, not on a report the backend can withdraw.
-        if (params.eventId.startsWith(STAFF_EVENT_PREFIX))
+        // A case a staff member opened rests on their judgement, and a linked-account signal is Cordon's own (it
+        // is withdrawn when its source case is overturned): neither is a report the backend can withdraw.
+        if (RESERVED_EVENT_PREFIXES.some((prefix) => params.eventId.startsWith(prefix)))
           throw new Problem(
             409,
             'Not retractable',
-            'a case opened by staff is not withdrawn by a retraction',
-            {
-              code: 'NOT_RETRACTABLE',
-            },
+            "a case opened by staff or Cordon's own signal is not withdrawn by the backend",
+            { code: 'NOT_RETRACTABLE' },
           );
         const args = {
           eventId: params.eventId,
