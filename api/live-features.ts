@@ -8,7 +8,7 @@ import type { FeatureValues } from '../core/features';
 import type { RiskEvent } from '../core/events';
 import type { LoadedPolicy } from '../core/policy';
 import type { Store } from '../infra/store';
-import { peekValues, type DatabaseFeatureWindows } from '../infra/stores/feature-store';
+import { peekValues, type DatabaseFeatureWindows, type FeatureWarmth } from '../infra/stores/feature-store';
 
 export class LiveFeatures {
   /** One store per policy hash: a reloaded policy's changed definitions read rows of their own. */
@@ -60,6 +60,11 @@ export class LiveFeatures {
       Date.parse(event.occurredAt),
       parseDuration(linked.window)!,
     );
+  }
+
+  /** Per feature of the policy: since when it is recorded and whether its windows are whole yet. */
+  async warmth(policy: LoadedPolicy): Promise<FeatureWarmth[]> {
+    return (await this.windowsOf(policy)?.warmth()) ?? [];
   }
 
   /** The values `decide` would answer, writing nothing (simulation). */

@@ -77,13 +77,24 @@ export async function startApi(
   });
   const scorer = scorerFromConfig(config, logger.child('policy'));
   const shadowPolicy = config.shadowPolicyFile
-    ? reloadingScorer(config.shadowPolicyFile, logger.child('shadow-policy'), (p) => createScorer(p))
+    ? reloadingScorer(
+        config.shadowPolicyFile,
+        logger.child('shadow-policy'),
+        (p) => createScorer(p),
+        1_000,
+        config.database.eventIdWindowMs / 86_400_000,
+      )
     : undefined;
+  const features = new LiveFeatures(store);
   const shadow = shadowPolicy
-    ? new ShadowScoring({ candidate: () => shadowPolicy.policy, store, logger: logger.child('shadow') })
+    ? new ShadowScoring({
+        candidate: () => shadowPolicy.policy,
+        store,
+        logger: logger.child('shadow'),
+        features,
+      })
     : undefined;
   const metrics = createMetrics(gaugeSourcesOf(client, store));
-  const features = new LiveFeatures(store);
   const cases = new CaseService({
     features,
     client,

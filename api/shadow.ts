@@ -10,6 +10,20 @@ import type { Logger } from '../infra/logger';
 import type { Store } from '../infra/store';
 import type { ShadowDisagreement } from '../infra/stores/shadow';
 import { shadowCompare } from '../lab/shadow';
+import { compileFeatures } from '../core/features';
+import { featureId } from '../infra/stores/feature-store';
+import type { LiveFeatures } from './live-features';
+
+/** One of the candidate's features in the shadow report. */
+export interface CandidateFeature {
+  name: string;
+  /** The live policy declares the same definition: they share rows, so it is as warm as the live one. */
+  sharedWithLive: boolean;
+  recordingSince: string | null;
+  /** Before this (event time), the candidate's decisions that read it undercount: disagreements may be spurious. */
+  warmFrom: string | null;
+  warm: boolean;
+}
 
 /** The disagreement between two decisions on one event, or null when they agree on tier and reason codes. */
 export function disagreement(
@@ -42,11 +56,34 @@ export class ShadowScoring {
       store: Store;
       logger: Logger;
       clock?: () => number;
+      /**
+       * The candidate's features, recorded and read like the live policy's: a definition both declare shares its
+       * rows; one only the candidate declares starts recording when the candidate is loaded, and warms up over
+       * its window (GET /v1/reports/shadow says when).
+       */
+      features?: LiveFeatures;
     },
   ) {}
 
   get candidateVersion(): string {
     return this.o.candidate().policy.version;
+  }
+
+  /** The candidate's features: whether the live policy declares the same definition, and how warm each is. */
+  async candidateFeatures(live: LoadedPolicy): Promise<CandidateFeature[]> {
+    const candidate = this.o.candidate();
+    if (!this.o.features) return [];
+    const liveIds = new Set(compileFeatures(live.policy.features).map((spec) => featureId(spec)));
+    const ids = new Map(
+      compileFeatures(candidate.policy.features).map((spec) => [spec.name, featureId(spec)]),
+    );
+    return (await this.o.features.warmth(candidate)).map((w) => ({
+      name: w.name,
+      sharedWithLive: liveIds.has(ids.get(w.name)!),
+      recordingSince: w.since === null ? null : new Date(w.since).toISOString(),
+      warmFrom: w.warmFrom === null ? null : new Date(w.warmFrom).toISOString(),
+      warm: w.warm,
+    }));
   }
 
   /** Scores the event in shadow once the caller has moved on; never throws, never delays the caller. */
@@ -71,7 +108,9 @@ export class ShadowScoring {
   }
 
   private async record(event: RiskEvent, live: Decision, sources: SourceResult[]): Promise<void> {
-    const candidate = scoreEvent(this.o.candidate(), event, sources);
+    const policy = this.o.candidate();
+    const values = await this.o.features?.decide(policy, event);
+    const candidate = scoreEvent(policy, event, sources, values);
     await this.o.store.shadow.record({
       at: (this.o.clock ?? Date.now)(),
       liveVersion: live.policyVersion,

@@ -16,6 +16,7 @@ import { EntityHasher, entityHasherFromConfig } from '../infra/entity-key';
 import { loadPolicy } from '../infra/policy-loader';
 import { openStore, type Store } from '../infra/store';
 import { quiet } from './helpers/deps';
+import { eventually } from './helpers/harness';
 import { uniqueAccount } from './helpers/events';
 import { BACKEND, call, REVIEWER, startOn, type Running } from './helpers/personal-case';
 import { startPostgres, type TestPostgres } from './helpers/postgres';
@@ -291,6 +292,93 @@ describe('issue 19: the API computes the features', () => {
         failedLogin(account, t0 + 4 * MIN),
       );
       assert.equal(next.json.decision.features.failedLogins10m, 4, next.text);
+    });
+  });
+
+  describe('shadow mode: features only the candidate declares', function () {
+    requires('temporal');
+    this.timeout(180_000);
+    let store: Store;
+    let r: Running;
+    let base: string;
+
+    before(async function () {
+      this.timeout(180_000);
+      const dataDir = mkdtempSync(join(tmpdir(), 'cordon-shadow-features-'));
+      store = await openStore({
+        sqliteFile: join(dataDir, 'cordon.sqlite'),
+        codecKeys: parseCodecKeys(TEST_CODEC_KEYS),
+      });
+      // Live: the default policy (no features). Candidate: the detection example (four features).
+      r = await startOn(store, dataDir, { env: { CORDON_SHADOW_POLICY: POLICY } });
+      base = r.api.url;
+    });
+    after(async () => {
+      await r?.close();
+      await store?.db.close();
+    });
+
+    it("the candidate's features are recorded and read in shadow, warm up over their window, and change nothing live", async () => {
+      const account = uniqueAccount('shadow-velocity');
+      const t0 = Date.now() - 30 * MIN;
+      const from = new Date(Date.now() - 60 * MIN).toISOString();
+      for (let i = 1; i <= 5; i++) {
+        const got = await call(base, 'POST', '/v1/risk-events', BACKEND, failedLogin(account, t0 + i * MIN));
+        assert.equal(got.json.decision.tier, 'NONE', 'the live policy decides');
+        assert.equal(got.json.decision.features, undefined, 'the live policy has no features');
+      }
+      const report = async () =>
+        (
+          await call(base, 'GET', `/v1/reports/shadow?from=${encodeURIComponent(from)}`, {
+            authorization: 'Bearer dev-analyst',
+          })
+        ).json;
+      const first = await eventually(async () => {
+        const got = await report();
+        return got.scored >= 5 ? got : false;
+      }, 30_000);
+      assert.deepEqual(
+        first.transitions,
+        [{ liveTier: 'NONE', candidateTier: 'STEP_UP', count: 1 }],
+        JSON.stringify(first),
+      );
+      const features = first.candidateFeatures as {
+        name: string;
+        sharedWithLive: boolean;
+        recordingSince: string;
+        warm: boolean;
+      }[];
+      assert.deepEqual(features.map((f) => f.name).sort(), [
+        'accountsPerDevice30d',
+        'failedLogins10m',
+        'payees7d',
+        'transfers24h',
+      ]);
+      assert.ok(
+        features.every((f) => !f.sharedWithLive && Date.parse(f.recordingSince) === t0 + MIN),
+        JSON.stringify(features),
+      );
+      assert.ok(
+        features.every((f) => !f.warm),
+        'five minutes of events: no window is whole yet',
+      );
+      // Eleven minutes after the first event, the ten-minute window is whole; the longer ones are not.
+      await call(base, 'POST', '/v1/risk-events', BACKEND, failedLogin(account, t0 + 12 * MIN));
+      const later = await eventually(async () => {
+        const got = await report();
+        return got.scored >= 6 ? got : false;
+      }, 30_000);
+      const warm = Object.fromEntries(
+        (later.candidateFeatures as { name: string; warm: boolean }[]).map((f) => [f.name, f.warm]),
+      );
+      assert.deepEqual(warm, {
+        failedLogins10m: true,
+        transfers24h: false,
+        payees7d: false,
+        accountsPerDevice30d: false,
+      });
+      const restriction = await call(base, 'GET', `/v1/accounts/${account}/restriction`, BACKEND);
+      assert.equal(restriction.json.restricted, false, 'nothing changed because of the candidate');
     });
   });
 });

@@ -52,6 +52,7 @@ export function reportRoutes(d: ReportDeps): RouteSpec[] {
         window: { from: new Date(query.from).toISOString(), to: new Date(query.to).toISOString() },
         livePolicyVersion: d.scorer.policy.policy.version,
         candidatePolicyVersion: d.shadow?.candidateVersion ?? null,
+        candidateFeatures: (await d.shadow?.candidateFeatures(d.scorer.policy)) ?? [],
         ...summariseShadow(await d.store.shadow.report(query.from, query.to, 50)),
       }),
     }),

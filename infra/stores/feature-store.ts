@@ -151,6 +151,16 @@ export class FeatureTables {
   }
 }
 
+export interface FeatureWarmth {
+  name: string;
+  /** When it began to be recorded (event time, ms); null before its first event. */
+  since: number | null;
+  /** From when its windows hold every event they should (since + window); before that, values undercount. */
+  warmFrom: number | null;
+  /** Whether the features' clock (the latest event time) has reached warmFrom. */
+  warm: boolean;
+}
+
 /** One policy's features over Cordon's database: core/feature-windows.ts' semantics, shared by processes. */
 export class DatabaseFeatureWindows implements AsyncFeatureStore {
   private readonly features: StoredFeature[];
@@ -169,15 +179,45 @@ export class DatabaseFeatureWindows implements AsyncFeatureStore {
     this.features = specs.map((spec) => ({ spec, id: featureId(spec), keepMs: spec.windowMs + this.lateMs }));
   }
 
+  /** Set once this process has noted when each definition began to be recorded. */
+  private begun: Promise<void> | undefined;
+
   /** The features this store keeps, with the IDs of their rows. */
   stored(): readonly StoredFeature[] {
     return this.features;
+  }
+
+  /**
+   * When each definition began to be recorded (event time), unless a process noted it before: a feature is warm,
+   * its windows whole, one window after that.
+   */
+  private async noteBeginnings(t: number): Promise<void> {
+    for (const { id } of this.features)
+      await this.db.run(insertIgnore(this.db, 'feature_definitions', ['feature_id', 'first_at']), [id, t]);
+  }
+
+  /** Per feature: since when it is recorded (event time; null: not yet) and from when its windows are whole. */
+  async warmth(): Promise<FeatureWarmth[]> {
+    const clock = await latest(this.db);
+    const out: FeatureWarmth[] = [];
+    for (const { spec, id } of this.features) {
+      const rows = await this.db.query<{ first_at: number | string }>(
+        'SELECT first_at FROM feature_definitions WHERE feature_id = ?',
+        [id],
+      );
+      const since = rows[0] ? Number(rows[0].first_at) : null;
+      const warmFrom = since === null ? null : since + spec.windowMs;
+      out.push({ name: spec.name, since, warmFrom, warm: warmFrom !== null && clock >= warmFrom });
+    }
+    return out;
   }
 
   async record(e: FeatureEvent): Promise<RecordOutcome> {
     const t = Date.parse(e.occurredAt);
     const clock = await latest(this.db);
     if (t < clock - this.lateMs) return 'TOO_LATE';
+    if (!this.begun) this.begun = this.noteBeginnings(t);
+    await this.begun;
     const claimed = await this.claim(e, t, clock);
     // A retry of the same event (same time, type, attributes, entities) writes its rows again: nothing if they
     // are there, what a crash between the two tables left out if not, a second policy's own features. A retry
