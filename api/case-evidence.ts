@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { CaseView, RiskEventResult } from '../core/contracts';
 import type { RiskEvent } from '../core/events';
+import { FEATURE_PREFIX } from '../core/features';
 import type { ReasonCode } from '../core/model';
 import type { LoadedPolicy } from '../core/policy';
 import type { SourceResult } from '../core/scoring';
@@ -97,6 +98,12 @@ export function evidenceOfEvent(
   // A source the event itself reports down (DATA_SOURCE_ERROR) was not asked, and counts as unavailable.
   for (const name of result.decision.unavailableSources)
     if (!answered.some((s) => s.name === name)) answered.push({ name, available: false });
+  // What each feature a rule read counts, so the reviewer reads "5" as "LOGIN_FAILED events per account in 10m".
+  const declared = scoredWith.policy.features ?? {};
+  const read = [...new Set(rules.flatMap((r) => Object.keys(r.fields)))]
+    .filter((n) => n.startsWith(FEATURE_PREFIX))
+    .map((n) => n.slice(FEATURE_PREFIX.length))
+    .filter((name) => Object.prototype.hasOwnProperty.call(declared, name));
   return {
     accountId: event.accountId,
     eventId: event.eventId,
@@ -106,6 +113,7 @@ export function evidenceOfEvent(
     attributes: { ...(event.attributes as Record<string, Fact>) },
     rules,
     sources: answered,
+    ...(read.length ? { features: Object.fromEntries(read.map((name) => [name, declared[name]!])) } : {}),
   };
 }
 
@@ -144,6 +152,21 @@ const RecordedEvent = z.strictObject({
       ]),
     )
     .describe('What each data source answered while the event was scored, or that it could not be reached'),
+  features: z
+    .record(
+      z.string(),
+      z.strictObject({
+        aggregate: z.enum(['count', 'sum', 'distinct']),
+        eventTypes: z.array(z.string()).optional(),
+        field: z.string().optional(),
+        by: z.string(),
+        window: z.string(),
+      }),
+    )
+    .optional()
+    .describe(
+      'The policy features ("feature.<name>") the rules read, as the policy declared them: what each value counts',
+    ),
 });
 
 const UnrecordedEvent = z.strictObject({
@@ -206,6 +229,7 @@ function recorded(
         ? { name: s.name, answer: shownValues(s.signals, () => true, seesPersonal) }
         : { name: s.name, unavailable: true as const },
     ),
+    ...(kept.features ? { features: kept.features } : {}),
   };
 }
 

@@ -17,9 +17,35 @@ function shown(t: Translate, lang: Lang, v: Shown): string {
   return String(v);
 }
 
-/** "name: value", wrapped in <mark> when a rule of the reason read it. */
-function pair(t: Translate, lang: Lang, name: string, v: Shown, read: boolean, attr: string): Html {
-  const text = `${name}: ${shown(t, lang, v)}`;
+type FeatureDefinition = NonNullable<Extract<EvidenceEvent, { recorded: true }>['features']>[string];
+
+/**
+ * What a feature counts, in the reviewer's words: "LOGIN_FAILED events per account within 10m", so that its value
+ * reads as "5 failed logins in ten minutes".
+ */
+export function featureWords(t: Translate, f: FeatureDefinition): string {
+  const events = f.eventTypes?.join(', ') ?? t('featureAllEvents');
+  const per = f.by === 'account' ? t('featurePerAccount') : t('featurePerEntity', { kind: f.by.slice(7) });
+  const vars = { events, per, window: f.window, field: f.field ?? '' };
+  return f.aggregate === 'count'
+    ? t('featureCount', vars)
+    : f.aggregate === 'sum'
+      ? t('featureSum', vars)
+      : t('featureDistinct', vars);
+}
+
+/** "name: value", wrapped in <mark> when a rule of the reason read it; a feature says what it counts. */
+function pair(
+  t: Translate,
+  lang: Lang,
+  name: string,
+  v: Shown,
+  read: boolean,
+  attr: string,
+  features: Record<string, FeatureDefinition> = {},
+): Html {
+  const feature = name.startsWith('feature.') ? features[name.slice(8)] : undefined;
+  const text = `${name}: ${shown(t, lang, v)}${feature ? ` (${featureWords(t, feature)})` : ''}`;
   return read
     ? html`<mark data-${attr}="${name}">${text}</mark>`
     : html`<span data-${attr}="${name}">${text}</span>`;
@@ -42,7 +68,9 @@ function recorded(t: Translate, lang: Lang, e: Extract<EvidenceEvent, { recorded
         ${
           fields.length
             ? html`${t('evidenceRuleRead', { rule: r.ruleId })}:
-              ${fields.map(([name, v], i) => html`${i ? ', ' : ''}${pair(t, lang, name, v, true, 'field')}`)}`
+              ${fields.map(
+                ([name, v], i) => html`${i ? ', ' : ''}${pair(t, lang, name, v, true, 'field', e.features)}`,
+              )}`
             : t('evidenceRuleNothing', { rule: r.ruleId })
         }
       </p>`;

@@ -10,6 +10,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startApi, type RunningApi } from '../api/main';
+import { featureWords } from '../console/case-evidence';
+import { translator } from '../console/i18n';
+import type { FeatureSpec } from '../core/features';
 import { parseCodecKeys } from '../infra/codec';
 import { parseConfig } from '../infra/config';
 import { EntityHasher, entityHasherFromConfig } from '../infra/entity-key';
@@ -161,10 +164,31 @@ describe('issue 19: the API computes the features', () => {
       assert.ok(!view.text.includes(device), 'no entity value in the case view');
       const evidence = view.json.evidence as Record<
         string,
-        { rules: { fields: Record<string, unknown> }[] }[]
+        { rules: { fields: Record<string, unknown> }[]; features: Record<string, FeatureSpec> }[]
       >;
-      const rule = evidence.ACCOUNT_TAKEOVER_SUSPECTED?.[0]?.rules[0];
-      assert.equal(rule?.fields['feature.accountsPerDevice30d'], 4, view.text);
+      const event = evidence.ACCOUNT_TAKEOVER_SUSPECTED?.[0];
+      assert.equal(event?.rules[0]?.fields['feature.accountsPerDevice30d'], 4, view.text);
+      // What the value counts, as the reviewer reads it under the reason.
+      const definition = event.features.accountsPerDevice30d!;
+      assert.deepEqual(definition, {
+        aggregate: 'distinct',
+        field: 'account',
+        by: 'entity:device',
+        window: '30d',
+      });
+      assert.equal(
+        featureWords(translator('en'), definition),
+        'distinct account over all events sharing its device within 30d',
+      );
+      assert.equal(
+        featureWords(translator('zh-CN'), {
+          aggregate: 'count',
+          eventTypes: ['LOGIN_FAILED'],
+          by: 'account',
+          window: '10m',
+        }),
+        '10m 内本账户的 LOGIN_FAILED 事件数',
+      );
     });
 
     it('entity values are kept only keyed-hashed', async () => {

@@ -4,6 +4,7 @@
 // case view (api/case-evidence.ts). Attributes and sources' answers describe the account holder: the record is
 // sealed whole under the account's data key; account, event and case IDs and the time stay plain columns, for
 // lookups, the retention and erasure.
+import type { FeatureSpec } from '../../core/features';
 import type { ReasonCode } from '../../core/model';
 import { DataKeyError } from '../data-keys';
 import { insertIgnore, type StoreContext } from './context';
@@ -32,6 +33,8 @@ export interface EventEvidence {
   attributes: Record<string, Fact>;
   rules: RuleEvidence[];
   sources: SourceEvidence[];
+  /** The definitions of the policy features (`feature.<name>`) its rules read: what each value counts. */
+  features?: Record<string, FeatureSpec>;
 }
 
 /** The field name bound into each sealed record (a value copied to another column does not open). */
