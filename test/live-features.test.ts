@@ -19,7 +19,7 @@ import { EntityHasher, entityHasherFromConfig } from '../infra/entity-key';
 import { loadPolicy } from '../infra/policy-loader';
 import { openStore, type Store } from '../infra/store';
 import { quiet } from './helpers/deps';
-import { eventually } from './helpers/harness';
+import { eventually, recordHistory } from './helpers/harness';
 import { uniqueAccount } from './helpers/events';
 import { BACKEND, call, REVIEWER, startOn, type Running } from './helpers/personal-case';
 import { startPostgres, type TestPostgres } from './helpers/postgres';
@@ -116,7 +116,7 @@ describe('issue 19: the API computes the features', () => {
       await store?.db.close();
     });
 
-    it('counts by event time: the fifth failed login in ten minutes restricts; a late event counts where it belongs', async () => {
+    it('counts by event time: the fifth failed login in ten minutes restricts; a late event counts where it belongs (histories-)', async () => {
       const account = uniqueAccount('velocity');
       const t0 = Date.now() - 30 * MIN;
       const values: number[] = [];
@@ -146,6 +146,8 @@ describe('issue 19: the API computes the features', () => {
       assert.equal(retried.json.duplicate, true, retried.text);
       const next = await post(failedLogin(account, t0 + 7 * MIN));
       assert.equal(next.json.decision.features.failedLogins10m, 7, next.text);
+      // A case whose decisions carry features: kept for the replay test of every release.
+      await recordHistory('feature-velocity', r.h.handle(account));
     });
 
     it('the reviewer reads the values under the reason; the case view shows no entity value', async () => {
