@@ -31,6 +31,8 @@ export interface Scorer {
   scoreDetailed(
     event: RiskEvent,
     features?: FeaturesOf,
+    /** Rules whose guard tripped with capAtStepUp (api/guards.ts): capped at STEP_UP. */
+    guarded?: ReadonlySet<string>,
   ): Promise<{ result: ScoreResult; sources: SourceResult[] }>;
   readonly policy: LoadedPolicy;
   /** Stops watching the policy file, if this scorer watches one. */
@@ -43,13 +45,16 @@ export interface Scorer {
  */
 export function createScorer(policy: LoadedPolicy, sources: DataSource[] = [], timeoutMs = 2_000): Scorer {
   const terms = caseTermsOf(policy);
-  const scoreDetailed = async (event: RiskEvent, features?: FeaturesOf) => {
+  const scoreDetailed = async (event: RiskEvent, features?: FeaturesOf, guarded?: ReadonlySet<string>) => {
     const consulted = event.type === 'STAFF_REPORT' ? [] : sources;
     const [results, values] = await Promise.all([
       Promise.all(consulted.map((s) => consult(s, event, timeoutMs))),
       features ? features(policy) : undefined,
     ]);
-    return { result: { decision: scoreEvent(policy, event, results, values), terms }, sources: results };
+    return {
+      result: { decision: scoreEvent(policy, event, results, values, guarded), terms },
+      sources: results,
+    };
   };
   return {
     policy,
@@ -111,7 +116,7 @@ export function reloadingScorer(
       return current.policy;
     },
     score: (event) => current.score(event),
-    scoreDetailed: (event, features) => current.scoreDetailed(event, features),
+    scoreDetailed: (event, features, guarded) => current.scoreDetailed(event, features, guarded),
     close: () => unwatchFile(path, onChange),
   };
 }

@@ -25,6 +25,8 @@ import type { Store } from '../infra/store';
 import type { AuditKeyRing } from '../infra/audit-keys';
 import type { EntityHasher } from '../infra/entity-key';
 import type { LiveFeatures } from './live-features';
+import type { RuleGuards } from './guards';
+import { guardRoutes } from './routes/guards';
 import type { ConsoleSessionStore } from '../infra/sessions';
 import type { ErasureService } from './erasure';
 import { auditRoutes } from './routes/audit';
@@ -81,6 +83,8 @@ export interface AppDeps {
   entities: EntityHasher;
   /** The policy's features in Cordon's database; simulations read them. */
   features?: LiveFeatures;
+  /** Rule guards: listed and re-armed by GET /v1/guards and POST /v1/guards/{ruleId}/rearm. */
+  guards?: RuleGuards;
 }
 
 /**
@@ -103,6 +107,10 @@ export function routes(d: AppDeps): RouteSpec[] {
       return d.erasures;
     }),
     ...changeRoutes(d),
+    ...guardRoutes(() => {
+      if (!d.guards) throw new Error('guards are not wired in this process'); // api/main.ts wires them
+      return { guards: d.guards, policy: d.scorer.policy };
+    }),
   ];
 }
 

@@ -12,6 +12,7 @@ import { busyProblem, orBusy, workflowTaskTrouble } from './overload';
 import { Problem } from '../web/problems';
 import type { ShadowScoring } from './shadow';
 import type { LiveFeatures } from './live-features';
+import type { RuleGuards } from './guards';
 
 export interface CaseServiceOptions {
   client: Client;
@@ -29,6 +30,8 @@ export interface CaseServiceOptions {
   shadow?: ShadowScoring;
   /** Policy features over Cordon's database (absent: events are scored without them). */
   features?: LiveFeatures;
+  /** Rule guards: matches counted, trips seen, tripped capAtStepUp rules capped (absent: no guard acts). */
+  guards?: RuleGuards;
 }
 
 /** Every refusal of the case machine means "this case cannot do that now": a 409. So does a reused key. */

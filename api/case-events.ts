@@ -96,12 +96,17 @@ export class CaseEvents {
     const scoredWith = this.o.scorer.policy;
     await this.o.features?.sighted(scoredWith, event);
     const features = this.o.features;
+    // Rules whose guard tripped with capAtStepUp: read for the policy that is scoring now (a staff opening is a
+    // person's judgement, never capped).
+    const guarded =
+      this.o.guards && event.type !== 'STAFF_REPORT' ? await this.o.guards.capped(scoredWith) : undefined;
     const {
       result: { decision, terms },
       sources,
     } = await this.o.scorer.scoreDetailed(
       event,
       features ? (policy) => features.decide(policy, event) : undefined,
+      guarded,
     );
     const workflowId = caseWorkflowId(event.accountId);
     // Read before the start: an account without a record has never had a case (see withStart).
@@ -158,6 +163,7 @@ export class CaseEvents {
     const evidence = evidenceOfEvent(event, result, scoredWith, sources);
     if (evidence) await this.o.store.eventEvidence.record(evidence);
     await this.o.store.events.record(result);
+    await this.o.guards?.afterDecision(scoredWith, result);
     if (this.o.shadow && event.type !== 'STAFF_REPORT') this.o.shadow.observe(event, decision, sources);
     this.o.logger.info('decision', {
       eventId: event.eventId,

@@ -149,5 +149,6 @@ export function gaugeSourcesOf(client: Client, store: Store): GaugeSources {
     reviewBreached: (deadline: number) =>
       count(`${running} AND ${inReview} AND CordonReviewDueAt < "${new Date().toISOString()}"`, deadline),
     messagesByStatus: () => store.outbox.counts(),
+    trippedGuards: async () => (await store.guards.open()).map((t) => t.ruleId),
   };
 }

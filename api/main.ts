@@ -15,6 +15,7 @@ import { auditKeysFromConfig } from '../infra/audit-keys';
 import { entityHasherFromConfig } from '../infra/entity-key';
 import { LiveFeatures } from './live-features';
 import { Linker } from './linker';
+import { RuleGuards } from './guards';
 import { devMailDir } from './dev-mail';
 import { codecDataConverter, codecFromConfig } from '../infra/codec';
 import type { EvidenceStore } from '../infra/evidence-store';
@@ -95,8 +96,10 @@ export async function startApi(
       })
     : undefined;
   const metrics = createMetrics(gaugeSourcesOf(client, store));
+  const guards = new RuleGuards({ store, logger: logger.child('guards'), metrics });
   const cases = new CaseService({
     features,
+    guards,
     client,
     scorer,
     logger,
@@ -135,6 +138,7 @@ export async function startApi(
     auditKeys: auditKeysFromConfig(config),
     entities: entityHasherFromConfig(config),
     features,
+    guards,
     publicUrl: config.publicUrl,
     dataDir: config.dataDir,
     mode: config.mode,

@@ -88,6 +88,11 @@ export interface Decision {
    * policy declares none, so decisions and recorded histories without features stay as they were.
    */
   features?: Record<string, number>;
+  /**
+   * Rules whose guard had tripped with capAtStepUp when this event was decided (core/guards.ts): they counted at
+   * most up to STEP_UP. Absent when none did.
+   */
+  guardedRules?: string[];
 }
 
 /** Durations (milliseconds) that a case fixes from the policy when it opens. */

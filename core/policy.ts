@@ -5,6 +5,7 @@ import { RISK_EVENT_TYPES } from './events';
 import { CAPABILITIES } from './capabilities';
 import { FeaturesSchema, undeclaredFeatureProblems } from './features';
 import { LinkedSchema, linkedProblems } from './linked';
+import { GuardSchema, guardProblems } from './guards';
 
 // The risk policy is versioned data: rules with weights give a score, thresholds map the score to a tier,
 // hard rules force a minimum tier, and per-tier terms give every deadline a case fixes when it opens.
@@ -50,6 +51,8 @@ const Rule = z.strictObject({
   lockout: z.boolean().default(false),
   /** False when user verification cannot resolve what this rule found (e.g. a regulatory hold). */
   verificationAllowed: z.boolean().default(true),
+  /** A brake on mass restrictions by this rule (core/guards.ts). Absent: none, and the hash stays. */
+  guard: GuardSchema.optional(),
 });
 export type Rule = z.infer<typeof Rule>;
 
@@ -171,6 +174,7 @@ export const PolicySchema = PolicyObject.superRefine((p, ctx) => {
   for (const problem of [
     ...undeclaredFeatureProblems(p.features, p.rules),
     ...linkedProblems(p.linked, p.rules),
+    ...guardProblems(p.rules, p.tiers.STEP_UP.verificationRestores),
   ])
     ctx.addIssue({ code: 'custom', ...problem });
 });

@@ -1,5 +1,6 @@
 import type { RiskEvent } from './events';
 import { FEATURE_PREFIX, type FeatureValues } from './features';
+import { cappedWeight } from './guards';
 import { isMoreSevere, type Decision, type ReasonContribution, type Tier } from './model';
 import type { Condition, LoadedPolicy, Rule } from './policy';
 
@@ -94,6 +95,11 @@ export function scoreEvent(
   sources: SourceResult[] = [],
   /** The policy's features at this event (core/feature-decide.ts); recorded on the decision when given. */
   features?: FeatureValues,
+  /**
+   * Rules whose guard tripped with `capAtStepUp` (core/guards.ts): their minimum tier drops out and their weight
+   * is capped at STEP_UP's threshold; the decision names those that matched as `guardedRules`.
+   */
+  guarded?: ReadonlySet<string>,
 ): Decision {
   const { policy, hash } = loaded;
   if (event.type === 'STAFF_REPORT') {
@@ -112,7 +118,15 @@ export function scoreEvent(
     };
   }
   const facts = factsOf(event, sources, features);
-  const matched = policy.rules.filter((rule) => ruleMatches(rule, event, facts));
+  const fired = policy.rules.filter((rule) => ruleMatches(rule, event, facts));
+  const guardedRules = guarded?.size ? fired.filter((r) => guarded.has(r.id)).map((r) => r.id) : [];
+  const matched = guardedRules.length
+    ? fired.map((r) =>
+        guarded!.has(r.id)
+          ? { ...r, minTier: undefined, weight: cappedWeight(r.weight, policy.thresholds.STEP_UP) }
+          : r,
+      )
+    : fired;
 
   const score = matched.reduce((sum, rule) => sum + rule.weight, 0);
   const ladderTier = tierForScore(policy.thresholds, score);
@@ -147,5 +161,6 @@ export function scoreEvent(
     verificationAllowed: matched.every((r) => r.verificationAllowed),
     unavailableSources,
     ...(features ? { features: { ...features } } : {}),
+    ...(guardedRules.length ? { guardedRules } : {}),
   };
 }

@@ -33,6 +33,8 @@ export interface ErasureCounts {
   featureRows?: number;
   /** Linked accounts: its entity sightings and the signals it received. */
   entityLinks?: number;
+  /** Rule guards: the decisions on its account that counted towards a guard. */
+  guardMatches?: number;
   workflowRuns?: number;
   dataKey?: number;
 }

@@ -181,6 +181,7 @@ const STEPS: Record<ErasureStep, Step> = {
     // Policy features: what its events added (its entity values' hashes among it) and its recorded events.
     counts.featureRows = await store.features.eraseAccount(account);
     counts.entityLinks = await store.links.eraseAccount(account);
+    counts.guardMatches = await store.guards.eraseAccount(account);
   },
 
   async HISTORIES(d, r, counts) {

@@ -15,6 +15,8 @@ export interface GaugeSources {
   reviewBreached(deadline: number): Promise<number>;
   /** Outbox messages by delivery status. */
   messagesByStatus(deadline: number): Promise<{ status: string; kind: string; count: number }[]>;
+  /** The rules whose guard is tripped (Cordon's database). */
+  trippedGuards?(): Promise<string[]>;
 }
 
 export interface Metrics {
@@ -28,6 +30,8 @@ export interface Metrics {
   actionAnswered(action: string, result: string): void;
   /** A reviewer's decision applied. */
   decisionApplied(decision: string): void;
+  /** This process tripped a rule's guard (core/guards.ts). */
+  guardTripped(ruleId: string): void;
 }
 
 /** How long a scrape waits for each source of gauges (read in parallel): well under a scraper's timeout. */
@@ -68,10 +72,11 @@ const known = <T>(values: (T | undefined)[]): values is T[] => values.every((v) 
 /** The gauges of one scrape, in a registry of their own: only what the sources answered. */
 async function readGauges(sources: GaugeSources, timeoutMs: number): Promise<Registry> {
   const deadline = Date.now() + timeoutMs;
-  const [open, breached, messages] = await Promise.all([
+  const [open, breached, messages, tripped] = await Promise.all([
     Promise.all(OPEN_STATUSES.map((s) => byDeadline(deadline, () => sources.openCases(s, deadline)))),
     byDeadline(deadline, () => sources.reviewBreached(deadline)),
     byDeadline(deadline, () => sources.messagesByStatus(deadline)),
+    byDeadline(deadline, async () => (sources.trippedGuards ? sources.trippedGuards() : undefined)),
   ]);
   const registry = new Registry();
   const gauge = (name: string, help: string, labelNames: string[] = []) =>
@@ -102,6 +107,14 @@ async function readGauges(sources: GaugeSources, timeoutMs: number): Promise<Reg
       ['kind', 'status'],
     );
     for (const r of messages) g.set({ kind: r.kind, status: r.status }, r.count);
+  }
+  if (tripped !== undefined) {
+    const g = gauge(
+      'cordon_guard_tripped',
+      'Rules whose guard is tripped (1) until a senior re-arms it; a rule re-armed or never tripped is absent',
+      ['rule'],
+    );
+    for (const rule of tripped) g.set({ rule }, 1);
   }
   const up = gauge(
     'cordon_source_up',
@@ -143,6 +156,13 @@ export function createMetrics(sources: GaugeSources, options: { sourceTimeoutMs?
     registers: [registry],
   });
 
+  const guardTrips = new Counter({
+    name: 'cordon_guard_trips_total',
+    help: 'Rule guards tripped by this process, by rule (each trip is counted once, by the process that saw it)',
+    labelNames: ['rule'],
+    registers: [registry],
+  });
+
   return {
     registry,
     async scrape() {
@@ -159,6 +179,9 @@ export function createMetrics(sources: GaugeSources, options: { sourceTimeoutMs?
     },
     decisionApplied(decision) {
       decisions.inc({ decision });
+    },
+    guardTripped(ruleId) {
+      guardTrips.inc({ rule: ruleId });
     },
   };
 }

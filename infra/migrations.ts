@@ -320,4 +320,32 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS linked_signals_account ON linked_signals (account_id)',
     ],
   },
+  {
+    version: 12,
+    up: (d) => [
+      // Rule guards (infra/stores/guards.ts): each decision in which a guarded rule fired and the account was
+      // restricted, once per (rule, account, event), by wall-clock time: the sliding hour and the 7-day baseline
+      // are counted from here by every API process.
+      `CREATE TABLE IF NOT EXISTS guard_matches (
+        rule_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        case_id TEXT,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (rule_id, account_id, event_id))${d === 'sqlite' ? ' WITHOUT ROWID' : ''}`,
+      'CREATE INDEX IF NOT EXISTS guard_matches_at ON guard_matches (rule_id, at)',
+      // A rule's trip: when, the counts that tripped it, and its re-arming by a senior (a new trip is a new row).
+      `CREATE TABLE IF NOT EXISTS guard_trips (
+        rule_id TEXT NOT NULL,
+        tripped_at BIGINT NOT NULL,
+        hour_count INTEGER NOT NULL,
+        baseline_per_hour ${d === 'postgres' ? 'DOUBLE PRECISION' : 'REAL'} NOT NULL,
+        on_trip TEXT NOT NULL,
+        rearmed_at BIGINT,
+        rearmed_by TEXT,
+        PRIMARY KEY (rule_id, tripped_at))`,
+      // One open trip per rule, however many processes see the threshold crossed at once.
+      'CREATE UNIQUE INDEX IF NOT EXISTS guard_trips_one_open ON guard_trips (rule_id) WHERE rearmed_at IS NULL',
+    ],
+  },
 ];

@@ -15,6 +15,7 @@ import { EventEvidenceStore } from './stores/event-evidence';
 import { EventStore } from './stores/events';
 import { FeatureTables } from './stores/feature-store';
 import { EntityLinks } from './stores/entity-links';
+import { GuardStore } from './stores/guards';
 import { OutboxStore } from './stores/outbox';
 import { RateLimits } from './stores/rate-limits';
 import { RequestStore } from './stores/requests';
@@ -56,6 +57,8 @@ export class Store {
   readonly features: FeatureTables;
   /** Linked accounts: entity sightings, the linker's jobs, the signals sent. */
   readonly links: EntityLinks;
+  /** Rule guards: matches of guarded rules and their trips. */
+  readonly guards: GuardStore;
 
   constructor(
     readonly db: Database,
@@ -77,6 +80,7 @@ export class Store {
     this.secondReviews = new SecondReviewStore(c);
     this.features = new FeatureTables(c);
     this.links = new EntityLinks(c);
+    this.guards = new GuardStore(c);
   }
 
   /** Drops what has outlived its keeping period, and settled notices' personal fields past their retention. */
@@ -90,6 +94,7 @@ export class Store {
     await this.requests.purge(now - eventWindowMs);
     await this.features.purge(); // by event time: what the latest event has left behind
     await this.links.purge(now);
+    await this.guards.purge(now);
   }
 }
 

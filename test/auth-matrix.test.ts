@@ -188,6 +188,16 @@ const MATRIX: Record<string, Row> = {
     expect: [401, 401, 403, 403, 403, 200, 403],
     request: () => ({ path: `/v1/staff/nobody-${randomUUID()}/sessions/revoke` }),
   },
+  'GET /v1/guards': {
+    expect: [401, 401, 403, 200, 200, 200, 200],
+    request: () => ({ path: '/v1/guards' }),
+  },
+  // The matrix's policy guards no rule: a senior's or an admin's re-arming finds none, and changes nothing.
+  'POST /v1/guards/:ruleId/rearm': {
+    expect: [401, 401, 403, 403, 404, 404, 403],
+    code: 'GUARD_NOT_FOUND',
+    request: () => ({ path: '/v1/guards/identity-mismatch/rearm' }),
+  },
   // A fresh account every call: nothing holds it, so the admin's request is accepted (a pending erasure only).
   'POST /v1/accounts/:accountId/erasure': {
     expect: [401, 401, 403, 403, 403, 202, 403],

@@ -1,0 +1,261 @@
+// Issue 20, rule guards: the pure part (core/guards.ts, the cap in core/scoring.ts), the store on SQLite and
+// PostgreSQL (one trip however many processes cross the threshold at once; a re-armed guard counts anew), and
+// the live path over real HTTP with a worker on the Temporal dev server: a misfiring rule trips its guard, an
+// `alert` rule keeps restricting, a `capAtStepUp` rule asks users to verify instead of freezing them until a
+// senior re-arms it.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BASELINE_MIN_PER_HOUR, baselinePerHour, guardProblems, tripCause } from '../core/guards';
+import { PolicySchema } from '../core/policy';
+import { scoreEvent } from '../core/scoring';
+import { openDatabase } from '../infra/database';
+import { Store } from '../infra/store';
+import { defaultPolicy, quiet } from './helpers/deps';
+import { riskEvent, uniqueAccount } from './helpers/events';
+import { callApi, startApiHarness, type ApiHarness } from './helpers/harness';
+import { sharedPostgres } from './helpers/postgres';
+import { requires } from './helpers/requirements';
+
+const HOUR = 3_600_000;
+
+function guardedPolicy() {
+  const raw = JSON.parse(JSON.stringify(defaultPolicy().policy));
+  raw.version = 'guarded-1';
+  const rule = (id: string) => raw.rules.find((r: { id: string }) => r.id === id);
+  // Identity mismatches freeze (minTier FREEZE): capped at STEP_UP once more than 3 in an hour.
+  rule('identity-mismatch').guard = { maxPerHour: 3, onTrip: 'capAtStepUp' };
+  // Confirmed fraud reports close: a guard may only alert.
+  rule('fraud-report-confirmed').guard = { maxPerHour: 2 };
+  return raw;
+}
+
+describe('rule guards (issue 20)', () => {
+  describe('the pure part', () => {
+    it('trips past the hourly cap or the baseline multiple; the baseline has a floor while there is no history', () => {
+      assert.equal(baselinePerHour(0), BASELINE_MIN_PER_HOUR);
+      assert.equal(baselinePerHour(168 * 40), 40);
+      const g = { maxPerHour: 200, maxTimesBaseline: 5, onTrip: 'alert' as const };
+      assert.equal(tripCause(g, 200, 100), null, 'at the cap: not past it');
+      assert.equal(tripCause(g, 201, 100), 'MAX_PER_HOUR');
+      assert.equal(tripCause(g, 51, 10), 'TIMES_BASELINE');
+      assert.equal(tripCause(g, 50, 10), null);
+      assert.equal(tripCause({ maxTimesBaseline: 5, onTrip: 'alert' }, 10_000, 10_000 / 5), null);
+    });
+
+    it('policy validate refuses capAtStepUp on a regulatory hold, a CLOSE rule, where verification is not allowed', () => {
+      const problems = (raw: unknown) =>
+        PolicySchema.safeParse(raw).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+      const raw = guardedPolicy();
+      assert.deepEqual(problems(raw), []);
+      const at = (id: string) => raw.rules.findIndex((r: { id: string }) => r.id === id);
+      raw.rules[at('fraud-report-confirmed')].guard.onTrip = 'capAtStepUp';
+      assert.deepEqual(problems(raw), [
+        `rules.${at('fraud-report-confirmed')}.guard.onTrip: capAtStepUp is refused on a rule whose tier is CLOSE`,
+      ]);
+      assert.equal(
+        guardProblems(
+          [{ id: 'r', reason: 'REGULATORY_HOLD', guard: { maxPerHour: 1, onTrip: 'capAtStepUp' } }],
+          true,
+        )[0]?.message,
+        'capAtStepUp is refused on a regulatory hold: no verification lifts it',
+      );
+      assert.match(
+        guardProblems(
+          [
+            {
+              id: 'r',
+              reason: 'IDENTITY_MISMATCH',
+              verificationAllowed: false,
+              guard: { maxPerHour: 1, onTrip: 'capAtStepUp' },
+            },
+          ],
+          true,
+        )[0]!.message,
+        /verification is not allowed/,
+      );
+      assert.match(
+        guardProblems(
+          [{ id: 'r', reason: 'IDENTITY_MISMATCH', guard: { maxPerHour: 1, onTrip: 'capAtStepUp' } }],
+          false,
+        )[0]!.message,
+        /verificationRestores/,
+      );
+      raw.rules[at('fraud-report-confirmed')].guard = { onTrip: 'alert' };
+      assert.ok(problems(raw).some((p) => p.includes('a guard needs maxPerHour, maxTimesBaseline or both')));
+    });
+
+    it('a capped rule alone never goes past STEP_UP; the other rules still count; the decision names it', () => {
+      const loaded = { policy: PolicySchema.parse(guardedPolicy()), hash: 'h' };
+      const mismatch = riskEvent('a', 'IDENTITY_CHECK', { matched: false });
+      assert.equal(scoreEvent(loaded, mismatch).tier, 'FREEZE');
+      const capped = scoreEvent(loaded, mismatch, [], undefined, new Set(['identity-mismatch']));
+      assert.equal(capped.tier, 'STEP_UP');
+      assert.equal(capped.score, loaded.policy.thresholds.STEP_UP);
+      assert.deepEqual(capped.guardedRules, ['identity-mismatch']);
+      assert.equal(scoreEvent(loaded, mismatch).guardedRules, undefined, 'absent when nothing is capped');
+      // A guarded rule that did not fire is not named.
+      const login = riskEvent('a', 'LOGIN', {
+        newDevice: true,
+        geoDistanceKm: 2000,
+        minutesSinceLastLogin: 30,
+      });
+      assert.equal(
+        scoreEvent(loaded, login, [], undefined, new Set(['identity-mismatch'])).guardedRules,
+        undefined,
+      );
+    });
+  });
+
+  for (const dialect of ['sqlite', 'postgres'] as const)
+    describe(`the store (${dialect})`, function () {
+      if (dialect === 'postgres') requires('postgres');
+      this.timeout(60_000);
+      let stores: Store[];
+      const rule = `r-${Math.random().toString(36).slice(2, 10)}`;
+      before(async () => {
+        const url = dialect === 'postgres' ? (await sharedPostgres()).url : undefined;
+        const sqliteFile = join(mkdtempSync(join(tmpdir(), 'cordon-guards-')), 'cordon.sqlite');
+        const db = await openDatabase({ url, sqliteFile });
+        const other = dialect === 'postgres' ? await openDatabase({ url, sqliteFile }) : db;
+        stores = [new Store(db), new Store(other)];
+      });
+      after(async () => {
+        for (const s of new Set(stores.map((x) => x.db))) await s.close();
+      });
+
+      it('counts a retried match once; one trip however many processes cross at once; re-armed, it counts anew', async () => {
+        const now = Date.now();
+        const [a, b] = stores as [Store, Store];
+        assert.equal(
+          await a.guards.match({ ruleId: rule, accountId: 'x', eventId: 'e1', caseId: 'c1', at: now - 10 }),
+          true,
+        );
+        assert.equal(
+          await b.guards.match({ ruleId: rule, accountId: 'x', eventId: 'e1', caseId: 'c1', at: now - 5 }),
+          false,
+        );
+        await a.guards.match({
+          ruleId: rule,
+          accountId: 'y',
+          eventId: 'e2',
+          caseId: 'c2',
+          at: now - 2 * HOUR,
+        });
+        assert.deepEqual(await b.guards.counts(rule, now), { hour: 1, trailing: 1 });
+        const tripped = await Promise.all(
+          [a, b, a, b].map((s, i) =>
+            s.guards.trip({
+              ruleId: rule,
+              trippedAt: now + i,
+              hourCount: 1,
+              baselinePerHour: 10,
+              onTrip: 'alert',
+            }),
+          ),
+        );
+        assert.equal(tripped.filter(Boolean).length, 1, 'one trip');
+        assert.equal((await b.guards.open()).filter((t) => t.ruleId === rule).length, 1);
+        assert.ok(await a.guards.rearm(rule, 'senior-1', now + 100));
+        assert.equal(await b.guards.rearm(rule, 'senior-2', now + 101), null, 'nothing left to re-arm');
+        assert.equal((await b.guards.counts(rule, now + 200)).hour, 0, 'counts anew after the re-arming');
+        assert.equal(
+          await b.guards.trip({
+            ruleId: rule,
+            trippedAt: now + 300,
+            hourCount: 5,
+            baselinePerHour: 10,
+            onTrip: 'alert',
+          }),
+          true,
+          'a new trip after the re-arming',
+        );
+      });
+    });
+
+  describe('the live path over HTTP', function () {
+    requires('temporal');
+    this.timeout(180_000);
+    let env: ApiHarness;
+    const call = (method: string, path: string, token: string, body?: unknown) =>
+      callApi(env.api.url, method, path, token, body);
+    before(async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'cordon-guards-api-')), 'policy.json');
+      writeFileSync(file, JSON.stringify(guardedPolicy()));
+      env = await startApiHarness(quiet, { CORDON_POLICY_FILE: file });
+    });
+    after(() => env?.close());
+
+    it('a misfiring rule trips its guard; capped, it asks users to verify instead of freezing them, until a senior re-arms it', async () => {
+      const mismatch = async () => {
+        const r = await call(
+          'POST',
+          '/v1/risk-events',
+          'dev-backend',
+          riskEvent(uniqueAccount('g'), 'IDENTITY_CHECK', { matched: false }),
+        );
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return r.body;
+      };
+      const first = [await mismatch(), await mismatch(), await mismatch(), await mismatch()];
+      assert.deepEqual(
+        first.map((x) => x.decision.tier),
+        ['FREEZE', 'FREEZE', 'FREEZE', 'FREEZE'],
+        'the fourth match trips it; its own decision stands',
+      );
+      // A retried event counts nothing more.
+      const retried = await call('POST', '/v1/risk-events', 'dev-backend', {
+        ...riskEvent(first[0].accountId, 'IDENTITY_CHECK', { matched: false }),
+        eventId: first[0].eventId,
+      });
+      assert.equal(retried.body.duplicate, true);
+      const listed = await call('GET', '/v1/guards', 'dev-reviewer-1');
+      assert.equal(listed.status, 200);
+      const g = listed.body.guards.find((x: { ruleId: string }) => x.ruleId === 'identity-mismatch');
+      assert.equal(g.hourCount, 4);
+      assert.equal(g.trip.onTrip, 'capAtStepUp');
+      assert.equal(g.trip.hourCount, 4);
+      const capped = await mismatch();
+      assert.equal(capped.decision.tier, 'STEP_UP', 'asked to verify, not frozen');
+      assert.deepEqual(capped.decision.guardedRules, ['identity-mismatch']);
+      assert.equal(capped.status, 'VERIFICATION_REQUIRED');
+      // Metrics: the trip counted, the guard shown as tripped.
+      const metrics = await fetch(`${env.api.url}/metrics`).then((r) => r.text());
+      assert.match(metrics, /cordon_guard_trips_total\{rule="identity-mismatch"\} 1/);
+      assert.match(metrics, /cordon_guard_tripped\{rule="identity-mismatch"\} 1/);
+      // Only a senior re-arms it (logged); then the rule freezes as written.
+      assert.equal((await call('POST', '/v1/guards/identity-mismatch/rearm', 'dev-reviewer-1')).status, 403);
+      const rearmed = await call('POST', '/v1/guards/identity-mismatch/rearm', 'dev-senior');
+      assert.equal(rearmed.status, 200, JSON.stringify(rearmed.body));
+      assert.equal(rearmed.body.trip.rearmedBy, 'senior');
+      const again = await call('POST', '/v1/guards/identity-mismatch/rearm', 'dev-senior');
+      assert.equal(again.status, 409);
+      assert.equal(again.body.code, 'GUARD_NOT_TRIPPED');
+      assert.equal(
+        (await call('POST', '/v1/guards/no-such-rule/rearm', 'dev-senior')).body.code,
+        'GUARD_NOT_FOUND',
+      );
+      const after = await mismatch();
+      assert.equal(after.decision.tier, 'FREEZE');
+      assert.equal(after.decision.guardedRules, undefined);
+    });
+
+    it('an alert guard trips but the rule keeps restricting', async () => {
+      const report = () =>
+        call(
+          'POST',
+          '/v1/risk-events',
+          'dev-backend',
+          riskEvent(uniqueAccount('f'), 'FRAUD_REPORT', { source: 'network', confirmed: true }),
+        );
+      const tiers = [];
+      for (let i = 0; i < 4; i++) tiers.push((await report()).body.decision.tier);
+      assert.deepEqual(tiers, ['CLOSE', 'CLOSE', 'CLOSE', 'CLOSE']);
+      const listed = await call('GET', '/v1/guards', 'dev-analyst');
+      const g = listed.body.guards.find((x: { ruleId: string }) => x.ruleId === 'fraud-report-confirmed');
+      assert.equal(g.trip.onTrip, 'alert');
+      assert.equal(g.trip.hourCount, 3, 'tripped by the third match (past 2)');
+    });
+  });
+});
