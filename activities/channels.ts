@@ -108,7 +108,11 @@ export class LogNotifier implements BackendNotifier {
     this.logger.info('backend event', {
       type: event.type,
       caseId: event.caseId,
-      ...(event.type === 'account.erased' ? { accountId: event.accountId } : { status: event.status }),
+      ...(event.type === 'account.erased'
+        ? { accountId: event.accountId }
+        : event.type === 'guard.tripped'
+          ? { ruleId: event.ruleId, hourCount: event.hourCount }
+          : { status: event.status }),
       key: event.idempotencyKey,
     });
     return { delivered: true };

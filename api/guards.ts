@@ -53,6 +53,8 @@ export class RuleGuards {
       logger: Logger;
       metrics?: Metrics | undefined;
       clock?: () => number;
+      /** Called once a message is queued (a dispatcher in this process may look at once). */
+      onEnqueued?: () => void;
     },
   ) {}
 
@@ -107,6 +109,24 @@ export class RuleGuards {
       this.cached = undefined;
       this.o.metrics?.guardTripped(rule.id);
       this.o.logger.warn('rule guard tripped', { ...trip, cause, onTrip: rule.guard.onTrip });
+      // The backend hears of it through its webhook and change feed (a message of Cordon's own, no case).
+      await this.o.store.outbox.enqueue([
+        {
+          kind: 'NOTIFY_BACKEND',
+          event: {
+            type: 'guard.tripped',
+            accountId: null,
+            caseId: null,
+            ruleId: rule.id,
+            onTrip: rule.guard.onTrip,
+            hourCount: hour,
+            baselinePerHour: baseline,
+            at: new Date(now).toISOString(),
+            idempotencyKey: `guard.tripped:${rule.id}:${now}`,
+          },
+        },
+      ]);
+      this.o.onEnqueued?.();
     }
   }
 

@@ -85,11 +85,35 @@ export interface AccountErasedEvent {
   idempotencyKey: string;
 }
 
+/**
+ * A rule's guard tripped (core/guards.ts): many accounts were being restricted by one rule. It concerns no single
+ * case or account (both null). Codes and counts only.
+ */
+export interface GuardTrippedEvent {
+  type: 'guard.tripped';
+  accountId: null;
+  caseId: null;
+  ruleId: string;
+  /** What the trip does: `alert` (the rule keeps restricting) or `capAtStepUp`. */
+  onTrip: 'alert' | 'capAtStepUp';
+  /** The rule's matches in the sliding hour that tripped it, and its trailing 7-day hourly baseline. */
+  hourCount: number;
+  baselinePerHour: number;
+  at: string;
+  idempotencyKey: string;
+}
+
 /** Everything the backend's webhook and its change feed (GET /v1/changes) carry. */
-export type WebhookEvent = BackendEvent | AccountErasedEvent;
+export type WebhookEvent = BackendEvent | AccountErasedEvent | GuardTrippedEvent;
 
 /** An outbox message about an account rather than one of its cases (Cordon's own, never a workflow's). */
 export interface AccountMessage {
   kind: 'NOTIFY_BACKEND';
   event: AccountErasedEvent;
+}
+
+/** An outbox message about Cordon itself (a guard's trip): in order among themselves, apart from every account. */
+export interface GuardMessage {
+  kind: 'NOTIFY_BACKEND';
+  event: GuardTrippedEvent;
 }

@@ -14,7 +14,8 @@ import { openDatabase } from '../infra/database';
 import { Store } from '../infra/store';
 import { defaultPolicy, quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
-import { callApi, startApiHarness, type ApiHarness } from './helpers/harness';
+import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
+import type { WebhookEvent } from '../core/messages';
 import { sharedPostgres } from './helpers/postgres';
 import { requires } from './helpers/requirements';
 
@@ -256,6 +257,36 @@ describe('rule guards (issue 20)', () => {
       const g = listed.body.guards.find((x: { ruleId: string }) => x.ruleId === 'fraud-report-confirmed');
       assert.equal(g.trip.onTrip, 'alert');
       assert.equal(g.trip.hourCount, 3, 'tripped by the third match (past 2)');
+      // The backend hears of it once, through its webhook (a message of no case or account) and its change feed.
+      const sent = await eventually(async () => {
+        const events = (env.h.backend.events as unknown as WebhookEvent[]).filter(
+          (e) => e.type === 'guard.tripped' && e.ruleId === 'fraud-report-confirmed',
+        );
+        return events.length ? events : false;
+      }, 30_000);
+      assert.equal(sent.length, 1);
+      assert.deepEqual(
+        { ...sent[0], at: undefined, idempotencyKey: undefined },
+        {
+          type: 'guard.tripped',
+          accountId: null,
+          caseId: null,
+          ruleId: 'fraud-report-confirmed',
+          onTrip: 'alert',
+          hourCount: 3,
+          baselinePerHour: 10,
+          at: undefined,
+          idempotencyKey: undefined,
+        },
+      );
+      const feed = await call('GET', '/v1/changes?after=0&limit=1000', 'dev-backend');
+      assert.ok(
+        feed.body.items.some(
+          (c: { type: string; event: { ruleId?: string } }) =>
+            c.type === 'guard.tripped' && c.event.ruleId === 'fraud-report-confirmed',
+        ),
+        JSON.stringify(feed.body).slice(0, 500),
+      );
     });
   });
 });

@@ -1,7 +1,13 @@
 // The outbox: the messages owed to users and the backend, in order per account, with their delivery status. The
 // workflow hands them over; the dispatcher leases and delivers them. A user notice's payload is sealed under its
 // account's data key until its retention has passed (CORDON_MESSAGE_RETENTION_DAYS).
-import type { AccountMessage, OutboxMessage, UserNotice, WebhookEvent } from '../../core/messages';
+import type {
+  AccountMessage,
+  GuardMessage,
+  OutboxMessage,
+  UserNotice,
+  WebhookEvent,
+} from '../../core/messages';
 import { DataKeyError, SEALED_PREFIX, type DataKeys } from '../data-keys';
 import { FIELD, messageIsPersonal, openJson, sealJson } from '../personal-data';
 import { redactNoticesOf, redactSettledNotices } from '../personal-data-jobs';
@@ -9,8 +15,8 @@ import { insertIgnore, type StoreContext } from './context';
 
 export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
 
-/** What the outbox holds: a case's messages, and Cordon's own about an account (account.erased). */
-export type StoredOutboxMessage = OutboxMessage | AccountMessage;
+/** What the outbox holds: a case's messages, and Cordon's own about an account (account.erased) or itself. */
+export type StoredOutboxMessage = OutboxMessage | AccountMessage | GuardMessage;
 
 export interface StoredMessage {
   seq: number;
@@ -68,7 +74,7 @@ export function keyOf(m: StoredOutboxMessage): string {
 /** The account and case a message belongs to; '' for a message that concerns no case. */
 export function refsOf(m: StoredOutboxMessage): { accountId: string; caseId: string } {
   const p: UserNotice | WebhookEvent = m.kind === 'NOTIFY_USER' ? m.notice : m.event;
-  return { accountId: p.accountId, caseId: p.caseId ?? '' };
+  return { accountId: p.accountId ?? '', caseId: p.caseId ?? '' };
 }
 
 /** Rows as messages, their payloads opened (one read for the batch's data keys). */
