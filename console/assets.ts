@@ -46,6 +46,9 @@ textarea { width:100%; min-height:70px; }
 button, .button { font:inherit; padding:6px 14px; border-radius:5px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; text-decoration:none; display:inline-block; }
 button.secondary { background:#fff; color:var(--accent); }
 button.danger { background:var(--danger); border-color:var(--danger); }
+.banner.danger { border-left:4px solid var(--danger); }
+.banner .guard { margin:.5rem 0; }
+.notice { border-left:4px solid var(--accent, #2563eb); padding:.25rem .75rem; }
 .field { margin:0 0 12px; }
 .field > label, fieldset legend { display:block; font-weight:600; margin:0 0 4px; }
 fieldset { border:1px solid var(--line); border-radius:6px; padding:10px 12px; margin:0 0 12px; }

@@ -143,6 +143,8 @@ export interface QueueModel {
   unknownReasons: number;
   refreshSeconds: number;
   now: number;
+  /** Over the queue: tripped guards (console/guard-banner.ts), or a notice of what was just done. */
+  banner?: Html | '';
 }
 
 function facetSelect(t: Translate, facet: Facet, m: QueueModel): Html {
@@ -203,6 +205,7 @@ export function queuePage(ctx: PageContext, m: QueueModel): string {
     ctx,
     t('queue'),
     html`<h1>${t('queue')}</h1>
+      ${m.banner ?? ''}
       <p class="muted">${t('queueIntro')}</p>
       <section id="queue" data-refresh="${m.refreshSeconds}">
         <div class="card">

@@ -9,7 +9,8 @@ import type { ConsoleSessionStore } from '../infra/sessions';
 import type { ReviewQueueItem } from '../api/case-reads';
 import { Problem, problemHeaders } from '../web/problems';
 import { asProblem, routeCaller } from '../api/routes/caller';
-import type { RouteSpec } from '../api/routes/spec';
+import { SENIORS, type RouteSpec } from '../api/routes/spec';
+import type { TripView } from '../api/guards';
 import { cookieOptions, parseCookies } from '../web/cookies';
 import { csrfToken, csrfValid, newCsrfNonce, validNonce } from '../web/csrf';
 import { href, html } from '../web/html';
@@ -30,6 +31,7 @@ import { historyOf } from './case-history';
 import { caseListRoutes } from './case-list-routes';
 import { FILES_CSS, fileOfCase, inlineImage, lookUpFiles } from './case-files';
 import { AUDIT_CSS, auditPageRoutes } from './audit-page';
+import { guardBanner } from './guard-banner';
 import { LANG_COOKIE, translator } from './i18n';
 import { errorPage, loginPage, problemBox, queuePage, type PageContext } from './pages';
 import { applyFilter, facetCounts, parseFilter, queueRows, sortQueue } from './queue';
@@ -271,8 +273,12 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     }
     const rows = sortQueue(queueRows(items), now);
     const filter = parseFilter(req.query);
+    const rearmed = typeof req.query.rearmed === 'string' ? req.query.rearmed : undefined;
     res.send(
       queuePage(ctx, {
+        banner: html`${await trippedGuards(ctx, me)}${
+          rearmed ? html`<p class="notice" role="status">${ctx.t('guardRearmed', { rule: rearmed })}</p>` : ''
+        }`,
         rows: applyFilter(rows, filter, me.id, now),
         total: rows.length,
         filter,
@@ -382,6 +388,29 @@ export function consoleRouter(deps: ConsoleDeps): Router {
         ? (req.query.done as CaseAction)
         : undefined;
     await renderCase(req, res, String(req.params.caseId), { done });
+  });
+
+  /** The banner of tripped guards; nothing when they cannot be read (the queue still shows). */
+  const trippedGuards = async (ctx: PageContext, me: Principal) => {
+    try {
+      const { guards } = (await call('get', '/v1/guards', me, {})) as { guards: { trip: TripView | null }[] };
+      const trips = guards.flatMap((g) => (g.trip ? [g.trip] : []));
+      return guardBanner(ctx, trips, SENIORS.includes(me.role));
+    } catch {
+      return '';
+    }
+  };
+
+  router.post('/guards/:ruleId/rearm', signedIn, async (req, res) => {
+    const ruleId = String(req.params.ruleId);
+    try {
+      await call('post', '/v1/guards/:ruleId/rearm', principalOf(res), { params: { ruleId } });
+    } catch (err) {
+      if (!(err instanceof Problem)) throw err;
+      const ctx = context(req, res, '/console/queue');
+      return problemPage(res, err, errorPage(ctx, ctx.t('guardRearm'), problemBox(ctx.t, err)));
+    }
+    res.redirect(303, href('/console/queue', { rearmed: ruleId }));
   });
 
   for (const action of ['claim', 'release', 'decision', 'approval'] as const) {

@@ -18,6 +18,8 @@ import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers
 import type { WebhookEvent } from '../core/messages';
 import { sharedPostgres } from './helpers/postgres';
 import { requires } from './helpers/requirements';
+import { launchBrowser, openPage, signIn } from './helpers/browser';
+import type { Browser } from 'playwright-core';
 
 const HOUR = 3_600_000;
 
@@ -175,18 +177,23 @@ describe('rule guards (issue 20)', () => {
       });
     });
 
-  describe('the live path over HTTP', function () {
-    requires('temporal');
+  describe('the live path over HTTP, and the console in headless Chromium', function () {
+    requires('temporal', 'chromium');
     this.timeout(180_000);
     let env: ApiHarness;
+    let browser: Browser;
     const call = (method: string, path: string, token: string, body?: unknown) =>
       callApi(env.api.url, method, path, token, body);
     before(async () => {
       const file = join(mkdtempSync(join(tmpdir(), 'cordon-guards-api-')), 'policy.json');
       writeFileSync(file, JSON.stringify(guardedPolicy()));
       env = await startApiHarness(quiet, { CORDON_POLICY_FILE: file });
+      browser = await launchBrowser();
     });
-    after(() => env?.close());
+    after(async () => {
+      await browser?.close();
+      await env?.close();
+    });
 
     it('a misfiring rule trips its guard; capped, it asks users to verify instead of freezing them, until a senior re-arms it', async () => {
       const mismatch = async () => {
@@ -225,10 +232,47 @@ describe('rule guards (issue 20)', () => {
       const metrics = await fetch(`${env.api.url}/metrics`).then((r) => r.text());
       assert.match(metrics, /cordon_guard_trips_total\{rule="identity-mismatch"\} 1/);
       assert.match(metrics, /cordon_guard_tripped\{rule="identity-mismatch"\} 1/);
-      // Only a senior re-arms it (logged); then the rule freezes as written.
+      // Only a senior re-arms it (logged): over the API a reviewer is refused; in the console a reviewer reads the
+      // banner without a button, a senior clicks it; then the rule freezes as written.
       assert.equal((await call('POST', '/v1/guards/identity-mismatch/rearm', 'dev-reviewer-1')).status, 403);
-      const rearmed = await call('POST', '/v1/guards/identity-mismatch/rearm', 'dev-senior');
-      assert.equal(rearmed.status, 200, JSON.stringify(rearmed.body));
+      {
+        const reviewer = await openPage(browser, env.api.url, 'zh-CN');
+        try {
+          await signIn(reviewer.page, 'dev-reviewer-1', '/console/queue');
+          const banner = reviewer.page.locator('#guards .guard[data-rule="identity-mismatch"]');
+          assert.match(await banner.innerText(), /过去一小时限制了 4 个账户/);
+          assert.equal(await banner.locator('button').count(), 0, 'no button for a reviewer');
+        } finally {
+          await reviewer.context.close();
+        }
+        const senior = await openPage(browser, env.api.url, 'en-US');
+        try {
+          await signIn(senior.page, 'dev-senior', '/console/queue');
+          const banner = senior.page.locator('#guards .guard[data-rule="identity-mismatch"]');
+          assert.match(
+            await banner.innerText(),
+            /4 restrictions in the last hour against a baseline of 10 an hour/,
+          );
+          assert.match(await banner.innerText(), /asks users to verify/);
+          await Promise.all([
+            senior.page.waitForURL(/rearmed=identity-mismatch/),
+            banner.locator('button').click(),
+          ]);
+          assert.match(await senior.page.locator('p.notice').innerText(), /identity-mismatch is re-armed/);
+          assert.equal(await senior.page.locator('#guards .guard[data-rule="identity-mismatch"]').count(), 0);
+          assert.deepEqual(senior.problems, []);
+        } finally {
+          await senior.context.close();
+        }
+      }
+      const listedAfter = await call('GET', '/v1/guards', 'dev-senior');
+      const rearmed = {
+        body: {
+          trip: listedAfter.body.recentTrips.find(
+            (t: { ruleId: string }) => t.ruleId === 'identity-mismatch',
+          ),
+        },
+      };
       assert.equal(rearmed.body.trip.rearmedBy, 'senior');
       const again = await call('POST', '/v1/guards/identity-mismatch/rearm', 'dev-senior');
       assert.equal(again.status, 409);
