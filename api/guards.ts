@@ -109,6 +109,8 @@ export class RuleGuards {
       this.cached = undefined;
       this.o.metrics?.guardTripped(rule.id);
       this.o.logger.warn('rule guard tripped', { ...trip, cause, onTrip: rule.guard.onTrip });
+      // The cases its rule restricted in the hour note it in their timelines (api/guard-notes.ts).
+      await this.o.store.guards.queueNotes(rule.id, now, await this.o.store.guards.casesInHour(rule.id, now));
       // The backend hears of it through its webhook and change feed (a message of Cordon's own, no case).
       await this.o.store.outbox.enqueue([
         {

@@ -15,6 +15,7 @@ import type { LinkJob } from '../infra/stores/entity-links';
 import { Problem } from '../web/problems';
 import { retractUpdate } from '../workflows/definitions';
 import type { CaseService } from './case-service';
+import { PollLoop } from './poll-loop';
 
 const LINKER: Actor = { kind: 'system', id: 'linker' };
 
@@ -40,34 +41,18 @@ export interface LinkerOptions {
 }
 
 export class Linker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly loop: PollLoop;
 
-  constructor(private readonly o: LinkerOptions) {}
-
-  start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = this.drain()
-        .then(() => undefined)
-        .catch((err: unknown) =>
-          this.o.logger.warn('linker: a job failed; it is retried once its lease ends', {
-            error: (err as Error).name,
-            message: (err as Error).message,
-          }),
-        )
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.o.pollMs ?? 1_000);
-        });
-    };
-    this.timer = setTimeout(tick, this.o.pollMs ?? 1_000);
+  constructor(private readonly o: LinkerOptions) {
+    this.loop = new PollLoop(() => this.drain(), { logger: o.logger, what: 'linker', pollMs: o.pollMs });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Works jobs until none is left to claim. */

@@ -16,6 +16,7 @@ import { entityHasherFromConfig } from '../infra/entity-key';
 import { LiveFeatures } from './live-features';
 import { Linker } from './linker';
 import { RuleGuards } from './guards';
+import { GuardNotes } from './guard-notes';
 import { devMailDir } from './dev-mail';
 import { codecDataConverter, codecFromConfig } from '../infra/codec';
 import type { EvidenceStore } from '../infra/evidence-store';
@@ -182,6 +183,9 @@ export async function startApi(
     logger: logger.child('linker'),
   });
   linker.start();
+  // A rule guard's trip, noted in the cases its rule restricted (queued by the process that tripped it).
+  const guardNotes = new GuardNotes({ store, cases, logger: logger.child('guards') });
+  guardNotes.start();
   const evidenceSweeper = startEvidenceSweeper({
     evidence,
     referencesOf: referencesFromCases((caseId) => cases.getCase(caseId)),
@@ -234,6 +238,7 @@ export async function startApi(
       clearTimeout(cut);
       await evidenceSweeper.stop();
       await linker.stop();
+      await guardNotes.stop();
       // An erasure still running is left IN_PROGRESS; its lease runs out and another approval resumes it.
       await erasures.settled(1_000);
       // Calls that outlived their request (a query abandoned by Promise.all) end before the channel closes.

@@ -6,6 +6,7 @@ import type {
   ApprovalUpdate,
   BreakGlassUpdate,
   DecisionUpdate,
+  GuardTrippedUpdate,
   InfoUpdate,
   RetractUpdate,
   VerificationUpdate,
@@ -20,6 +21,7 @@ export interface ActionUpdates {
   info: InfoUpdate;
   breakGlass: BreakGlassUpdate;
   retract: RetractUpdate;
+  guardTripped: GuardTrippedUpdate;
 }
 export type ActionName = keyof ActionUpdates;
 
@@ -58,6 +60,15 @@ function bodyOf<A extends ActionName>(name: A, u: ActionUpdates[A]): Record<stri
     case 'retract': {
       const r = u as RetractUpdate;
       return { eventId: r.eventId, reason: r.reason };
+    }
+    case 'guardTripped': {
+      const g = u as GuardTrippedUpdate;
+      return {
+        ruleId: g.ruleId,
+        hourCount: g.hourCount,
+        baselinePerHour: g.baselinePerHour,
+        onTrip: g.onTrip,
+      };
     }
     default: {
       const i = u as InfoUpdate;
@@ -128,6 +139,15 @@ export const retractInput = (u: RetractUpdate): CaseInput => ({
   eventId: u.eventId,
   reason: u.reason,
   actor: u.actor,
+});
+export const GUARDS_ACTOR = { kind: 'system', id: 'guards' } as const;
+export const guardTrippedInput = (u: GuardTrippedUpdate): CaseInput => ({
+  kind: 'GUARD_TRIPPED',
+  ruleId: u.ruleId,
+  hourCount: u.hourCount,
+  baselinePerHour: u.baselinePerHour,
+  onTrip: u.onTrip,
+  actor: GUARDS_ACTOR,
 });
 export const infoInput = (u: InfoUpdate): CaseInput => ({
   kind: 'INFO',

@@ -56,6 +56,11 @@ export const CHAINED_IN_CLEAR: ReadonlySet<string> = new Set([
   // A second review's links to the case it reviews again (IDs).
   'previousCaseId',
   'fromCaseId',
+  // A rule guard's trip (its rule's ID, counts and what it does).
+  'ruleId',
+  'hourCount',
+  'baselinePerHour',
+  'onTrip',
 ]);
 
 /** A code as the case machine writes them (RELEASED's reason is IDLE); a retraction's reason is free text. */

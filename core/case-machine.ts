@@ -173,6 +173,14 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
     }
     case 'RETRACT':
       return retract(step, input);
+    case 'GUARD_TRIPPED':
+      step.log(input.actor, 'GUARD_TRIPPED', {
+        ruleId: input.ruleId,
+        hourCount: input.hourCount,
+        baselinePerHour: input.baselinePerHour,
+        onTrip: input.onTrip,
+      });
+      return step.done();
     case 'TIMER':
       return timer(step, input.timer);
   }

@@ -44,6 +44,7 @@ export type TimelineType =
   | 'BREAK_GLASS'
   | 'EVENT_RETRACTED'
   | 'SECOND_REVIEW_REQUESTED'
+  | 'GUARD_TRIPPED'
   | 'OUTCOME';
 
 export interface TimelineEntry {
@@ -225,6 +226,18 @@ export type CaseInput =
     }
   /** The backend withdraws an event it reported in error. */
   | { kind: 'RETRACT'; eventId: string; reason: string; actor: Actor }
+  /**
+   * A rule's guard tripped while the rule was restricting this case's account (core/guards.ts): recorded in the
+   * timeline for the reviewer, changing nothing else.
+   */
+  | {
+      kind: 'GUARD_TRIPPED';
+      ruleId: string;
+      hourCount: number;
+      baselinePerHour: number;
+      onTrip: 'alert' | 'capAtStepUp';
+      actor: Actor;
+    }
   | { kind: 'TIMER'; timer: TimerKind };
 
 export const REFUSAL_CODES = [

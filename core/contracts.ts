@@ -192,6 +192,15 @@ export interface RetractUpdate extends CaseAction {
   requestId: string;
   actor: Actor;
 }
+/** A rule's guard tripped while it was restricting this account (api/guard-notes.ts): one timeline entry. */
+export interface GuardTrippedUpdate extends CaseAction {
+  ruleId: string;
+  hourCount: number;
+  baselinePerHour: number;
+  onTrip: 'alert' | 'capAtStepUp';
+  /** `guard:<ruleId>:<trippedAt>`: the same trip is noted once, whatever the retries. */
+  requestId: string;
+}
 export interface InfoUpdate extends CaseAction {
   answer: string;
   evidence?: string[];

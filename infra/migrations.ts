@@ -348,4 +348,19 @@ export const MIGRATIONS: Migration[] = [
       'CREATE UNIQUE INDEX IF NOT EXISTS guard_trips_one_open ON guard_trips (rule_id) WHERE rearmed_at IS NULL',
     ],
   },
+  {
+    version: 14,
+    up: () => [
+      // A guard's trip noted in each case its rule restricted in the tripping hour (api/guard-notes.ts): queued
+      // by the process that tripped it, sent by whichever API process claims each note first.
+      `CREATE TABLE IF NOT EXISTS guard_notes (
+        rule_id TEXT NOT NULL,
+        tripped_at BIGINT NOT NULL,
+        case_id TEXT NOT NULL,
+        claimed_until BIGINT,
+        done_at BIGINT,
+        PRIMARY KEY (rule_id, tripped_at, case_id))`,
+      'CREATE INDEX IF NOT EXISTS guard_notes_pending ON guard_notes (done_at)',
+    ],
+  },
 ];

@@ -224,6 +224,19 @@ describe('rule guards (issue 20)', () => {
       assert.equal(g.hourCount, 4);
       assert.equal(g.trip.onTrip, 'capAtStepUp');
       assert.equal(g.trip.hourCount, 4);
+      // Each case the rule restricted in that hour notes the trip in its timeline, once.
+      for (const { caseId } of first) {
+        const entries = await eventually(async () => {
+          const view = await call('GET', `/v1/cases/${caseId}`, 'dev-reviewer-1');
+          const found = (
+            view.body.timeline as { type: string; ruleId?: string; hourCount?: number }[]
+          ).filter((e) => e.type === 'GUARD_TRIPPED');
+          return found.length ? found : false;
+        }, 30_000);
+        assert.equal(entries.length, 1, caseId);
+        assert.equal(entries[0]!.ruleId, 'identity-mismatch');
+        assert.equal(entries[0]!.hourCount, 4);
+      }
       const capped = await mismatch();
       assert.equal(capped.decision.tier, 'STEP_UP', 'asked to verify, not frozen');
       assert.deepEqual(capped.decision.guardedRules, ['identity-mismatch']);

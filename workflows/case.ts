@@ -18,6 +18,7 @@ import {
   identityOf,
   infoInput,
   retractInput,
+  guardTrippedInput,
   verificationInput,
 } from '../core/actions';
 import { nextTimer } from '../core/case-timers';
@@ -43,6 +44,7 @@ import {
   releaseUpdate,
   infoUpdate,
   retractUpdate,
+  guardTrippedUpdate,
   riskEventUpdate,
   secondReviewUpdate,
   verificationUpdate,
@@ -85,6 +87,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseResult
   action(infoUpdate, (u) => [identityOf('info', u), infoInput(u)]);
   action(breakGlassUpdate, (u) => [identityOf('breakGlass', u), breakGlassInput(u)]);
   action(retractUpdate, (u) => [identityOf('retract', u), retractInput(u)]);
+  // 0.6: a rule guard's trip noted in the timeline (a new update: no recorded history holds one).
+  action(guardTrippedUpdate, (u) => [identityOf('guardTripped', u), guardTrippedInput(u)]);
   setHandler(secondReviewUpdate, (u) => run.exclusive(() => run.onSecondReview(u)), {
     validator: (u: SecondReviewUpdate) => run.validateSecondReview(u),
   });

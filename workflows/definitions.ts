@@ -14,6 +14,7 @@ import type {
   InfoUpdate,
   ReleaseUpdate,
   RetractUpdate,
+  GuardTrippedUpdate,
   RiskEventResult,
   RiskEventUpdate,
   SecondReviewUpdate,
@@ -30,6 +31,7 @@ export const approvalUpdate = defineUpdate<CaseView, [ApprovalUpdate]>('approval
 export const infoUpdate = defineUpdate<CaseView, [InfoUpdate]>('info');
 export const breakGlassUpdate = defineUpdate<CaseView, [BreakGlassUpdate]>('breakGlass');
 export const retractUpdate = defineUpdate<CaseView, [RetractUpdate]>('retract');
+export const guardTrippedUpdate = defineUpdate<CaseView, [GuardTrippedUpdate]>('guardTripped');
 /** 0.5: opens the second review of the account's ended case as a new case (update-with-start). */
 export const secondReviewUpdate = defineUpdate<CaseView, [SecondReviewUpdate]>('secondReview');
 export const caseViewQuery = defineQuery<CaseView | null>('caseView');

@@ -123,9 +123,62 @@ export class GuardStore {
     return done > 0 ? { ...open, rearmedAt: at, rearmedBy: by } : null;
   }
 
+  /** A trip is to be noted in each of these cases' timelines; queuing again changes nothing. */
+  async queueNotes(ruleId: string, trippedAt: number, caseIds: readonly string[]): Promise<void> {
+    const { db } = this.c;
+    for (const caseId of caseIds)
+      await db.run(insertIgnore(db, 'guard_notes', ['rule_id', 'tripped_at', 'case_id']), [
+        ruleId,
+        trippedAt,
+        caseId,
+      ]);
+  }
+
+  /** Claims the oldest note not sent whose lease (if any) has run out, for `leaseMs`, with its trip. */
+  async claimNote(leaseMs: number): Promise<{ caseId: string; trip: GuardTrip } | null> {
+    const { db, clock } = this.c;
+    const now = clock();
+    const rows = await db.query<Row>(
+      `SELECT n.case_id AS case_id, n.claimed_until AS claimed_until, t.* FROM guard_notes n
+       JOIN guard_trips t ON t.rule_id = n.rule_id AND t.tripped_at = n.tripped_at
+       WHERE n.done_at IS NULL AND (n.claimed_until IS NULL OR n.claimed_until < ?)
+       ORDER BY n.tripped_at LIMIT 5`,
+      [now],
+    );
+    for (const r of rows) {
+      const before =
+        r.claimed_until === null || r.claimed_until === undefined ? null : Number(r.claimed_until);
+      const taken = await db.run(
+        `UPDATE guard_notes SET claimed_until = ? WHERE rule_id = ? AND tripped_at = ? AND case_id = ?
+         AND done_at IS NULL AND ${before === null ? 'claimed_until IS NULL' : 'claimed_until = ?'}`,
+        [
+          now + leaseMs,
+          String(r.rule_id),
+          Number(r.tripped_at),
+          String(r.case_id),
+          ...(before === null ? [] : [before]),
+        ],
+      );
+      if (taken > 0) return { caseId: String(r.case_id), trip: tripOf(r) };
+    }
+    return null;
+  }
+
+  async noteDone(ruleId: string, trippedAt: number, caseId: string): Promise<void> {
+    await this.c.db.run(
+      'UPDATE guard_notes SET done_at = ? WHERE rule_id = ? AND tripped_at = ? AND case_id = ?',
+      [this.c.clock(), ruleId, trippedAt, caseId],
+    );
+  }
+
   /** Matches older than the baseline reads. */
   async purge(now: number): Promise<number> {
-    return this.c.db.run('DELETE FROM guard_matches WHERE at <= ?', [now - 8 * DAY_MS]);
+    return (
+      (await this.c.db.run('DELETE FROM guard_matches WHERE at <= ?', [now - 8 * DAY_MS])) +
+      (await this.c.db.run('DELETE FROM guard_notes WHERE done_at IS NOT NULL AND done_at <= ?', [
+        now - 8 * DAY_MS,
+      ]))
+    );
   }
 
   /** Erasure: the account's matches (trips hold counts only). */
