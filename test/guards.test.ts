@@ -14,7 +14,7 @@ import { openDatabase } from '../infra/database';
 import { Store } from '../infra/store';
 import { defaultPolicy, quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
-import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
+import { callApi, eventually, recordHistory, startApiHarness, type ApiHarness } from './helpers/harness';
 import type { WebhookEvent } from '../core/messages';
 import { sharedPostgres } from './helpers/postgres';
 import { requires } from './helpers/requirements';
@@ -195,7 +195,7 @@ describe('rule guards (issue 20)', () => {
       await env?.close();
     });
 
-    it('a misfiring rule trips its guard; capped, it asks users to verify instead of freezing them, until a senior re-arms it', async () => {
+    it('a misfiring rule trips its guard; capped, it asks users to verify instead of freezing them, until a senior re-arms it (histories-)', async () => {
       const mismatch = async () => {
         const r = await call(
           'POST',
@@ -237,6 +237,8 @@ describe('rule guards (issue 20)', () => {
         assert.equal(entries[0]!.ruleId, 'identity-mismatch');
         assert.equal(entries[0]!.hourCount, 4);
       }
+      // A case whose timeline notes a guard's trip: kept for the replay test of every release.
+      await recordHistory('guard-tripped-noted', env.h.handle(first[0].accountId));
       const capped = await mismatch();
       assert.equal(capped.decision.tier, 'STEP_UP', 'asked to verify, not frozen');
       assert.deepEqual(capped.decision.guardedRules, ['identity-mismatch']);
