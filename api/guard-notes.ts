@@ -12,19 +12,9 @@ import { PollLoop } from './poll-loop';
 
 const LEASE_MS = 60_000;
 
-export class GuardNotes {
-  private readonly loop: PollLoop;
-
+export class GuardNotes extends PollLoop {
   constructor(private readonly o: { store: Store; cases: CaseService; logger: Logger; pollMs?: number }) {
-    this.loop = new PollLoop(() => this.drain(), { logger: o.logger, what: 'guard notes', pollMs: o.pollMs });
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+    super({ logger: o.logger, what: 'guard notes', pollMs: o.pollMs });
   }
 
   /** Sends every note it can claim; answers how many. */

@@ -40,19 +40,9 @@ export interface LinkerOptions {
   pollMs?: number;
 }
 
-export class Linker {
-  private readonly loop: PollLoop;
-
+export class Linker extends PollLoop {
   constructor(private readonly o: LinkerOptions) {
-    this.loop = new PollLoop(() => this.drain(), { logger: o.logger, what: 'linker', pollMs: o.pollMs });
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+    super({ logger: o.logger, what: 'linker', pollMs: o.pollMs });
   }
 
   /** Works jobs until none is left to claim. */
