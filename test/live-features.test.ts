@@ -50,6 +50,26 @@ function login(accountId: string, device: string, t = Date.now()) {
   };
 }
 
+/** A worker and the API on a SQLite file of the suite's own, started before its tests and stopped after. */
+function sqliteApi(env: Record<string, string>, started: (store: Store, r: Running) => void): void {
+  let store: Store | undefined;
+  let r: Running | undefined;
+  before(async function () {
+    this.timeout(180_000);
+    const dataDir = mkdtempSync(join(tmpdir(), 'cordon-live-features-'));
+    store = await openStore({
+      sqliteFile: join(dataDir, 'cordon.sqlite'),
+      codecKeys: parseCodecKeys(TEST_CODEC_KEYS),
+    });
+    r = await startOn(store, dataDir, { env });
+    started(store, r);
+  });
+  after(async () => {
+    await r?.close();
+    await store?.db.close();
+  });
+}
+
 describe('issue 19: the API computes the features', () => {
   describe('configuration', () => {
     it('CORDON_ENTITY_KEY: production refuses to start without it; a short or malformed key is refused without echoing it', () => {
@@ -100,20 +120,10 @@ describe('issue 19: the API computes the features', () => {
     let r: Running;
     let base: string;
     const post = (event: unknown) => call(base, 'POST', '/v1/risk-events', BACKEND, event);
-
-    before(async function () {
-      this.timeout(180_000);
-      const dataDir = mkdtempSync(join(tmpdir(), 'cordon-live-features-'));
-      store = await openStore({
-        sqliteFile: join(dataDir, 'cordon.sqlite'),
-        codecKeys: parseCodecKeys(TEST_CODEC_KEYS),
-      });
-      r = await startOn(store, dataDir, { env: { CORDON_POLICY_FILE: POLICY } });
-      base = r.api.url;
-    });
-    after(async () => {
-      await r?.close();
-      await store?.db.close();
+    sqliteApi({ CORDON_POLICY_FILE: POLICY }, (s, running) => {
+      store = s;
+      r = running;
+      base = running.api.url;
     });
 
     it('counts by event time: the fifth failed login in ten minutes restricts; a late event counts where it belongs (histories-)', async () => {
@@ -324,24 +334,10 @@ describe('issue 19: the API computes the features', () => {
   describe('shadow mode: features only the candidate declares', function () {
     requires('temporal');
     this.timeout(180_000);
-    let store: Store;
-    let r: Running;
     let base: string;
-
-    before(async function () {
-      this.timeout(180_000);
-      const dataDir = mkdtempSync(join(tmpdir(), 'cordon-shadow-features-'));
-      store = await openStore({
-        sqliteFile: join(dataDir, 'cordon.sqlite'),
-        codecKeys: parseCodecKeys(TEST_CODEC_KEYS),
-      });
-      // Live: the default policy (no features). Candidate: the detection example (four features).
-      r = await startOn(store, dataDir, { env: { CORDON_SHADOW_POLICY: POLICY } });
-      base = r.api.url;
-    });
-    after(async () => {
-      await r?.close();
-      await store?.db.close();
+    // Live: the default policy (no features). Candidate: the detection example (four features).
+    sqliteApi({ CORDON_SHADOW_POLICY: POLICY }, (_store, running) => {
+      base = running.api.url;
     });
 
     it("the candidate's features are recorded and read in shadow, warm up over their window, and change nothing live", async () => {
