@@ -27,6 +27,8 @@ import type { EntityHasher } from '../infra/entity-key';
 import type { LiveFeatures } from './live-features';
 import type { RuleGuards } from './guards';
 import { guardRoutes } from './routes/guards';
+import type { BulkActions } from './bulk-actions';
+import { bulkActionRoutes } from './routes/bulk-actions';
 import type { ConsoleSessionStore } from '../infra/sessions';
 import type { ErasureService } from './erasure';
 import { auditRoutes } from './routes/audit';
@@ -85,6 +87,8 @@ export interface AppDeps {
   features?: LiveFeatures;
   /** Rule guards: listed and re-armed by GET /v1/guards and POST /v1/guards/{ruleId}/rearm. */
   guards?: RuleGuards;
+  /** Reviewed bulk actions: POST /v1/bulk-actions and the rest (api/bulk-actions.ts). */
+  bulkActions?: BulkActions;
 }
 
 /**
@@ -110,6 +114,10 @@ export function routes(d: AppDeps): RouteSpec[] {
     ...guardRoutes(() => {
       if (!d.guards) throw new Error('guards are not wired in this process'); // api/main.ts wires them
       return { guards: d.guards, policy: d.scorer.policy };
+    }),
+    ...bulkActionRoutes(() => {
+      if (!d.bulkActions) throw new Error('bulk actions are not wired in this process'); // api/main.ts wires them
+      return d.bulkActions;
     }),
   ];
 }

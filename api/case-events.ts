@@ -163,6 +163,13 @@ export class CaseEvents {
     const evidence = evidenceOfEvent(event, result, scoredWith, sources);
     if (evidence) await this.o.store.eventEvidence.record(evidence);
     await this.o.store.events.record(result);
+    // Bulk actions find open cases by the rules that restricted them (infra/stores/bulk-actions.ts).
+    if (result.caseId && result.decision.tier !== 'NONE')
+      await this.o.store.bulkActions.indexCase(
+        result.caseId,
+        result.decision.reasons.map((r) => r.ruleId),
+        result.decision.policyVersion,
+      );
     await this.o.guards?.afterDecision(scoredWith, result);
     if (this.o.shadow && event.type !== 'STAFF_REPORT') this.o.shadow.observe(event, decision, sources);
     this.o.logger.info('decision', {

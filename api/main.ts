@@ -17,6 +17,8 @@ import { LiveFeatures } from './live-features';
 import { Linker } from './linker';
 import { RuleGuards } from './guards';
 import { GuardNotes } from './guard-notes';
+import { BulkActions } from './bulk-actions';
+import { TASK_QUEUE } from '../core/contracts';
 import { devMailDir } from './dev-mail';
 import { codecDataConverter, codecFromConfig } from '../infra/codec';
 import type { EvidenceStore } from '../infra/evidence-store';
@@ -140,6 +142,16 @@ export async function startApi(
     entities: entityHasherFromConfig(config),
     features,
     guards,
+    // Reviewed bulk actions; with their limits (CORDON_BULK_MAX, CORDON_BULK_RATE).
+    bulkActions: new BulkActions({
+      store,
+      client,
+      taskQueue: config.taskQueue ?? TASK_QUEUE,
+      policy: () => scorer.policy,
+      logger: logger.child('bulk'),
+      maxCases: config.bulk.maxCases,
+      ratePerSecond: config.bulk.ratePerSecond,
+    }),
     publicUrl: config.publicUrl,
     dataDir: config.dataDir,
     mode: config.mode,

@@ -211,6 +211,16 @@ export const ENV_SCHEMA = z.object({
     'workflow tasks a worker takes at once; more wait at the server, where no timeout runs (see [releases.md](releases.md#under-load-04))',
     { group: 'worker' },
   ),
+  CORDON_BULK_MAX: variable(
+    integer(1, 100_000, 10_000),
+    "the most open cases one bulk action's dry run takes (oldest first; the answer says `capped` when more matched): see [operations.md](operations.md#rolling-back-a-misfiring-rule)",
+    { group: 'api' },
+  ),
+  CORDON_BULK_RATE: variable(
+    integer(1, 100, 5),
+    'cases per second an approved bulk action acts on, one at a time (its workflow waits between cases, so the API and the workers keep answering risk events)',
+    { group: 'api' },
+  ),
   CORDON_WORKFLOW_BUNDLE: variable(
     z.string().optional(),
     'a workflow bundle prebuilt by `writeWorkflowBundle` (`worker/create.ts`; the image sets `dist/workflow-bundle.js`), loaded instead of bundling at start-up; it must come from the same workflow code',

@@ -133,6 +133,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     auditKeys: e.CORDON_AUDIT_KEYS,
     /** Raw; parsed by infra/entity-key.ts. Unset in development: a key created once in the data folder. */
     entityKey: e.CORDON_ENTITY_KEY,
+    /** Reviewed bulk actions (api/bulk-actions.ts): the most cases a dry run takes, cases acted on per second. */
+    bulk: { maxCases: e.CORDON_BULK_MAX, ratePerSecond: e.CORDON_BULK_RATE },
     codec: {
       /** Unset in development: a key created once in the data folder (see infra/codec.ts). */
       keys: codecKeys,

@@ -363,4 +363,47 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS guard_notes_pending ON guard_notes (done_at)',
     ],
   },
+  {
+    version: 15,
+    up: () => [
+      // Reviewed bulk actions (infra/stores/bulk-actions.ts): the intake's index of restricting rules per case
+      // (no personal data), each bulk action, and the exact cases its dry run matched with what became of each.
+      `CREATE TABLE IF NOT EXISTS bulk_case_index (
+        case_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        policy_version TEXT NOT NULL,
+        opened_at BIGINT NOT NULL,
+        PRIMARY KEY (case_id, rule_id))`,
+      'CREATE INDEX IF NOT EXISTS bulk_case_index_rule ON bulk_case_index (rule_id, opened_at)',
+      'CREATE INDEX IF NOT EXISTS bulk_case_index_policy ON bulk_case_index (policy_version, opened_at)',
+      'CREATE INDEX IF NOT EXISTS bulk_case_index_opened ON bulk_case_index (opened_at)',
+      `CREATE TABLE IF NOT EXISTS bulk_actions (
+        bulk_id TEXT PRIMARY KEY,
+        requested_by TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        action TEXT NOT NULL,
+        selector TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        policy_hash TEXT,
+        status TEXT NOT NULL,
+        total INTEGER NOT NULL,
+        cancel_requested INTEGER NOT NULL,
+        approved_by TEXT,
+        approved_at BIGINT,
+        created_at BIGINT NOT NULL,
+        finished_at BIGINT)`,
+      'CREATE UNIQUE INDEX IF NOT EXISTS bulk_actions_request ON bulk_actions (requested_by, request_id)',
+      'CREATE INDEX IF NOT EXISTS bulk_actions_created ON bulk_actions (created_at)',
+      `CREATE TABLE IF NOT EXISTS bulk_action_cases (
+        bulk_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        case_id TEXT NOT NULL,
+        evidence_version INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        PRIMARY KEY (bulk_id, seq))`,
+      'CREATE INDEX IF NOT EXISTS bulk_action_cases_state ON bulk_action_cases (bulk_id, state)',
+    ],
+  },
 ];

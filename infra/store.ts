@@ -16,6 +16,7 @@ import { EventStore } from './stores/events';
 import { FeatureTables } from './stores/feature-store';
 import { EntityLinks } from './stores/entity-links';
 import { GuardStore } from './stores/guards';
+import { BulkActionStore } from './stores/bulk-actions';
 import { OutboxStore } from './stores/outbox';
 import { RateLimits } from './stores/rate-limits';
 import { RequestStore } from './stores/requests';
@@ -59,6 +60,8 @@ export class Store {
   readonly links: EntityLinks;
   /** Rule guards: matches of guarded rules and their trips. */
   readonly guards: GuardStore;
+  /** Reviewed bulk actions: the intake's rule index, each action and its exact cases. */
+  readonly bulkActions: BulkActionStore;
 
   constructor(
     readonly db: Database,
@@ -81,6 +84,7 @@ export class Store {
     this.features = new FeatureTables(c);
     this.links = new EntityLinks(c);
     this.guards = new GuardStore(c);
+    this.bulkActions = new BulkActionStore(c);
   }
 
   /** Drops what has outlived its keeping period, and settled notices' personal fields past their retention. */

@@ -198,6 +198,38 @@ const MATRIX: Record<string, Row> = {
     code: 'GUARD_NOT_FOUND',
     request: () => ({ path: '/v1/guards/identity-mismatch/rearm' }),
   },
+  // A dry run by a rule no case was restricted by: recorded, matching nothing, changing nothing.
+  'POST /v1/bulk-actions': {
+    expect: [401, 401, 403, 403, 202, 202, 403],
+    request: () => ({
+      path: '/v1/bulk-actions',
+      body: {
+        requestId: `bk-${randomUUID()}`,
+        selector: { rule: 'no-such-rule' },
+        action: 'LIFT',
+        explanation: { text: 'Restricted in error.' },
+      },
+    }),
+  },
+  'GET /v1/bulk-actions': {
+    expect: [401, 401, 403, 403, 200, 200, 403],
+    request: () => ({ path: '/v1/bulk-actions' }),
+  },
+  'GET /v1/bulk-actions/:bulkId': {
+    expect: [401, 401, 403, 403, 404, 404, 403],
+    code: 'BULK_NOT_FOUND',
+    request: () => ({ path: `/v1/bulk-actions/bk-${randomUUID()}` }),
+  },
+  'POST /v1/bulk-actions/:bulkId/approval': {
+    expect: [401, 401, 403, 403, 404, 404, 403],
+    code: 'BULK_NOT_FOUND',
+    request: () => ({ path: `/v1/bulk-actions/bk-${randomUUID()}/approval` }),
+  },
+  'POST /v1/bulk-actions/:bulkId/cancel': {
+    expect: [401, 401, 403, 403, 404, 404, 403],
+    code: 'BULK_NOT_FOUND',
+    request: () => ({ path: `/v1/bulk-actions/bk-${randomUUID()}/cancel` }),
+  },
   // A fresh account every call: nothing holds it, so the admin's request is accepted (a pending erasure only).
   'POST /v1/accounts/:accountId/erasure': {
     expect: [401, 401, 403, 403, 403, 202, 403],

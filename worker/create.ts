@@ -10,6 +10,7 @@ import {
 } from '@temporalio/worker';
 import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities';
+import { createBulkActivities } from '../activities/bulk';
 import { TASK_QUEUE } from '../core/contracts';
 import { codecDataConverter, FAILURE_CONVERTER_PATH } from '../infra/codec';
 import { DEFAULT_WORKFLOW_CACHE_SIZE, DEFAULT_WORKFLOW_TASK_SLOTS, envValue } from '../infra/config-schema';
@@ -68,7 +69,7 @@ export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue ?? TASK_QUEUE,
-    activities: createActivities(o.deps),
+    activities: { ...createActivities(o.deps), ...createBulkActivities(o.deps) },
     maxCachedWorkflows: o.maxCachedWorkflows ?? DEFAULT_WORKFLOW_CACHE_SIZE,
     maxConcurrentWorkflowTaskExecutions: o.workflowTaskSlots ?? workflowTaskSlotsFromEnv(),
     ...(o.drain ? { shutdownGraceTime: o.drain.graceMs, shutdownForceTime: o.drain.forceMs } : {}),
