@@ -26,7 +26,7 @@ const done: CaseOutcome = { state: 'DONE', reason: null };
 const skipped = (reason: string): CaseOutcome => ({ state: 'SKIPPED', reason });
 
 /** The break-glass LIFT a bulk action sends to one case: the same fields on every attempt. */
-export function bulkLiftOf(bulk: BulkAction, caseId: string): BreakGlassUpdate {
+export function bulkLiftOf(bulk: BulkAction, caseId: string, evidenceVersion?: number): BreakGlassUpdate {
   const by = bulk.approvedBy ?? bulk.requestedBy;
   return {
     caseId,
@@ -42,6 +42,8 @@ export function bulkLiftOf(bulk: BulkAction, caseId: string): BreakGlassUpdate {
       text: bulk.explanation.text,
     },
     requestId: `bulk:${bulk.bulkId}:${caseId}`,
+    // Cases under rules 5 refuse it if evidence came after the dry run (the read below cannot see a race).
+    ...(evidenceVersion !== undefined ? { evidenceVersion } : {}),
   };
 }
 
@@ -98,7 +100,7 @@ export function createBulkActivities(deps: ActivityDeps) {
   async function actOn(client: Client, bulk: BulkAction, row: BulkCase): Promise<CaseOutcome> {
     const parsed = parseCaseId(row.caseId);
     if (!parsed) return skipped('CASE_NOT_FOUND');
-    const update = bulkLiftOf(bulk, row.caseId);
+    const update = bulkLiftOf(bulk, row.caseId, row.evidenceVersion);
     const identity = identityOf('breakGlass', update)!;
     const before = await answered(row.caseId, identity);
     if (before === 'ANSWERED') return done;
@@ -118,8 +120,8 @@ export function createBulkActivities(deps: ActivityDeps) {
         view.timeline.some((e) => e.type === 'BREAK_GLASS' && String(e.rationale).includes(bulk.bulkId));
       return ours ? done : skipped('CASE_ENDED');
     }
-    // Not atomic with the update below: evidence arriving between this read and the LIFT is not seen (the case
-    // machine does not take an evidence version with a break-glass; see the report on issue 20).
+    // The read skips at once; the LIFT itself names the version, so a case under rules 5 refuses evidence that
+    // arrives in between (EVIDENCE_CHANGED, skipped below). Older cases rely on this read alone.
     if (view.evidenceVersion !== row.evidenceVersion) return skipped('EVIDENCE_CHANGED');
     if (bulk.action === 'RESCORE') {
       const reason = await stillRestricts(view, deps.scorer.policy);

@@ -55,7 +55,11 @@ function bodyOf<A extends ActionName>(name: A, u: ActionUpdates[A]): Record<stri
     }
     case 'breakGlass': {
       const b = u as BreakGlassUpdate;
-      return { action: b.action, rationale: b.rationale, ...defined({ explanation: b.explanation }) };
+      return {
+        action: b.action,
+        rationale: b.rationale,
+        ...defined({ explanation: b.explanation, evidenceVersion: b.evidenceVersion }),
+      };
     }
     case 'retract': {
       const r = u as RetractUpdate;
@@ -133,6 +137,7 @@ export const breakGlassInput = (u: BreakGlassUpdate): CaseInput => ({
   action: u.action,
   rationale: u.rationale,
   explanation: u.explanation,
+  ...(u.evidenceVersion !== undefined ? { evidenceVersion: u.evidenceVersion } : {}),
 });
 export const retractInput = (u: RetractUpdate): CaseInput => ({
   kind: 'RETRACT',

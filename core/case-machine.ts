@@ -163,6 +163,13 @@ export function transition(prev: CaseState, input: CaseInput, at: number): Trans
       return step.done();
     }
     case 'BREAK_GLASS': {
+      // Rules 5: decided on an evidence version (a bulk action's dry run), refused once the case has moved on.
+      if (
+        rulesOf(s) >= 5 &&
+        input.evidenceVersion !== undefined &&
+        input.evidenceVersion !== (s.evidenceVersion ?? 0)
+      )
+        return refuse('EVIDENCE_CHANGED', 'the case has new evidence since the version you saw');
       const actor: Actor = { kind: 'reviewer', id: input.by };
       step.log(actor, 'BREAK_GLASS', { action: input.action, rationale: input.rationale });
       s.pendingClose = null;

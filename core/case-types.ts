@@ -223,6 +223,8 @@ export type CaseInput =
       action: 'LIFT' | 'CLOSE';
       rationale: string;
       explanation?: Explanation;
+      /** Rules 5: the evidence version it was decided on (a bulk action's dry run): refused if the case moved on. */
+      evidenceVersion?: number;
     }
   /** The backend withdraws an event it reported in error. */
   | { kind: 'RETRACT'; eventId: string; reason: string; actor: Actor }

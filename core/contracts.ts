@@ -184,6 +184,8 @@ export interface BreakGlassUpdate extends CaseAction {
   rationale: string;
   explanation?: Explanation;
   requestId: string;
+  /** The evidence version it was decided on (a bulk action's dry run); cases under rules 5 refuse another. */
+  evidenceVersion?: number;
 }
 /** The backend withdraws an event it reported in error. */
 export interface RetractUpdate extends CaseAction {

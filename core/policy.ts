@@ -181,7 +181,7 @@ export const PolicySchema = PolicyObject.superRefine((p, ctx) => {
 export type Policy = z.infer<typeof PolicySchema>;
 
 /** The case machine's rules for cases opened now (see CaseTerms.rulesVersion). */
-export const CASE_RULES_VERSION = 4;
+export const CASE_RULES_VERSION = 5;
 
 /** A validated policy with the content hash recorded on every decision. */
 export interface LoadedPolicy {

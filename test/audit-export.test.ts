@@ -14,7 +14,7 @@ import { genesisOf, hashOf, type ChainedEntry } from '../core/audit-chain';
 import { openCase, transition } from '../core/case-machine';
 import { caseViewOf } from '../core/case-view';
 import { parseCaseId } from '../core/contracts';
-import { caseTermsOf } from '../core/policy';
+import { CASE_RULES_VERSION, caseTermsOf } from '../core/policy';
 import { AuditKeyRing, parseAuditKeys, type PublishedAuditKeys } from '../infra/audit-keys';
 import { parseCodecKeys } from '../infra/codec';
 import { openStore, type Store } from '../infra/store';
@@ -154,7 +154,7 @@ describe('audit export: over HTTP, checked by the command line', function () {
     const view = await r.h.view(open.accountId);
     const x = open.exported;
     assert.equal(x.caseId, open.caseId);
-    assert.equal(x.rulesVersion, 4);
+    assert.equal(x.rulesVersion, CASE_RULES_VERSION);
     for (const answer of [x, ended.exported]) AuditExportAnswer.parse(answer);
     assert.equal(x.entries.length, view.timeline.length, 'no delivery entry merged in, none left out');
     assert.deepEqual(

@@ -164,6 +164,25 @@ describe('case timeline: break glass', () => {
       assert.equal(added(pending, r.state).at(-1)!.actor.kind, 'reviewer', "the outcome is the senior's");
     });
 
+  it('rules 5: a break-glass decided on an evidence version is refused once the case has moved on; rules 4 takes it', () => {
+    const s = open('FREEZE').state;
+    const at = (v: number): CaseInput => ({
+      kind: 'BREAK_GLASS',
+      by: 's1',
+      action: 'LIFT',
+      rationale: 'bulk action b1',
+      evidenceVersion: v,
+    });
+    const current = s.evidenceVersion ?? 0;
+    assert.equal(
+      refusal(s, at(current + 1)),
+      'EVIDENCE_CHANGED: the case has new evidence since the version you saw',
+    );
+    assert.equal(go(s, at(current)).state.outcome, 'RESTORED');
+    const rules4 = open('FREEZE', {}, { ...TERMS, rulesVersion: 4 }).state;
+    assert.equal(go(rules4, at(current + 1)).state.outcome, 'RESTORED', 'rules 4: no such check');
+  });
+
   it('without an explanation, none is given', () => {
     const r = go(open('FREEZE').state, { kind: 'BREAK_GLASS', by: 's1', action: 'LIFT', rationale: 'r' });
     assert.equal(r.state.explanation, undefined);

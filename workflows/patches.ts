@@ -34,6 +34,8 @@ export const PATCHES = {
  * for (a newer API deployed before the workers), so neither decides. A new rules version adds its entry first.
  */
 export const RULES_PATCHES: readonly (readonly [version: number, patchId: string])[] = [
+  // 5 (0.6): a break-glass may name the evidence version it was decided on (a bulk action's dry run).
+  [5, 'cordon-rules-5'],
   // 4 (0.5): timeline entries are hash-chained as they are written; a case can be a second review.
   [4, 'cordon-rules-4'],
   [3, 'cordon-rules-3'],
