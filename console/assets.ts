@@ -72,11 +72,12 @@ fieldset { border:1px solid var(--line); border-radius:6px; padding:10px 12px; m
 export const SCRIPT = `
 (function () {
   'use strict';
-  // The queue refreshes itself; not while the reviewer is choosing a filter, nor in a hidden tab.
-  var region = document.getElementById('queue');
+  // A region with data-refresh (the queue, a running bulk action) refreshes itself; not while the reviewer is
+  // choosing a filter, nor in a hidden tab; and no more once the fresh region has no data-refresh.
+  var region = document.querySelector('[data-refresh][id]');
   if (region) {
     var seconds = Number(region.getAttribute('data-refresh')) || 30;
-    setInterval(function () {
+    var timer = setInterval(function () {
       if (document.visibilityState === 'hidden') return;
       var active = document.activeElement;
       if (active && region.contains(active) && /^(SELECT|INPUT|TEXTAREA)$/.test(active.tagName)) return;
@@ -85,11 +86,12 @@ export const SCRIPT = `
           // Signed out or failing: a full load shows the page the server means.
           if (!res.ok || res.redirected) return void location.reload();
           return res.text().then(function (text) {
-            var fresh = new DOMParser().parseFromString(text, 'text/html').getElementById('queue');
+            var fresh = new DOMParser().parseFromString(text, 'text/html').getElementById(region.id);
             if (!fresh) return;
             var adopted = document.adoptNode(fresh);
             region.replaceWith(adopted);
             region = adopted;
+            if (!adopted.hasAttribute('data-refresh')) clearInterval(timer);
           });
         })
         .catch(function () {});

@@ -1,7 +1,8 @@
 // The console's words in English and Simplified Chinese, the choice of language (a cookie set by the switch,
 // else the browser's Accept-Language, web/i18n.ts), and times as a reviewer reads them.
 import { duration, fill, type Lang } from '../web/i18n';
-import { EN, ZH, type Key } from './words';
+import { EN, type Key } from './words';
+import { ZH } from './words-zh';
 
 export type { Key } from './words';
 

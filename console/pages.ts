@@ -60,6 +60,7 @@ export function layout(ctx: PageContext, title: string, body: Html): string {
           ctx.principal
             ? html`<nav class="tools">
                 <a href="/console/ended">${t('endedCases')}</a>
+                ${ctx.principal.role === 'senior' || ctx.principal.role === 'admin' ? html`<a href="/console/bulk-actions">${t('bulkActions')}</a>` : ''}
                 <form class="search" method="get" action="/console/search" role="search">
                   <input
                     type="search"

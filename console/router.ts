@@ -32,6 +32,7 @@ import { caseListRoutes } from './case-list-routes';
 import { FILES_CSS, fileOfCase, inlineImage, lookUpFiles } from './case-files';
 import { AUDIT_CSS, auditPageRoutes } from './audit-page';
 import { guardBanner } from './guard-banner';
+import { bulkPageRoutes } from './bulk-pages';
 import { LANG_COOKIE, translator } from './i18n';
 import { errorPage, loginPage, problemBox, queuePage, type PageContext } from './pages';
 import { applyFilter, facetCounts, parseFilter, queueRows, sortQueue } from './queue';
@@ -241,6 +242,14 @@ export function consoleRouter(deps: ConsoleDeps): Router {
 
   // Search and the ended cases (console/case-list-routes.ts).
   caseListRoutes(router, {
+    call,
+    context: (req, res) => context(req, res),
+    signedIn,
+    principal: principalOf,
+  });
+
+  // Bulk actions: the list and one action's progress, its approval and cancel (console/bulk-pages.ts).
+  bulkPageRoutes(router, {
     call,
     context: (req, res) => context(req, res),
     signedIn,

@@ -12,7 +12,8 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { scorerFromConfig } from '../activities/scorer';
 import { parseConfig } from '../infra/config';
 import { createCaseWorker } from '../worker/create';
-import { requires } from './helpers/requirements';
+import { requires, requiresInTest } from './helpers/requirements';
+import { launchBrowser, openPage, signIn } from './helpers/browser';
 import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
@@ -277,6 +278,46 @@ describe('reviewed bulk rollback (issue 20)', function () {
     // Put the policy back for the next test.
     writeFileSync(policyFile, JSON.stringify({ ...DEFAULT_POLICY, version: 'bulk-1' }));
     await eventually(async () => env.h.deps.scorer.policy.policy.version === 'bulk-1', 20_000, 'reloaded');
+  });
+
+  it('in the console (headless Chromium): the requester sees who approves; a second senior approves and watches it finish', async function () {
+    requiresInTest(this, 'chromium');
+    const from = new Date().toISOString();
+    const accounts = [uniqueAccount('bkc'), uniqueAccount('bkc')];
+    for (const a of accounts) await restrict(a);
+    const r = await dryRun({
+      selector: { rule: 'identity-mismatch', ...windowOf(from) },
+      action: 'LIFT',
+      explanation: { text: 'Lifted from the console.' },
+    });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const bulkId = r.body.bulkId as string;
+    const browser = await launchBrowser();
+    try {
+      const mine = await openPage(browser, env.api.url);
+      await signIn(mine.page, 'dev-senior', `/console/bulk-actions/${bulkId}`);
+      assert.match(await mine.page.locator('#bulk').innerText(), /Another senior or an admin approves it/);
+      assert.equal(
+        await mine.page.locator('form[action$="/approval"]').count(),
+        0,
+        'no approve button for the requester',
+      );
+      await mine.context.close();
+      const other = await openPage(browser, env.api.url, 'zh-CN');
+      await signIn(other.page, SENIOR_2, '/console/bulk-actions');
+      await other.page.locator(`tr[data-bulk-id="${bulkId}"] a`).click();
+      await Promise.all([
+        other.page.waitForURL(new RegExp(`/console/bulk-actions/${bulkId}$`)),
+        other.page.locator('form[action$="/approval"] button').click(),
+      ]);
+      // The page refreshes itself until the action has ended.
+      await other.page.locator('#bulk[data-status="DONE"]').waitFor({ timeout: 60_000 });
+      assert.match(await other.page.locator('#bulk').innerText(), /共 2 个，已完成 2 个/);
+      assert.deepEqual(other.problems, []);
+    } finally {
+      await browser.close();
+    }
+    for (const a of accounts) assert.equal(await restricted(a), false);
   });
 
   it('through a worker shut down hard in the middle, no case is acted on twice and all are done', async () => {
