@@ -11,9 +11,9 @@ const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 /**
  * The project's modules the workflow bundle carries, computed at every lint: every file reached by value imports
  * (type-only imports are erased before bundling) from the bundle's entries, the workflows (WORKFLOWS_PATH in
- * worker/create.ts) and the failure converter it loads by path (FAILURE_CONVERTER_PATH in infra/codec.ts). A
- * module the workflow starts importing is linted as workflow code at once; test/workflow-bundle.test.ts checks
- * the list against a real bundle.
+ * worker/create.ts), tracing's interceptors (WORKFLOW_INTERCEPTOR_MODULES there) and the failure converter it
+ * loads by path (FAILURE_CONVERTER_PATH in infra/codec.ts). A module the workflow starts importing is linted as
+ * workflow code at once; test/workflow-bundle.test.ts checks the list against a real bundle.
  */
 function workflowBundleModules(entries) {
   const root = import.meta.dirname;
@@ -82,7 +82,11 @@ export default tseslint.config(
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox, and every cached workflow carries its imports.
-    files: workflowBundleModules(['workflows/index.ts', 'infra/failure-converter.ts']),
+    files: workflowBundleModules([
+      'workflows/index.ts',
+      'workflows/otel-interceptors.ts',
+      'infra/failure-converter.ts',
+    ]),
     rules: {
       // Not there, or not deterministic, in the sandbox (Date and Math.random are replaced by deterministic ones).
       'no-restricted-globals': [

@@ -4,11 +4,13 @@
 // dispatchers from sending the same message at once, and receivers deduplicate by idempotency key.
 // A message's delivery record names only the channels that carried it; a user notice that no channel could
 // carry (no address for e-mail, no messaging endpoint: only the log) is FAILED with the reason, so neither the
-// case's timeline nor its deliveries claim the user was told.
+// case's timeline nor its deliveries claim the user was told. A message queued inside a trace is delivered in a
+// span of that trace (`deliver <kind>`, a child of the activity that queued it), its outcome on the span.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../infra/logger';
 import type { Store } from '../infra/store';
 import type { StoredMessage } from '../infra/stores/outbox';
+import { inStoredTrace } from '../infra/trace-context';
 import { carryNotice, type BackendNotifier, type NotificationChannel } from './channels';
 
 export interface DispatcherOptions {
@@ -45,32 +47,54 @@ export function startDispatcher(o: DispatcherOptions): Dispatcher {
   let wake: (() => void) | undefined;
   let kicked = false;
 
-  const deliver = async (m: StoredMessage): Promise<void> => {
+  /** One attempt; answers how it went (the delivery span's `cordon.delivery.outcome`). */
+  const attempt = async (m: StoredMessage): Promise<'DELIVERED' | 'FAILED' | 'RETRY'> => {
     try {
       if (m.message.kind === 'NOTIFY_USER') {
         const { carried, skipped } = await carryNotice(o.channels, m.message.notice);
-        if (carried.length > 0) return await o.store.outbox.markDelivered(m.seq, carried);
+        if (carried.length > 0) {
+          await o.store.outbox.markDelivered(m.seq, carried);
+          return 'DELIVERED';
+        }
         // Nothing to retry: no channel has a way to this account holder. Recorded as such, never as sent.
         const reason = `${NO_CHANNEL}: ${skipped.join('; ') || 'no channel configured'}`;
         o.logger.warn('user notice reached no one', { caseId: m.caseId, key: m.idempotencyKey, reason });
-        return await o.store.outbox.markFailed(m.seq, reason);
+        await o.store.outbox.markFailed(m.seq, reason);
+        return 'FAILED';
       }
       // A case's event, or Cordon's own about the account (account.erased): the same webhook, in the same order.
       await o.backend.send(m.message.event);
       await o.store.outbox.markDelivered(m.seq, [o.backend.name]);
+      return 'DELIVERED';
     } catch (err) {
       const reason = err instanceof Error ? err.message.slice(0, 200) : 'delivery failed';
       const forGood = err instanceof ApplicationFailure && err.nonRetryable;
       if (forGood || Date.now() - m.createdAt >= giveUpAfterMs) {
         o.logger.error('message failed for good', { caseId: m.caseId, key: m.idempotencyKey, reason });
         await o.store.outbox.markFailed(m.seq, reason);
-      } else {
-        const backoff = Math.min(maxBackoffMs, 250 * 2 ** Math.min(m.attempts, 20));
-        o.logger.warn('message delivery will be retried', { key: m.idempotencyKey, attempt: m.attempts + 1 });
-        await o.store.outbox.markRetry(m.seq, reason, Date.now() + backoff * (0.8 + Math.random() * 0.4));
+        return 'FAILED';
       }
+      const backoff = Math.min(maxBackoffMs, 250 * 2 ** Math.min(m.attempts, 20));
+      o.logger.warn('message delivery will be retried', { key: m.idempotencyKey, attempt: m.attempts + 1 });
+      await o.store.outbox.markRetry(m.seq, reason, Date.now() + backoff * (0.8 + Math.random() * 0.4));
+      return 'RETRY';
     }
   };
+
+  const deliver = (m: StoredMessage): Promise<void> =>
+    inStoredTrace(
+      m.traceparent,
+      `deliver ${m.message.kind}`,
+      {
+        'cordon.case_id': m.caseId,
+        'cordon.message.kind': m.message.kind,
+        'cordon.message.attempt': m.attempts + 1,
+      },
+      async (span) => {
+        const outcome = await attempt(m);
+        span?.setAttribute('cordon.delivery.outcome', outcome);
+      },
+    );
 
   const loop = (async () => {
     while (!stopped) {

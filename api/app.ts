@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { Scorer } from '../activities/scorer';
 import type { Principal, TokenTable } from '../infra/config';
 import { logContext, type Logger } from '../infra/logger';
+import { annotateRequest, traceRequest } from '../infra/trace-context';
 import { createAuthenticator, requireRole } from './auth';
 import type { CaseService } from './case-service';
 import { sdkMetricsText, type Metrics } from '../infra/metrics';
@@ -173,7 +174,8 @@ export function buildApp(d: AppDeps): express.Express {
         ms: Math.round(performance.now() - started),
       }),
     );
-    logContext.run({ requestId }, next);
+    // With tracing on, the request is a span (infra/trace-context.ts): its Temporal calls and log lines join it.
+    logContext.run({ requestId }, () => traceRequest(req, res, next));
   });
   const authenticate = createAuthenticator(d.tokens);
   const table = routes(d);
@@ -260,7 +262,9 @@ export function buildApp(d: AppDeps): express.Express {
         body: parsePart(r.body, req.body, 'body'),
         principal: res.locals.principal as Principal,
       };
-      res.status(r.status ?? 200).json(await r.handle(input));
+      const answer = await r.handle(input);
+      annotateRequest(input.body, answer); // codes and IDs only, when traced
+      res.status(r.status ?? 200).json(answer);
     });
   }
 

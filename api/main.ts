@@ -17,8 +17,6 @@ import { LiveFeatures } from './live-features';
 import { Linker } from './linker';
 import { RuleGuards } from './guards';
 import { GuardNotes } from './guard-notes';
-import { BulkActions } from './bulk-actions';
-import { TASK_QUEUE } from '../core/contracts';
 import { devMailDir } from './dev-mail';
 import { codecDataConverter, codecFromConfig } from '../infra/codec';
 import type { EvidenceStore } from '../infra/evidence-store';
@@ -28,6 +26,9 @@ import { stopOnSignals } from '../infra/shutdown';
 import { ConsoleSessionStore } from '../infra/sessions';
 import { TemporalHistoryEraser } from '../infra/erasure-temporal';
 import { ErasureService } from './erasure';
+import { BulkActions } from './bulk-actions';
+import { TASK_QUEUE } from '../core/contracts';
+import { flushTracing, startTracing, tracingClientInterceptors } from '../infra/tracing';
 
 /** Once the listener is closed, requests in flight get this long to be answered before their connections are cut. */
 export const REQUEST_DRAIN_MS = 5_000;
@@ -67,6 +68,8 @@ export async function startApi(
 ): Promise<RunningApi> {
   // Everything the API sends to or reads from Temporal goes through the payload codec; /codec serves the same one.
   const codec = codecFromConfig(config);
+  // Traces when OTEL_EXPORTER_OTLP_ENDPOINT is set: each request's, through its Temporal calls (infra/tracing.ts).
+  startTracing('cordon-api');
   const store = sharedStore ?? (await openStore(config.database));
   const calls = callTracker();
   /** Set when the stop begins: /readyz fails and every answer closes its connection. */
@@ -78,6 +81,7 @@ export async function startApi(
     connection: connection ?? ownConnection,
     namespace: config.temporal.namespace,
     dataConverter: codecDataConverter(codec),
+    interceptors: { workflow: tracingClientInterceptors() },
   });
   const scorer = scorerFromConfig(config, logger.child('policy'));
   const shadowPolicy = config.shadowPolicyFile
@@ -142,6 +146,14 @@ export async function startApi(
     entities: entityHasherFromConfig(config),
     features,
     guards,
+    publicUrl: config.publicUrl,
+    dataDir: config.dataDir,
+    mode: config.mode,
+    mailDir: config.mode === 'development' ? devMailDir(config.dataDir) : undefined,
+    codec,
+    codecCorsOrigins: config.codec.corsOrigins,
+    eventMaxFutureMs: config.eventMaxFutureMs,
+    erasures,
     // Reviewed bulk actions; with their limits (CORDON_BULK_MAX, CORDON_BULK_RATE).
     bulkActions: new BulkActions({
       store,
@@ -152,14 +164,6 @@ export async function startApi(
       maxCases: config.bulk.maxCases,
       ratePerSecond: config.bulk.ratePerSecond,
     }),
-    publicUrl: config.publicUrl,
-    dataDir: config.dataDir,
-    mode: config.mode,
-    mailDir: config.mode === 'development' ? devMailDir(config.dataDir) : undefined,
-    codec,
-    codecCorsOrigins: config.codec.corsOrigins,
-    eventMaxFutureMs: config.eventMaxFutureMs,
-    erasures,
     ready: () => !stopping,
     portal: {
       verification: {
@@ -260,6 +264,7 @@ export async function startApi(
       if (ownConnection) await calls.idle(o.callsDrainMs ?? 15_000);
       await ownConnection?.close();
       if (!sharedStore) await store.db.close();
+      await flushTracing();
     },
   };
   return running;

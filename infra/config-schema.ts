@@ -407,6 +407,45 @@ export const ENV_SCHEMA = z.object({
     "the Temporal SDK's log level (its `INFO` lines, webpack's bundle report among them, drown Cordon's own)",
     { group: 'logs' },
   ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: variable(
+    emptyAsUnset(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional()),
+    'OpenTelemetry traces: the OTLP/HTTP collector, such as `http://127.0.0.1:4318` (traces go to its `/v1/traces`); unset, tracing is off (see [operations.md](operations.md#traces))',
+    { group: 'logs', default: 'none: no traces' },
+  ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: variable(
+    emptyAsUnset(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional()),
+    'the full URL traces are sent to, used as given (wins over `OTEL_EXPORTER_OTLP_ENDPOINT`)',
+    { group: 'logs', default: 'none' },
+  ),
+  OTEL_EXPORTER_OTLP_PROTOCOL: variable(
+    emptyAsUnset(
+      z
+        .enum(
+          ['http/protobuf', 'http/json'],
+          'must be http/protobuf or http/json (gRPC is not supported: use the OTLP/HTTP port of the collector)',
+        )
+        .default('http/protobuf'),
+    ),
+    'how traces are sent: `http/protobuf` or `http/json` (OTLP over gRPC is not supported)',
+    { group: 'logs' },
+  ),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: variable(
+    emptyAsUnset(
+      z
+        .enum(
+          ['http/protobuf', 'http/json'],
+          'must be http/protobuf or http/json (gRPC is not supported: use the OTLP/HTTP port of the collector)',
+        )
+        .optional(),
+    ),
+    'the same for traces only (wins over `OTEL_EXPORTER_OTLP_PROTOCOL`)',
+    { group: 'logs', default: '`OTEL_EXPORTER_OTLP_PROTOCOL`' },
+  ),
+  OTEL_SERVICE_NAME: variable(
+    emptyAsUnset(z.string().min(1).max(100).optional()),
+    "the service name on a process's spans",
+    { group: 'logs', default: '`cordon-api`, `cordon-worker` (`npm start`: `cordon-worker`)' },
+  ),
 
   // The command line
   CORDON_URL: variable(

@@ -1,11 +1,12 @@
 // Logs through pino: JSON lines in production (or with LOG_FORMAT=json), readable one-line records in
 // development. Every line carries its component and, inside an HTTP request, the request's ID (from an
-// AsyncLocalStorage context, so no call site has to pass it). Callers pass IDs and codes, never personal data
-// (no statements, answers or evidence).
+// AsyncLocalStorage context, so no call site has to pass it), and inside a recorded trace (infra/tracing.ts) its
+// `trace_id` and `span_id`. Callers pass IDs and codes, never personal data (no statements, answers or evidence).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { envValue } from './config-schema';
+import { traceFields } from './trace-context';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -49,7 +50,11 @@ export function createLogger(component: string, options: { json?: boolean; level
     level,
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
-    mixin: () => logContext.getStore() ?? {},
+    mixin: () => {
+      const request = logContext.getStore();
+      const traced = traceFields();
+      return traced ? { ...request, ...traced } : (request ?? {});
+    },
   };
   const root = json
     ? // JSON lines on stdout, levels by name, for a log collector.

@@ -349,6 +349,17 @@ export const MIGRATIONS: Migration[] = [
     ],
   },
   {
+    version: 13,
+    up: () => [
+      // Traces (infra/tracing.ts): the W3C traceparent of the activity that queued a message, so its delivery
+      // joins that trace. A table beside `messages`, not a column: SQLite cannot add a column idempotently, and
+      // processes migrate at once. Written only while tracing is on; a row goes once its message is settled.
+      `CREATE TABLE IF NOT EXISTS message_traces (
+        idempotency_key TEXT PRIMARY KEY,
+        traceparent TEXT NOT NULL)`,
+    ],
+  },
+  {
     version: 14,
     up: () => [
       // A guard's trip noted in each case its rule restricted in the tripping hour (api/guard-notes.ts): queued

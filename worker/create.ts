@@ -14,8 +14,14 @@ import { createBulkActivities } from '../activities/bulk';
 import { TASK_QUEUE } from '../core/contracts';
 import { codecDataConverter, FAILURE_CONVERTER_PATH } from '../infra/codec';
 import { DEFAULT_WORKFLOW_CACHE_SIZE, DEFAULT_WORKFLOW_TASK_SLOTS, envValue } from '../infra/config-schema';
+import { tracingActivityInterceptors, tracingSinks } from '../infra/tracing';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/**
+ * Bundled with the workflows whatever the configuration: tracing's workflow interceptors (they record only inside
+ * a trace, so the workflow code is the same with tracing on or off; infra/tracing.ts).
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/otel-interceptors')];
 
 /** Keep zod and express out of the workflow sandbox even if an import slips in: nothing there needs them. */
 const IGNORED_MODULES = ['zod', 'express'];
@@ -29,7 +35,8 @@ export interface CaseWorkerOptions {
   codec: PayloadCodec;
   /**
    * A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start-up. A prebuilt bundle
-   * must be built with failureConverterPath: FAILURE_CONVERTER_PATH, or workflow failures go out in plaintext.
+   * must be built with failureConverterPath: FAILURE_CONVERTER_PATH, or workflow failures go out in plaintext,
+   * and with workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, or workflows record no spans.
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** How many case workflows the worker keeps in memory (CORDON_WORKFLOW_CACHE_SIZE); the rest replay on use. */
@@ -75,9 +82,18 @@ export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
     ...(o.drain ? { shutdownGraceTime: o.drain.graceMs, shutdownForceTime: o.drain.forceMs } : {}),
     // The bundler (no prebuilt bundle) takes the failure converter from here too.
     dataConverter: codecDataConverter(o.codec),
+    // Tracing (infra/tracing.ts): activities in spans of their workflow's trace, workflow spans out by the sink.
+    sinks: tracingSinks(),
     ...(o.workflowBundle
-      ? { workflowBundle: o.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { ignoreModules: IGNORED_MODULES } }),
+      ? { workflowBundle: o.workflowBundle, interceptors: { activity: tracingActivityInterceptors() } }
+      : {
+          workflowsPath: WORKFLOWS_PATH,
+          bundlerOptions: { ignoreModules: IGNORED_MODULES },
+          interceptors: {
+            activity: tracingActivityInterceptors(),
+            workflowModules: WORKFLOW_INTERCEPTOR_MODULES,
+          },
+        }),
   });
 }
 
@@ -90,6 +106,7 @@ export async function writeWorkflowBundle(file: string, workflowsPath = WORKFLOW
   const noop = () => undefined;
   const { code } = await bundleWorkflowCode({
     workflowsPath,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     ignoreModules: IGNORED_MODULES,
     failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop },

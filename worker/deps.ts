@@ -16,6 +16,7 @@ import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { openStore, type Store } from '../infra/store';
 import { startDispatcher, type Dispatcher } from '../activities/dispatcher';
+import { flushTracing, startTracing } from '../infra/tracing';
 
 /** The real dependencies of the activities, chosen by configuration. */
 export function activityDepsFromConfig(config: Config, logger: Logger, store: Store): ActivityDeps {
@@ -66,6 +67,8 @@ export interface WorkerRuntime {
 /** Cordon's database, the activities' dependencies over it, and the dispatcher that delivers its outbox. */
 export async function startWorkerRuntime(config: Config, logger: Logger): Promise<WorkerRuntime> {
   const codec = codecFromConfig(config); // first: a missing production key stops before anything opens
+  // Traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (before the worker is created: it takes the interceptors).
+  startTracing('cordon-worker');
   const store = await openStore(config.database);
   const deps = activityDepsFromConfig(config, logger, store);
   const dispatcher = startDispatcher({
@@ -93,6 +96,7 @@ export async function startWorkerRuntime(config: Config, logger: Logger): Promis
       deps.scorer.close?.();
       await dispatcher.stop();
       await store.db.close();
+      await flushTracing();
     },
   };
 }

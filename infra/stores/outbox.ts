@@ -1,6 +1,8 @@
 // The outbox: the messages owed to users and the backend, in order per account, with their delivery status. The
 // workflow hands them over; the dispatcher leases and delivers them. A user notice's payload is sealed under its
-// account's data key until its retention has passed (CORDON_MESSAGE_RETENTION_DAYS).
+// account's data key until its retention has passed (CORDON_MESSAGE_RETENTION_DAYS). While tracing is on, a
+// message queued inside a trace (an activity of a traced request) keeps its W3C `traceparent` beside it
+// (message_traces) until it is settled, so its delivery joins that trace.
 import type {
   AccountMessage,
   GuardMessage,
@@ -11,6 +13,7 @@ import type {
 import { DataKeyError, SEALED_PREFIX, type DataKeys } from '../data-keys';
 import { FIELD, messageIsPersonal, openJson, sealJson } from '../personal-data';
 import { redactNoticesOf, redactSettledNotices } from '../personal-data-jobs';
+import { currentTraceparent } from '../trace-context';
 import { insertIgnore, type StoreContext } from './context';
 
 export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
@@ -32,6 +35,8 @@ export interface StoredMessage {
   updatedAt: number;
   /** Its personal fields were removed after the retention (CORDON_MESSAGE_RETENTION_DAYS). */
   redacted?: true;
+  /** The trace it was queued in (W3C traceparent), when tracing was on. */
+  traceparent?: string;
 }
 
 export interface MessageRow {
@@ -46,6 +51,7 @@ export interface MessageRow {
   channels: string | null;
   created_at: number;
   updated_at: number;
+  traceparent?: string | null;
   [k: string]: unknown;
 }
 
@@ -64,6 +70,7 @@ export function toMessage(r: MessageRow, message: StoredOutboxMessage): StoredMe
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     ...(redacted ? { redacted } : {}),
+    ...(r.traceparent ? { traceparent: r.traceparent } : {}),
   };
 }
 
@@ -100,6 +107,7 @@ export class OutboxStore {
   async enqueue(messages: StoredOutboxMessage[]): Promise<void> {
     const { db, dataKeys, clock } = this.c;
     const now = clock();
+    const traceparent = currentTraceparent();
     for (const m of messages) {
       const { accountId, caseId } = refsOf(m);
       await db.run(
@@ -128,6 +136,11 @@ export class OutboxStore {
           now,
         ],
       );
+      if (traceparent)
+        await db.run(insertIgnore(db, 'message_traces', ['idempotency_key', 'traceparent']), [
+          keyOf(m),
+          traceparent,
+        ]);
     }
   }
 
@@ -139,7 +152,8 @@ export class OutboxStore {
     const { db } = this.c;
     const now = this.c.clock();
     const heads = await db.query<MessageRow>(
-      `SELECT m.* FROM messages m
+      `SELECT m.*, t.traceparent FROM messages m
+       LEFT JOIN message_traces t ON t.idempotency_key = m.idempotency_key
        WHERE m.status = 'PENDING'
          AND m.seq = (SELECT MIN(seq) FROM messages p WHERE p.account_id = m.account_id AND p.status = 'PENDING')
          AND m.next_attempt_at <= ? AND (m.leased_until IS NULL OR m.leased_until < ?)
@@ -220,8 +234,13 @@ export class OutboxStore {
     return redactNoticesOf(this.c.db, this.c.dataKeys, accountId);
   }
 
-  /** Removes the personal fields of notices settled longer than the retention before `now`. */
+  /** Removes the personal fields of notices settled longer than the retention before `now`, and the trace
+   * contexts of settled messages (their deliveries are over). */
   async purge(now: number): Promise<void> {
     await redactSettledNotices(this.c.db, this.c.dataKeys, now - this.retentionMs);
+    await this.c.db.run(
+      `DELETE FROM message_traces WHERE idempotency_key IN
+       (SELECT idempotency_key FROM messages WHERE status <> 'PENDING')`,
+    );
   }
 }

@@ -12,7 +12,7 @@ import {
 } from '../../infra/codec';
 import { freePort, startDevServer, type DevServer } from '../../scripts/dev-server';
 import { ensureTemporalCli } from '../../scripts/temporal-tools';
-import { WORKFLOWS_PATH } from '../../worker/create';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../worker/create';
 
 let devServer: Promise<DevServer> | undefined;
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -37,10 +37,14 @@ export const testCodec = new EncryptionCodec(parseCodecKeys(TEST_CODEC_KEYS, TES
 /** For a Client, a Worker or a replayer of the tests: the test key, and failure messages through it. */
 export const testDataConverter: DataConverter = codecDataConverter(testCodec);
 
-/** The workflow bundle, built once for the whole run, with the failure converter that encodes messages. */
+/**
+ * The workflow bundle, built once for the whole run, as production builds it: with the failure converter that
+ * encodes messages and tracing's workflow interceptors.
+ */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     failureConverterPath: FAILURE_CONVERTER_PATH,
     ignoreModules: ['zod', 'express'],
     logger: quietLogger,
