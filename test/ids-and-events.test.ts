@@ -17,6 +17,7 @@ import {
   occurredTooFarAhead,
   RequestIdSchema,
   RiskEventSchema,
+  RESERVED_EVENT_PREFIXES,
   STAFF_EVENT_PREFIX,
   StaffReportSchema,
 } from '../core/events';
@@ -213,12 +214,13 @@ describe('the event envelope: attributes and contacts at their edges', () => {
     assert.deepEqual(Object.keys(doc.$defs), ['Contact']);
     for (const variant of doc.oneOf) {
       const { eventId, occurredAt, contact } = variant.properties;
-      assert.deepEqual(eventId.not, { pattern: `^${STAFF_EVENT_PREFIX}` });
-      assert.match(eventId.description, /must not begin with "staff:"/);
+      assert.deepEqual(eventId.not, { pattern: '^(staff|linked):' });
+      assert.match(eventId.description, /must not begin with "staff:" or "linked:"/);
       assert.match(occurredAt.description, /CORDON_EVENT_MAX_FUTURE_S/);
       assert.match(occurredAt.description, /OCCURRED_IN_FUTURE/);
       assert.deepEqual(contact, { $ref: '#/$defs/Contact' });
     }
+    assert.deepEqual(RESERVED_EVENT_PREFIXES, [STAFF_EVENT_PREFIX, 'linked:']);
     assert.equal(STAFF_EVENT_PREFIX, 'staff:');
   });
 });

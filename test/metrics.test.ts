@@ -126,10 +126,12 @@ describe('metrics at /metrics', function () {
       'cordon_time_to_restrict_seconds',
       'cordon_actions_total',
       'cordon_decisions_total',
+      'cordon_guard_trips_total',
       'cordon_open_cases',
       'cordon_review_queue_depth',
       'cordon_review_sla_breached',
       'cordon_messages',
+      'cordon_guard_tripped',
       'cordon_source_up',
     ]);
   });
