@@ -505,7 +505,7 @@ export const ENV_SCHEMA = z.object({
     { group: 'tools' },
   ),
   CORDON_TEST_JOBS: variable(
-    integer(1, 16, 2),
+    integer(1, 16, 3),
     '`npm test`: mocha processes run at once, the test files shared out between them (`1`: a single one)',
     { group: 'tools' },
   ),

@@ -1,9 +1,10 @@
 // What the test suites need from the machine, checked before `npm test` provisions anything: the Temporal CLI
-// (or Go to build it), PostgreSQL's server programs, headless Chromium, and Python to install moto and
-// schemathesis from PyPI (plus, for CORDON_CLUSTER_TEST=1, the cluster's Temporal programs). Each missing thing
-// is named with how to get it. Outside CI the suites that need it are skipped, each saying why (the suites
-// declare their needs with test/helpers/requirements.ts, which runs these same checks); with CI set (.ci/run
-// exports CI=true) a missing thing fails the run. Then, as `npm test` always did, the Temporal CLI is built with
+// (or Go to build it), PostgreSQL's server programs, headless Chromium, Python to install moto and
+// schemathesis from PyPI, and Prometheus's promtool for the alert rules and the dashboard (plus, for
+// CORDON_CLUSTER_TEST=1, the cluster's Temporal programs). Each missing thing is named with how to get it.
+// Outside CI the suites that need it are skipped, each saying why (the suites declare their needs with
+// test/helpers/requirements.ts, which runs these same checks); with CI set (.ci/run exports CI=true) a missing
+// thing fails the run. Then, as `npm test` always did, the Temporal CLI is built with
 // Go if it is not there yet (docs/testing.md).
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { MOTO_DIR } from './moto';
 import { SCHEMATHESIS_DIR } from './schemathesis';
 import { ensureTemporalCli, onPath, ROOT, TOOLS_DIR } from './temporal-tools';
 
-export type Requirement = 'temporal' | 'cluster-tools' | 'postgres' | 'chromium' | 'python';
+export type Requirement = 'temporal' | 'cluster-tools' | 'postgres' | 'chromium' | 'python' | 'promtool';
 
 export interface Finding {
   requirement: Requirement;
@@ -225,12 +226,34 @@ function python(): Finding {
   };
 }
 
+/** Prometheus's rule checker, which the monitoring suite runs on deploy/monitoring (Debian: package prometheus). */
+function promtool(): Finding {
+  const base = {
+    requirement: 'promtool' as const,
+    what: "Prometheus's promtool",
+    neededBy: 'the alert rules and dashboard suite (test/monitoring.test.ts)',
+  };
+  const path = onPath('promtool');
+  if (!path)
+    return {
+      ...base,
+      ok: false,
+      detail: 'no promtool on PATH',
+      fix: 'apt-get install prometheus (it brings promtool), or put a promtool 2.x on PATH',
+    };
+  const version = /version (\S+)/.exec(
+    spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 30_000 }).stdout ?? '',
+  );
+  return { ...base, ok: true, detail: version ? `${path} (${version[1]})` : path };
+}
+
 const checks: Record<Requirement, (phase: Phase) => Finding> = {
   temporal,
   'cluster-tools': clusterTools,
   postgres,
   chromium,
   python,
+  promtool,
 };
 
 const memo = new Map<string, Finding>();
@@ -251,7 +274,7 @@ function say(line: string): void {
 }
 
 async function main(): Promise<number> {
-  const wanted: Requirement[] = ['temporal', 'postgres', 'chromium', 'python'];
+  const wanted: Requirement[] = ['temporal', 'postgres', 'chromium', 'python', 'promtool'];
   if (process.env.CORDON_CLUSTER_TEST === '1') wanted.push('cluster-tools');
   const findings = wanted.map((r) => check(r, 'before-provisioning'));
   for (const f of findings)
