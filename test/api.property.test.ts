@@ -291,6 +291,19 @@ const VALID_BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
     { statement: freeText(2_000), evidence, requestId },
     { requiredKeys: ['statement', 'requestId'] },
   ),
+  // A bulk action's dry run names at least one field of its selector (a rule here), a window forwards.
+  'POST /v1/bulk-actions': fc.record({
+    requestId,
+    selector: fc.record(
+      {
+        rule: fc.stringMatching(/^[a-z0-9-]{1,64}$/),
+        status: fc.constantFrom('LIMITED', 'IN_REVIEW', 'AWAITING_USER'),
+      },
+      { requiredKeys: ['rule'] },
+    ),
+    action: fc.constantFrom('LIFT', 'RESCORE'),
+    explanation: fc.record({ text: freeText(1_000) }),
+  }),
   'POST /v1/cases/:caseId/info': fc.record(
     { answer: freeText(4_000), evidence, requestId },
     { requiredKeys: ['answer', 'requestId'] },

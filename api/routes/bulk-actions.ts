@@ -38,7 +38,10 @@ export const BulkSelectorSchema = z
   .refine((s) => !s.openedFrom || !s.openedTo || Date.parse(s.openedFrom) < Date.parse(s.openedTo), {
     message: 'openedFrom must be before openedTo',
     path: ['openedTo'],
-  });
+  })
+  .describe(
+    'Which open cases: at least one of its fields (else 400); with both, openedFrom before openedTo (else 400 on openedTo)',
+  );
 
 export const BulkActionBody = z.strictObject({
   requestId: RequestIdSchema,

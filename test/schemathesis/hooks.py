@@ -13,7 +13,14 @@ FUTURE_EVENT = ("OCCURRED_IN_FUTURE", "body.occurredAt", None)
 # Between two query parameters (and now, their default): a report's window runs forwards, ten years at most.
 WINDOW_ORDER = ("VALIDATION_FAILED", "query.from", "`from` must be before `to`")
 WINDOW_LENGTH = ("VALIDATION_FAILED", "query.from", "the window is at most ten years")
-UNSTATABLE = (FUTURE_EVENT, WINDOW_ORDER, WINDOW_LENGTH)
+# A bulk action's selector names at least one field, and its opening window runs forwards (said in its description).
+BULK_SELECTOR_EMPTY = (
+    "VALIDATION_FAILED",
+    "body.selector",
+    "name at least one of rule, reasonCode, policyVersion, status, openedFrom, openedTo",
+)
+BULK_WINDOW_ORDER = ("VALIDATION_FAILED", "body.selector.openedTo", "openedFrom must be before openedTo")
+UNSTATABLE = (FUTURE_EVENT, WINDOW_ORDER, WINDOW_LENGTH, BULK_SELECTOR_EMPTY, BULK_WINDOW_ORDER)
 
 
 def _unstatable(code, error):
