@@ -772,8 +772,14 @@ function checkSafe(p: Probe, reply: Reply): void {
     assert.equal(p.request.method, 'OPTIONS', `only OPTIONS answers 204: ${what}`);
     assert.ok(reply.headers.allow, `a 204 to OPTIONS has Allow: ${what}`);
   } else {
-    // 202: an erasure's request or approval, accepted to run (the only routes that answer it).
-    if (reply.status === 202) assert.match(p.route, /erasure/, `only erasures answer 202: ${what}`);
+    // 202: accepted to run (an erasure's request or approval, a bulk action's dry run or approval): only the
+    // routes whose table entry says so answer it.
+    if (reply.status === 202)
+      assert.equal(
+        TABLE.find((r) => routeKey(r) === p.route)?.status,
+        202,
+        `only routes declared 202 answer it: ${what}`,
+      );
     else assert.equal(reply.status, 200, what);
     assert.match(type, /^application\/json/, `a 200 is JSON: ${what}`);
     if (p.request.method !== 'HEAD') assert.ok(reply.body !== undefined, `a 200 has a body: ${what}`);
