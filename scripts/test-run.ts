@@ -7,19 +7,20 @@
 // Each process ("shard") is a plain mocha with the project's .mocharc.json and its own servers (a dev server, a
 // PostgreSQL, … started on free ports by test/helpers/), given a fixed share of the files: longest first onto the
 // least loaded shard, by the durations measured in scripts/test-durations.json (a file not listed there counts
-// as its defaultSeconds). The first shard, which holds the slowest file (schemathesis, bounded by time: 45 s a
-// role, in which it must reach every operation), runs its files longest last; the others longest first. So
-// schemathesis does not run while the shards start (loading their files, bundling the workflows: seen, 7 of 37
-// operations reached in its 45 s), nor beside the other shards' slowest files (the image's npm ci…). The table's
-// `alone` files run after the shards, each by itself: the chaos run keeps both cores busy with processes of its
-// own and restarts its worker every 8-12 s, so beside a shard its worker spends its time starting (seen: 136 of
-// 300 cases in 12 min). Not mocha's --parallel: it runs root hooks once per file, so test/setup.ts would stop
-// and start the dev server, PostgreSQL and the workflow bundle around each of ~90 files, and its reporter gets
-// copies of the suites, without the skip reasons test/helpers/requirements.ts keeps on them.
+// as its defaultSeconds). The shards run their files longest first and longest last in turn, so that the
+// slowest (the image's npm ci, the API's properties, the cluster) do not all run at once. The table's `alone`
+// files run after the shards, each by itself: the chaos run keeps both cores busy with processes of its own and
+// restarts its worker every 8-12 s, so beside a shard its worker spends its time starting (seen: 136 of 300
+// cases in 12 min); schemathesis has 45 s a role to reach every operation, and beside the shards it reached 7
+// of 37 (alone, on the same loaded machine, all of them).
+//
+// Not mocha's --parallel: it runs root hooks once per file, so test/setup.ts would stop and start the dev server,
+// PostgreSQL and the workflow bundle around each of ~90 files, and its reporter gets copies of the suites,
+// without the skip reasons test/helpers/requirements.ts keeps on them.
 //
 // Each shard's output is kept and printed whole when it ends, so the log reads file by file; then one line sums
 // the shards, `tests: N passed, N failed, N skipped`, the only line of that form (a shard's own says
-// "shard 1/2: tests: …"). A shard that exits without its results (a crash), or fails with no failed test
+// "shard 1/5: tests: …"). A shard that exits without its results (a crash), or fails with no failed test
 // counted, counts as one failed test: a run is never "0 failed" by losing a shard. SIGINT and SIGTERM stop the
 // shards. `--record` writes this run's durations into the table (run it as CI does, with CI's switches).
 //
@@ -123,8 +124,9 @@ export function readDurations(file = DURATIONS_FILE): DurationTable {
 }
 
 /**
- * Longest first onto the least loaded shard (the first of equals); then the first shard, which holds the longest
- * file, runs its files longest last, and the others longest first (equals in name order).
+ * Longest first onto the least loaded shard (of equals, the one with fewer files, then the first); then the first
+ * shard runs its files longest first, the second longest last, and so on in turn (equals in name order). Never an
+ * empty shard: mocha given no file would run its default spec, every test.
  */
 export function planShards(
   files: string[],
@@ -137,13 +139,15 @@ export function planShards(
     seconds: 0,
   }));
   for (const file of [...files].sort((a, b) => cost(b) - cost(a) || a.localeCompare(b))) {
-    const lightest = shards.reduce((min, s) => (s.seconds < min.seconds ? s : min));
+    const lightest = shards.reduce((min, s) =>
+      s.seconds < min.seconds || (s.seconds === min.seconds && s.files.length < min.files.length) ? s : min,
+    );
     lightest.files.push(file);
     lightest.seconds += cost(file);
   }
   const byCost = (a: string, b: string) => cost(b) - cost(a) || a.localeCompare(b);
-  shards.forEach((s, i) => s.files.sort((a, b) => (i === 0 ? byCost(b, a) : byCost(a, b))));
-  return shards;
+  shards.forEach((s, i) => s.files.sort((a, b) => (i % 2 === 0 ? byCost(a, b) : byCost(b, a))));
+  return shards.filter((s) => s.files.length > 0);
 }
 
 interface Shard {
@@ -160,6 +164,7 @@ interface Shard {
 }
 
 function startShard(label: string, files: string[], mochaArgs: string[], dir: string): Shard {
+  if (!files.length) throw new Error(`shard ${label} has no file (mocha would run every test)`);
   const resultsFile = join(dir, `shard-${label.replace('/', '-of-')}.json`);
   const args = [MOCHA_BIN, ...mochaArgs, '--reporter-option', `shard=${label}`];
   args.push('--reporter-option', `results=${resultsFile}`, ...(process.stdout.isTTY ? ['--color'] : []));
