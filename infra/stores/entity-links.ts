@@ -7,7 +7,7 @@
 import type { EntityKind } from '../../core/events';
 import type { Sighting } from '../../core/linked';
 import type { ReasonCode } from '../../core/model';
-import { insertIgnore, type StoreContext } from './context';
+import { insertIgnore, takeLease, type StoreContext } from './context';
 
 export type LinkJobKind = 'LINK' | 'WITHDRAW';
 
@@ -100,16 +100,9 @@ export class EntityLinks {
       [now],
     );
     for (const r of candidates) {
-      // Taken only as it was read: another process's claim in between changes claimed_until.
-      const before =
-        r.claimed_until === null || r.claimed_until === undefined ? null : Number(r.claimed_until);
-      const taken = await db.run(
-        `UPDATE link_jobs SET claimed_until = ? WHERE case_id = ? AND kind = ? AND done_at IS NULL AND ${
-          before === null ? 'claimed_until IS NULL' : 'claimed_until = ?'
-        }`,
-        [now + leaseMs, String(r.case_id), String(r.kind), ...(before === null ? [] : [before])],
-      );
-      if (taken > 0)
+      const key = { case_id: String(r.case_id), kind: String(r.kind) };
+      const taken = await takeLease(db, 'link_jobs', key, r.claimed_until, now + leaseMs);
+      if (taken)
         return {
           caseId: String(r.case_id),
           kind: String(r.kind) as LinkJobKind,

@@ -4,7 +4,7 @@
 //   7-day baseline are counts over it. Kept 8 days.
 // - guard_trips: each trip with the counts that caused it, until a senior re-arms it; at most one open per rule
 //   (a unique index), so processes crossing the threshold at once trip it once.
-import { insertIgnore, type StoreContext } from './context';
+import { insertIgnore, takeLease, type StoreContext } from './context';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -146,20 +146,13 @@ export class GuardStore {
       [now],
     );
     for (const r of rows) {
-      const before =
-        r.claimed_until === null || r.claimed_until === undefined ? null : Number(r.claimed_until);
-      const taken = await db.run(
-        `UPDATE guard_notes SET claimed_until = ? WHERE rule_id = ? AND tripped_at = ? AND case_id = ?
-         AND done_at IS NULL AND ${before === null ? 'claimed_until IS NULL' : 'claimed_until = ?'}`,
-        [
-          now + leaseMs,
-          String(r.rule_id),
-          Number(r.tripped_at),
-          String(r.case_id),
-          ...(before === null ? [] : [before]),
-        ],
-      );
-      if (taken > 0) return { caseId: String(r.case_id), trip: tripOf(r) };
+      const key = {
+        rule_id: String(r.rule_id),
+        tripped_at: Number(r.tripped_at),
+        case_id: String(r.case_id),
+      };
+      const taken = await takeLease(db, 'guard_notes', key, r.claimed_until, now + leaseMs);
+      if (taken) return { caseId: String(r.case_id), trip: tripOf(r) };
     }
     return null;
   }
