@@ -43,6 +43,8 @@ export interface ShardResults {
   skippedFor: Record<string, number>;
   /** Seconds spent in each file's top-level suites, by path relative to the working directory. */
   fileSeconds: Record<string, number>;
+  /** Each failed test (or hook): its file, full title and the error's first line. */
+  failures: { file: string; title: string; message: string }[];
 }
 
 interface DurationTable {
@@ -392,6 +394,9 @@ async function main(): Promise<void> {
       shards.map((s) => `shard ${s.label} ${minutes(s.exit!.seconds)}`).join(', '),
   );
   if (record) recordDurations(shards);
+  const failures = shards.flatMap((s) => s.results?.failures ?? []);
+  if (failures.length) say(`${failures.length} failed (each shown in full in its shard's output above):`);
+  for (const f of failures) say(`  ${f.file}: ${f.title}: ${f.message}`);
   if (total.skippedFor.size)
     process.stdout.write('skipped for what this machine lacks (each suite above says how to get it):\n');
   for (const [what, k] of total.skippedFor)

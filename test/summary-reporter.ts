@@ -11,7 +11,8 @@ import Mocha from 'mocha';
 import type { ShardResults } from '../scripts/test-run';
 import { skipReason, suiteSkipReason } from './helpers/requirements';
 
-const { EVENT_RUN_END, EVENT_SUITE_BEGIN, EVENT_SUITE_END, EVENT_TEST_PENDING } = Mocha.Runner.constants;
+const { EVENT_RUN_END, EVENT_SUITE_BEGIN, EVENT_SUITE_END, EVENT_TEST_FAIL, EVENT_TEST_PENDING } =
+  Mocha.Runner.constants;
 
 class SpecWithSummary extends Mocha.reporters.Spec {
   constructor(runner: Mocha.Runner, options?: Mocha.MochaOptions) {
@@ -23,6 +24,7 @@ class SpecWithSummary extends Mocha.reporters.Spec {
     /** Tests skipped, by what the machine lacks. */
     const skipped = new Map<string, number>();
     const fileSeconds: Record<string, number> = {};
+    const failures: ShardResults['failures'] = [];
     const began = new WeakMap<Mocha.Suite, number>();
     // Registered after the spec reporter's own handlers, so each line follows the one the spec reporter wrote.
     runner.on(EVENT_SUITE_BEGIN, (suite: Mocha.Suite) => {
@@ -35,6 +37,14 @@ class SpecWithSummary extends Mocha.reporters.Spec {
       if (start === undefined || !suite.file) return;
       const file = relativeFile(suite.file);
       fileSeconds[file] = (fileSeconds[file] ?? 0) + (Date.now() - start) / 1000;
+    });
+    // Kept for the runner, which names every failure again just above its last line: CI shows only a run's tail.
+    runner.on(EVENT_TEST_FAIL, (test: Mocha.Runnable, err: Error) => {
+      failures.push({
+        file: test.file ? relativeFile(test.file) : '',
+        title: test.fullTitle(),
+        message: firstLine(err?.message ?? String(err)),
+      });
     });
     runner.on(EVENT_TEST_PENDING, (test: Mocha.Test) => {
       const reason = skipReason(test);
@@ -52,6 +62,7 @@ class SpecWithSummary extends Mocha.reporters.Spec {
           skipped: s.pending,
           skippedFor: Object.fromEntries(skipped),
           fileSeconds,
+          failures,
         };
         writeFileSync(resultsFile, `${JSON.stringify(results)}\n`);
       }
@@ -69,6 +80,12 @@ function relativeFile(file: string): string {
   const cwd = process.cwd().replace(/\\/g, '/');
   const path = file.replace(/\\/g, '/');
   return path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
+}
+
+/** An error's message on one line, cut short: enough to find the test, not its whole diff. */
+function firstLine(message: string): string {
+  const line = message.replace(/\s+/g, ' ').trim();
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
 /** How deep a suite is (the root is 0, a file's describe 1), as the spec reporter indents it. */
