@@ -154,18 +154,19 @@ export async function runBacktest(file: string, o: RunOptions): Promise<Backtest
   // machine the hand-off costs more than the second thread gains); an explicit number of threads is obeyed.
   const cores = availableParallelism();
   // A policy with features reads every account's past (and, by entity, other accounts'): the file is one
-  // stream in file order, so such a backtest runs in one thread. Sharing accounts out would split an entity's
-  // events across threads, and each thread's clock (what counts as too late) would differ from the file's.
+  // stream in file order, so it is never shared out by account (an entity's events would be split across
+  // threads, and each thread's clock, what counts as too late, would differ from the file's). Its second thread
+  // computes the feature windows instead while this one parses and scores (lab/backtest-feature-thread.ts: the
+  // same values in the same order).
   const features = hasFeatures(o.policy) || (o.against !== undefined && hasFeatures(o.against));
-  if (features && o.threads !== undefined && o.threads > 1)
+  const wanted = o.threads ?? (cores >= 2 && size > 4 << 20 && loadavg()[0]! < cores - 1 ? 2 : 1);
+  if (features && o.threads !== undefined && o.threads > 2)
     process.stderr.write(
-      'backtest: the policy declares features: one thread (features read across accounts)\n',
+      'backtest: the policy declares features: two threads (one computes the features, one scores)\n',
     );
-  const threads = features
-    ? 1
-    : (o.threads ?? (cores >= 2 && size > 4 << 20 && loadavg()[0]! < cores - 1 ? 2 : 1));
+  const threads = features ? 1 : wanted;
   const pool = threads > 1 ? new Pool(threads, settings) : null;
-  const backtest = pool ? null : new Backtest(settings);
+  const backtest = pool ? null : new Backtest({ ...settings, featureThread: features && wanted > 1 });
   const progress = o.progress === undefined ? (process.stderr.isTTY ? process.stderr : null) : o.progress;
   const started = process.hrtime.bigint();
   const stream = createReadStream(file, { highWaterMark: 1 << 20 });

@@ -1,119 +1,47 @@
 // The backtest's aggregation: every line of an event file is checked (lab/event-validator.ts), scored with
 // the live scorer (core/scoring.ts scoreEvent, the very function the API and the worker call) under one or two
 // policies, with the policy's features over the file in file order (core/feature-decide.ts: each event recorded,
-// then its features read, then scored, as the live path does), run through the account-case model (lab/cases.ts), and summed into a report. Pure: the command
-// line feeds it lines; it keeps counters, a few examples, and one entry per account restricted by either
-// policy, so memory does not grow with the number of events.
+// then its features read, then scored, as the live path does), run through the account-case model
+// (lab/cases.ts), and summed into a report (lab/backtest-report.ts). Pure: the command line feeds it lines; it
+// keeps counters, a few examples, and one entry per account restricted by either policy, so memory does not grow
+// with the number of events (the feature windows keep what their windows need).
 import { caseTermsOf, type LoadedPolicy } from '../core/policy';
 import { decideWithFeatures, hasFeatures } from '../core/feature-decide';
-import { FeatureWindows } from '../core/feature-windows';
+import { FeatureWindows, instantMs } from '../core/feature-windows';
+import type { FeatureStore, FeatureValues, RecordOutcome } from '../core/features';
+import { FeatureThread } from './backtest-feature-thread';
 import { TIERS, type Decision, type RestrictiveTier, type Tier } from '../core/model';
 import type { RiskEvent } from '../core/events';
 import { CaseTracker } from './cases';
 import { checkEvent, pathText } from './event-validator';
 import { precision, recall } from './stats';
+import {
+  restrictiveCounts,
+  sortedRecord,
+  tierCounts,
+  type AccountDifference,
+  type BacktestReport,
+  type EventDifference,
+  type MalformedLine,
+  type PolicySummary,
+} from './backtest-report';
+
+// The report's types and merge, and the sharing out by account, where the command line and tests import them.
+export {
+  mergeReports,
+  type AccountDifference,
+  type BacktestReport,
+  type Confusion,
+  type DayStats,
+  type EventDifference,
+  type MalformedLine,
+  type PolicyDiffSummary,
+  type PolicySummary,
+  type RuleStats,
+} from './backtest-report';
+export { parsedAccountId, quickAccountId, shardOf } from './backtest-shard';
 
 const RESTRICTIVE = TIERS.filter((t) => t !== 'NONE') as RestrictiveTier[];
-
-export interface RuleStats {
-  ruleId: string;
-  reason: string;
-  hits: number;
-  /** The sum of the rule's contributions (its weight at every hit). */
-  contribution: number;
-  /** Hits on events labelled fraud / legitimate (labelled events only). */
-  truePositives: number;
-  falsePositives: number;
-  precision: number | null;
-  recall: number | null;
-}
-
-export interface Confusion {
-  truePositives: number;
-  falsePositives: number;
-  falseNegatives: number;
-  trueNegatives: number;
-  precision: number | null;
-  recall: number | null;
-}
-
-export interface PolicySummary {
-  version: string;
-  hash: string;
-  /** Events per decided tier. */
-  tiers: Record<Tier, number>;
-  /** Cases the events would open, per tier, and escalations of open cases (see lab/cases.ts). */
-  casesOpened: Record<RestrictiveTier, number>;
-  escalations: Record<RestrictiveTier, number>;
-  /** Distinct accounts with at least one restrictive decision. */
-  restrictedAccounts: number;
-  rules: RuleStats[];
-  /** Restrictive decision (tier other than NONE) against the label, over labelled events; null if none. */
-  overall: Confusion | null;
-}
-
-export interface DayStats {
-  day: string;
-  events: number;
-  policy: { opened: Record<RestrictiveTier, number>; escalations: number };
-  against?: { opened: Record<RestrictiveTier, number>; escalations: number };
-}
-
-export interface EventDifference {
-  line: number;
-  eventId: string;
-  accountId: string;
-  type: string;
-  policyTier: Tier;
-  againstTier: Tier;
-  policyScore: number;
-  againstScore: number;
-}
-
-export interface AccountDifference {
-  accountId: string;
-  /** The first event on which the restricting policy restricted it. */
-  eventId: string;
-  line: number;
-  tier: Tier;
-}
-
-export interface PolicyDiffSummary {
-  /** Events the two policies put in different tiers. */
-  changedEvents: number;
-  /** Events with the same tier but other rules matched. */
-  sameTierOtherRules: number;
-  tierChanges: { from: Tier; to: Tier; count: number }[];
-  examples: EventDifference[];
-  accounts: {
-    /** Restricted by --policy and not by --against, and the reverse. */
-    onlyPolicy: number;
-    onlyAgainst: number;
-    both: number;
-    examplesOnlyPolicy: AccountDifference[];
-    examplesOnlyAgainst: AccountDifference[];
-  };
-}
-
-export interface MalformedLine {
-  line: number;
-  problems: string[];
-}
-
-export interface BacktestReport {
-  file?: string;
-  lines: number;
-  events: number;
-  malformed: { count: number; listed: MalformedLine[] };
-  labelled: { events: number; fraud: number; legitimate: number; patterns: Record<string, number> };
-  eventTypes: Record<string, number>;
-  policy: PolicySummary;
-  against?: PolicySummary;
-  diff?: PolicyDiffSummary;
-  days: DayStats[];
-  elapsedMs?: number;
-  eventsPerSecond?: number;
-}
 
 export interface BacktestOptions {
   policy: LoadedPolicy;
@@ -122,13 +50,11 @@ export interface BacktestOptions {
   listMalformed?: number;
   /** How many examples of differences are kept. Default 10. */
   examples?: number;
-}
-
-function tierCounts(): Record<Tier, number> {
-  return { NONE: 0, STEP_UP: 0, LIMIT: 0, PROTECT: 0, FREEZE: 0, CLOSE: 0 };
-}
-function restrictiveCounts(): Record<RestrictiveTier, number> {
-  return { STEP_UP: 0, LIMIT: 0, PROTECT: 0, FREEZE: 0, CLOSE: 0 };
+  /**
+   * Compute the policies' features in a second thread while this one parses and scores (the same values: see
+   * lab/backtest-feature-thread.ts). For a policy without features, nothing changes.
+   */
+  featureThread?: boolean;
 }
 
 interface RuleAcc {
@@ -140,6 +66,29 @@ interface RuleAcc {
   fp: number;
 }
 
+/**
+ * The values the feature thread computed for the event being scored, as a store: recording is done (there),
+ * reading gives them. decideWithFeatures asks it exactly when the thread computed values.
+ */
+class ComputedFeatures implements FeatureStore {
+  values: FeatureValues | undefined;
+  record(): RecordOutcome {
+    return 'RECORDED';
+  }
+  valuesFor(): FeatureValues {
+    if (!this.values) throw new Error('no feature values computed for this event');
+    return this.values;
+  }
+}
+
+/** Items waiting for their features in the feature thread. */
+interface Pending {
+  event: RiskEvent;
+  line: number;
+  fraud: boolean | undefined;
+  pattern: string | undefined;
+}
+
 /** Running totals for one policy. */
 class PolicyAcc {
   readonly tiers = tierCounts();
@@ -147,16 +96,23 @@ class PolicyAcc {
   readonly escalations = restrictiveCounts();
   readonly rules = new Map<string, RuleAcc>();
   readonly tracker: CaseTracker;
-  /** The policy's feature windows (null: it declares none). */
-  readonly features: FeatureWindows | null;
+  /** The policy's feature windows, or their values from the feature thread (null: it declares none). */
+  readonly features: FeatureWindows | ComputedFeatures | null;
   tp = 0;
   fp = 0;
   fn = 0;
   tn = 0;
 
-  constructor(readonly loaded: LoadedPolicy) {
+  constructor(
+    readonly loaded: LoadedPolicy,
+    inThread: boolean,
+  ) {
     this.tracker = new CaseTracker(caseTermsOf(loaded));
-    this.features = hasFeatures(loaded) ? new FeatureWindows(loaded.policy.features) : null;
+    this.features = !hasFeatures(loaded)
+      ? null
+      : inThread
+        ? new ComputedFeatures()
+        : new FeatureWindows(loaded.policy.features);
     for (const r of loaded.policy.rules)
       this.rules.set(r.id, { ruleId: r.id, reason: r.reason, hits: 0, contribution: 0, tp: 0, fp: 0 });
   }
@@ -266,11 +222,23 @@ export class Backtest {
   private readonly listMalformed: number;
   private readonly keepExamples: number;
 
+  /** The features computed in a second thread (null: in this one, or none). */
+  private readonly thread: FeatureThread<Pending> | null;
+
   constructor(o: BacktestOptions) {
-    this.a = new PolicyAcc(o.policy);
-    if (o.against) this.b = new PolicyAcc(o.against);
+    const policies = o.against ? [o.policy, o.against] : [o.policy];
+    const inThread = o.featureThread === true && policies.some(hasFeatures);
+    this.a = new PolicyAcc(o.policy, inThread);
+    if (o.against) this.b = new PolicyAcc(o.against, inThread);
     this.listMalformed = o.listMalformed ?? 20;
     this.keepExamples = o.examples ?? 10;
+    this.thread = inThread
+      ? new FeatureThread<Pending>(policies, (p, values) => {
+          if (this.a.features instanceof ComputedFeatures) this.a.features.values = values[0];
+          if (this.b?.features instanceof ComputedFeatures) this.b.features.values = values[1];
+          this.settle(p.event, p.line, p.fraud, p.pattern);
+        })
+      : null;
   }
 
   /** One line of the file (1-based number). Blank lines are skipped. */
@@ -333,6 +301,17 @@ export class Backtest {
   }
 
   addEvent(event: RiskEvent, line: number, fraud?: boolean, pattern?: string): void {
+    if (this.thread) this.thread.add(event, { event, line, fraud, pattern });
+    else this.settle(event, line, fraud, pattern);
+  }
+
+  /** Scores one event (its features recorded and read, here or in the feature thread) and counts it. */
+  private settle(
+    event: RiskEvent,
+    line: number,
+    fraud: boolean | undefined,
+    pattern: string | undefined,
+  ): void {
     this.events++;
     this.types[event.type] = (this.types[event.type] ?? 0) + 1;
     if (fraud !== undefined) {
@@ -341,7 +320,7 @@ export class Backtest {
       const p = pattern ?? (fraud ? 'fraud' : 'legitimate');
       this.patterns[p] = (this.patterns[p] ?? 0) + 1;
     }
-    const at = Date.parse(event.occurredAt);
+    const at = instantMs(event.occurredAt);
     // Events come in time order: the day of the previous event is nearly always this one's.
     let day =
       this.lastDay !== undefined && event.occurredAt.startsWith(this.lastDayKey) ? this.lastDay : undefined;
@@ -402,6 +381,7 @@ export class Backtest {
   }
 
   report(): BacktestReport {
+    this.thread?.finish();
     let onlyPolicy = 0;
     let onlyAgainst = 0;
     let both = 0;
@@ -477,211 +457,3 @@ function sameRules(a: Decision, b: Decision): boolean {
 }
 
 export { RESTRICTIVE };
-
-/** The same counts with keys in sorted order (reports compare equal however they were summed). */
-function sortedRecord(r: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-function sumRecord<K extends string>(into: Record<K, number>, add: Record<K, number>): void {
-  for (const k of Object.keys(add) as K[]) into[k] = (into[k] ?? 0) + add[k];
-}
-
-function mergeSummaries(parts: PolicySummary[], fraudEvents: number, labelled: boolean): PolicySummary {
-  const first = parts[0]!;
-  const out: PolicySummary = {
-    version: first.version,
-    hash: first.hash,
-    tiers: tierCounts(),
-    casesOpened: restrictiveCounts(),
-    escalations: restrictiveCounts(),
-    restrictedAccounts: 0,
-    rules: [],
-    overall: null,
-  };
-  const rules = new Map<string, RuleStats>();
-  let overall: Confusion | null = null;
-  for (const p of parts) {
-    sumRecord(out.tiers, p.tiers);
-    sumRecord(out.casesOpened, p.casesOpened);
-    sumRecord(out.escalations, p.escalations);
-    out.restrictedAccounts += p.restrictedAccounts;
-    for (const r of p.rules) {
-      const m = rules.get(r.ruleId);
-      if (!m) rules.set(r.ruleId, { ...r });
-      else {
-        m.hits += r.hits;
-        m.contribution += r.contribution;
-        m.truePositives += r.truePositives;
-        m.falsePositives += r.falsePositives;
-      }
-    }
-    if (p.overall) {
-      overall ??= {
-        truePositives: 0,
-        falsePositives: 0,
-        falseNegatives: 0,
-        trueNegatives: 0,
-        precision: null,
-        recall: null,
-      };
-      overall.truePositives += p.overall.truePositives;
-      overall.falsePositives += p.overall.falsePositives;
-      overall.falseNegatives += p.overall.falseNegatives;
-      overall.trueNegatives += p.overall.trueNegatives;
-    }
-  }
-  out.rules = [...rules.values()].map((r) => ({
-    ...r,
-    precision: labelled ? precision(r.truePositives, r.falsePositives) : null,
-    recall: labelled ? recall(r.truePositives, fraudEvents) : null,
-  }));
-  if (labelled && overall)
-    out.overall = {
-      ...overall,
-      precision: precision(overall.truePositives, overall.falsePositives),
-      recall: recall(overall.truePositives, overall.truePositives + overall.falseNegatives),
-    };
-  return out;
-}
-
-/**
- * Merges the reports of backtests that each saw a disjoint set of accounts (all of an account's events in the
- * same part, so the account-case model and the restricted-account counts stay exact).
- */
-export function mergeReports(
-  parts: BacktestReport[],
-  o: { listMalformed?: number; examples?: number } = {},
-): BacktestReport {
-  if (parts.length === 1) return parts[0]!;
-  const listMalformed = o.listMalformed ?? 20;
-  const keep = o.examples ?? 10;
-  const byLine = <T extends { line: number }>(xs: T[], n: number) =>
-    xs.sort((a, b) => a.line - b.line).slice(0, n);
-  const labelled = { events: 0, fraud: 0, legitimate: 0, patterns: {} as Record<string, number> };
-  const eventTypes: Record<string, number> = {};
-  const days = new Map<string, DayStats>();
-  let lines = 0;
-  let events = 0;
-  let malformed = 0;
-  for (const p of parts) {
-    lines = Math.max(lines, p.lines);
-    events += p.events;
-    malformed += p.malformed.count;
-    labelled.events += p.labelled.events;
-    labelled.fraud += p.labelled.fraud;
-    labelled.legitimate += p.labelled.legitimate;
-    sumRecord(labelled.patterns, p.labelled.patterns);
-    sumRecord(eventTypes, p.eventTypes);
-    for (const d of p.days) {
-      const m = days.get(d.day);
-      if (!m) {
-        days.set(d.day, JSON.parse(JSON.stringify(d)) as DayStats);
-        continue;
-      }
-      m.events += d.events;
-      sumRecord(m.policy.opened, d.policy.opened);
-      m.policy.escalations += d.policy.escalations;
-      if (m.against && d.against) {
-        sumRecord(m.against.opened, d.against.opened);
-        m.against.escalations += d.against.escalations;
-      }
-    }
-  }
-  const isLabelled = labelled.events > 0;
-  const first = parts[0]!;
-  const report: BacktestReport = {
-    ...(first.file !== undefined ? { file: first.file } : {}),
-    lines,
-    events,
-    malformed: {
-      count: malformed,
-      listed: byLine(
-        parts.flatMap((p) => p.malformed.listed),
-        listMalformed,
-      ),
-    },
-    labelled: { ...labelled, patterns: sortedRecord(labelled.patterns) },
-    eventTypes: sortedRecord(eventTypes),
-    policy: mergeSummaries(
-      parts.map((p) => p.policy),
-      labelled.fraud,
-      isLabelled,
-    ),
-    days: [...days.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0)),
-  };
-  if (first.against && first.diff) {
-    report.against = mergeSummaries(
-      parts.map((p) => p.against!),
-      labelled.fraud,
-      isLabelled,
-    );
-    const diffs = parts.map((p) => p.diff!);
-    const changes = new Map<string, number>();
-    for (const d of diffs)
-      for (const c of d.tierChanges)
-        changes.set(`${c.from}>${c.to}`, (changes.get(`${c.from}>${c.to}`) ?? 0) + c.count);
-    const sum = (f: (d: PolicyDiffSummary) => number) => diffs.reduce((s, d) => s + f(d), 0);
-    report.diff = {
-      changedEvents: sum((d) => d.changedEvents),
-      sameTierOtherRules: sum((d) => d.sameTierOtherRules),
-      tierChanges: [...changes.entries()]
-        .map(([k, count]) => {
-          const [from, to] = k.split('>') as [Tier, Tier];
-          return { from, to, count };
-        })
-        .sort((x, y) => y.count - x.count),
-      examples: byLine(
-        diffs.flatMap((d) => d.examples),
-        keep,
-      ),
-      accounts: {
-        onlyPolicy: sum((d) => d.accounts.onlyPolicy),
-        onlyAgainst: sum((d) => d.accounts.onlyAgainst),
-        both: sum((d) => d.accounts.both),
-        examplesOnlyPolicy: byLine(
-          diffs.flatMap((d) => d.accounts.examplesOnlyPolicy),
-          keep,
-        ),
-        examplesOnlyAgainst: byLine(
-          diffs.flatMap((d) => d.accounts.examplesOnlyAgainst),
-          keep,
-        ),
-      },
-    };
-  }
-  return report;
-}
-
-/**
- * The account ID of a JSONL line without parsing it (`"accountId":"…"` as JSON.stringify writes it), so lines
- * can be shared out by account; undefined when the quick look fails (then parse, or any part will do).
- */
-export function quickAccountId(text: string): string | undefined {
-  const at = text.indexOf('"accountId":"');
-  if (at < 0) return undefined;
-  const start = at + 13;
-  const end = text.indexOf('"', start);
-  if (end < 0) return undefined;
-  // Account IDs are [A-Za-z0-9_-]: a backslash means an escape the quick look does not read.
-  const id = text.slice(start, end);
-  return id.includes('\\') ? undefined : id;
-}
-
-/** The account ID by parsing the line (the slow path), or undefined for a line that has none. */
-export function parsedAccountId(text: string): string | undefined {
-  try {
-    const v = JSON.parse(text) as { accountId?: unknown; event?: { accountId?: unknown } } | null;
-    const id = v?.accountId ?? v?.event?.accountId;
-    return typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Which of `parts` an account's lines go to (FNV-1a). */
-export function shardOf(accountId: string, parts: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < accountId.length; i++) h = Math.imul(h ^ accountId.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % parts;
-}

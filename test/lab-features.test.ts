@@ -1,6 +1,7 @@
 // The lab with features: `gen --entities` (off: today's bytes; on: entities and their patterns, every event
 // valid), and `backtest` with a four-feature policy over such a file: the decisions are those of scoring each
-// event, in file order, with the naive reference's feature values, and --threads gives the same report.
+// event, in file order, with the naive reference's feature values, --threads gives the same report, and so does
+// the feature thread (the windows in a worker while this thread parses and scores).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -127,5 +128,62 @@ describe('lab with features', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('lab-feature-thread: the features computed in a second thread give the one-thread report, against a second policy too, retries and late events included', function () {
+    this.timeout(120_000);
+    const policy = fourFeaturePolicy();
+    // The second policy: other windows, a sum and a distinct the first does not have, a feature by payee.
+    const raw = JSON.parse(JSON.stringify(policy.policy)) as Policy & Record<string, unknown>;
+    raw.version = 'features-test-2';
+    raw.features = {
+      failedLogins1h: { aggregate: 'count', eventTypes: ['LOGIN_FAILED'], by: 'account', window: '1h' },
+      payees7d: {
+        aggregate: 'distinct',
+        eventTypes: ['TRANSFER_ATTEMPT'],
+        field: 'entity:payee',
+        by: 'account',
+        window: '7d',
+      },
+      senders1d: { aggregate: 'distinct', field: 'account', by: 'entity:payee', window: '1d' },
+      borrowed3d: {
+        aggregate: 'sum',
+        eventTypes: ['BORROW_REQUEST'],
+        field: 'amount',
+        by: 'account',
+        window: '3d',
+      },
+    };
+    raw.rules = [
+      ...raw.rules.filter((r) => !r.when.some((c) => c.field.startsWith('feature.'))),
+      {
+        id: 'mule-senders',
+        eventType: 'TRANSFER_ATTEMPT',
+        reason: 'ABNORMAL_FUND_FLOWS',
+        when: [{ field: 'feature.senders1d', op: 'gte', value: 5 }],
+        weight: 40,
+      },
+    ] as Policy['rules'];
+    const against = parsePolicy(raw);
+    const items = [...generateEvents({ accounts: 3000, days: 4, seed: 'thread', entities: true })];
+    // Retried and late lines and a malformed line, as real files have.
+    items.splice(300, 0, items[120]!);
+    items.splice(2000, 0, { ...items[1500]!, event: { ...items[1500]!.event, eventId: 'late-1' } });
+    items.splice(5000, 0, { ...items[10]!, event: { ...items[10]!.event, eventId: 'late-2' } });
+    const texts = items.map((x) => JSON.stringify(x));
+    texts.splice(700, 0, '{"event": not json');
+    const run = (featureThread: boolean) => {
+      const backtest = new Backtest({ policy, against, featureThread, examples: 50 });
+      texts.forEach((t, i) => backtest.addLine(t, i + 1));
+      return backtest.report();
+    };
+    const one = run(false);
+    const two = run(true);
+    assert.deepEqual(two, one);
+    // The file reached the features: rules on them matched, and the policies differ on some events.
+    assert.ok(one.policy.rules.find((r) => r.ruleId === 'device-farm')!.hits > 0);
+    assert.ok(one.against!.rules.find((r) => r.ruleId === 'mule-senders')!.hits > 0);
+    assert.ok(one.diff!.changedEvents > 0);
+    assert.equal(one.malformed.count, 1);
   });
 });

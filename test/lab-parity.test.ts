@@ -300,8 +300,8 @@ describe('issue 19: the lab computes the features the live path computes', funct
       assert.equal(got.code, 0, got.stderr);
     }
     const read = (f: string) => comparable(JSON.parse(readFileSync(f, 'utf8')) as BacktestReport);
-    // Today a policy with features runs in one thread whatever --threads asks (cli/run-backtest.ts: an entity's
-    // events would be split across threads sharing the accounts); this holds threads to the same results.
+    // A policy with features is never shared out by account (an entity's events would be split across threads):
+    // its second thread computes the feature windows (cli/run-backtest.ts, lab/backtest-feature-thread.ts).
     // The command line's one-thread report is the one the per-event reading ended with (same lines, same
     // Backtest), and two threads give it again.
     assert.deepEqual(read(one), comparable(backtestVerdicts(lines, policy).report));
