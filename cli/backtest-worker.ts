@@ -15,7 +15,8 @@ export type ToWorker = { kind: 'lines'; texts: string[]; numbers: number[] } | {
 export type FromWorker = { kind: 'ack' } | { kind: 'report'; report: ReturnType<Backtest['report']> };
 
 const input = workerData as WorkerInput;
-const backtest = new Backtest(input);
+// Its guarded matches kept: trips are decided over all the threads' matches (mergeReports).
+const backtest = new Backtest({ ...input, keepGuardMatches: true });
 const port = parentPort!;
 port.on('message', (m: ToWorker) => {
   if (m.kind === 'lines') {

@@ -11,6 +11,7 @@ import {
   observeParameters,
   openedPerDay,
   resolveParameters,
+  withGuards,
   type LifecycleParameters,
 } from '../lab/whatif';
 import { CliError, parseNumber, policyPath, readJsonFile, readPolicy, write } from './io';
@@ -274,10 +275,17 @@ program
     const params = resolveParameters(options, observed);
     process.stdout.write(formatParameters(params));
     if (result.malformed.count) process.stdout.write(`(${result.malformed.count} malformed lines skipped)\n`);
-    const forecasts = [forecast(openedPerDay(result.days, 'policy'), terms, params.values)];
+    const forecasts = [
+      withGuards(forecast(openedPerDay(result.days, 'policy'), terms, params.values), result.policy),
+    ];
     process.stdout.write('\n' + formatWhatIf(forecasts[0]!, params, o.policy));
     if (against) {
-      forecasts.push(forecast(openedPerDay(result.days, 'against'), caseTermsOf(against), params.values));
+      forecasts.push(
+        withGuards(
+          forecast(openedPerDay(result.days, 'against'), caseTermsOf(against), params.values),
+          result.against,
+        ),
+      );
       process.stdout.write('\n' + formatWhatIf(forecasts[1]!, params, o.against!));
     }
     if (o.json) writeFileSync(o.json, `${JSON.stringify({ parameters: params, forecasts }, null, 2)}\n`);

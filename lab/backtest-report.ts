@@ -1,6 +1,7 @@
 // The backtest's report (what lab/backtest.ts sums, lab/format.ts prints, lab/html.ts draws) and the merge of the
 // reports of backtests that each saw a disjoint set of accounts (cli/run-backtest.ts's threads).
 import type { RestrictiveTier, Tier } from '../core/model';
+import { replayGuards, type GuardReport } from './guard-trips';
 import { precision, recall } from './stats';
 
 export interface RuleStats {
@@ -38,6 +39,8 @@ export interface PolicySummary {
   rules: RuleStats[];
   /** Restrictive decision (tier other than NONE) against the label, over labelled events; null if none. */
   overall: Confusion | null;
+  /** The policy's guards and when they would trip (lab/guard-trips.ts); absent when it has none. */
+  guards?: GuardReport;
 }
 
 export interface DayStats {
@@ -174,6 +177,8 @@ function mergeSummaries(parts: PolicySummary[], fraudEvents: number, labelled: b
       precision: precision(overall.truePositives, overall.falsePositives),
       recall: recall(overall.truePositives, overall.truePositives + overall.falseNegatives),
     };
+  const guards = replayGuards(parts.map((p) => p.guards));
+  if (guards) out.guards = guards;
   return out;
 }
 
@@ -185,7 +190,7 @@ export function mergeReports(
   parts: BacktestReport[],
   o: { listMalformed?: number; examples?: number } = {},
 ): BacktestReport {
-  if (parts.length === 1) return parts[0]!;
+  if (parts.length === 1) return withoutMatches(parts[0]!);
   const listMalformed = o.listMalformed ?? 20;
   const keep = o.examples ?? 10;
   const byLine = <T extends { line: number }>(xs: T[], n: number) =>
@@ -283,4 +288,14 @@ export function mergeReports(
     };
   }
   return report;
+}
+
+/** A lone part's report without the matches kept for a merge (its own trips are the whole file's). */
+function withoutMatches(r: BacktestReport): BacktestReport {
+  const strip = (p: PolicySummary): PolicySummary => {
+    if (!p.guards?.matches) return p;
+    const { matches: _matches, ...guards } = p.guards;
+    return { ...p, guards };
+  };
+  return { ...r, policy: strip(r.policy), ...(r.against ? { against: strip(r.against) } : {}) };
 }

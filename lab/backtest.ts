@@ -2,9 +2,10 @@
 // the live scorer (core/scoring.ts scoreEvent, the very function the API and the worker call) under one or two
 // policies, with the policy's features over the file in file order (core/feature-decide.ts: each event recorded,
 // then its features read, then scored, as the live path does), run through the account-case model
-// (lab/cases.ts), and summed into a report (lab/backtest-report.ts). Pure: the command line feeds it lines; it
-// keeps counters, a few examples, and one entry per account restricted by either policy, so memory does not grow
-// with the number of events (the feature windows keep what their windows need).
+// (lab/cases.ts), and summed into a report (lab/backtest-report.ts), with when the policy's guards would trip
+// (lab/guard-trips.ts). Pure: the command line feeds it lines; it keeps counters, a few examples, and one entry
+// per account restricted by either policy, so memory does not grow with the number of events (the feature
+// windows and the guards keep what their windows need).
 import { caseTermsOf, type LoadedPolicy } from '../core/policy';
 import { decideWithFeatures, hasFeatures } from '../core/feature-decide';
 import { FeatureWindows, instantMs } from '../core/feature-windows';
@@ -13,6 +14,7 @@ import { FeatureThread } from './backtest-feature-thread';
 import { TIERS, type Decision, type RestrictiveTier, type Tier } from '../core/model';
 import type { RiskEvent } from '../core/events';
 import { CaseTracker } from './cases';
+import { GuardTrips } from './guard-trips';
 import { checkEvent, pathText } from './event-validator';
 import { precision, recall } from './stats';
 import {
@@ -40,6 +42,7 @@ export {
   type RuleStats,
 } from './backtest-report';
 export { parsedAccountId, quickAccountId, shardOf } from './backtest-shard';
+export type { GuardReport, LabTrip } from './guard-trips';
 
 const RESTRICTIVE = TIERS.filter((t) => t !== 'NONE') as RestrictiveTier[];
 
@@ -55,6 +58,11 @@ export interface BacktestOptions {
    * lab/backtest-feature-thread.ts). For a policy without features, nothing changes.
    */
   featureThread?: boolean;
+  /**
+   * Keep every guarded match in the report (a worker thread's share of the accounts: mergeReports replays them
+   * all in file order, lab/guard-trips.ts).
+   */
+  keepGuardMatches?: boolean;
 }
 
 interface RuleAcc {
@@ -98,6 +106,8 @@ class PolicyAcc {
   readonly tracker: CaseTracker;
   /** The policy's feature windows, or their values from the feature thread (null: it declares none). */
   readonly features: FeatureWindows | ComputedFeatures | null;
+  /** When the policy's guards would trip (null: it has none, and nothing is spent on them). */
+  readonly guards: GuardTrips | null;
   tp = 0;
   fp = 0;
   fn = 0;
@@ -106,8 +116,11 @@ class PolicyAcc {
   constructor(
     readonly loaded: LoadedPolicy,
     inThread: boolean,
+    keepGuardMatches: boolean,
   ) {
     this.tracker = new CaseTracker(caseTermsOf(loaded));
+    const guards = new GuardTrips(loaded.policy, { keepMatches: keepGuardMatches });
+    this.guards = guards.active ? guards : null;
     this.features = !hasFeatures(loaded)
       ? null
       : inThread
@@ -119,12 +132,14 @@ class PolicyAcc {
 
   add(
     event: RiskEvent,
+    line: number,
     at: number,
     decision: Decision,
     fraud: boolean | undefined,
     day: DayAcc['policy'],
   ): void {
     this.tiers[decision.tier]++;
+    if (this.guards !== null) this.guards.observeAt(decision, at, line);
     for (const reason of decision.reasons) {
       let r = this.rules.get(reason.ruleId);
       if (!r) {
@@ -182,6 +197,7 @@ class PolicyAcc {
             recall: recall(this.tp, this.tp + this.fn),
           }
         : null,
+      ...(this.guards ? { guards: this.guards.report() } : {}),
     };
   }
 }
@@ -228,8 +244,9 @@ export class Backtest {
   constructor(o: BacktestOptions) {
     const policies = o.against ? [o.policy, o.against] : [o.policy];
     const inThread = o.featureThread === true && policies.some(hasFeatures);
-    this.a = new PolicyAcc(o.policy, inThread);
-    if (o.against) this.b = new PolicyAcc(o.against, inThread);
+    const keep = o.keepGuardMatches === true;
+    this.a = new PolicyAcc(o.policy, inThread, keep);
+    if (o.against) this.b = new PolicyAcc(o.against, inThread, keep);
     this.listMalformed = o.listMalformed ?? 20;
     this.keepExamples = o.examples ?? 10;
     this.thread = inThread
@@ -339,13 +356,13 @@ export class Backtest {
     this.lastDayKey = dayKey;
 
     const da = decideWithFeatures(this.a.loaded, this.a.features, event);
-    this.a.add(event, at, da, fraud, day.policy);
+    this.a.add(event, line, at, da, fraud, day.policy);
     let mask = da.tier !== 'NONE' ? POLICY : 0;
     let againstTier: Tier = 'NONE';
     if (this.b) {
       const db = decideWithFeatures(this.b.loaded, this.b.features, event);
       againstTier = db.tier;
-      this.b.add(event, at, db, fraud, day.against);
+      this.b.add(event, line, at, db, fraud, day.against);
       if (db.tier !== 'NONE') mask |= AGAINST;
       if (da.tier !== db.tier) {
         this.changedEvents++;

@@ -1,5 +1,5 @@
 // Plain-text tables for the command line.
-import type { BacktestReport, PolicySummary } from './backtest';
+import type { BacktestReport, GuardReport, PolicySummary } from './backtest';
 import type { PolicyDiff, Change } from './policy-tools';
 import type { OverturnReport, OverturnRow } from './overturns';
 import type { SourcedParameters, WhatIfForecast } from './whatif';
@@ -37,6 +37,20 @@ function rulesTable(p: PolicySummary): string {
     [...p.rules]
       .sort((a, b) => b.hits - a.hits || (a.ruleId < b.ruleId ? -1 : 1))
       .map((r) => [r.ruleId, r.reason, r.hits, r.contribution, pct(r.precision), pct(r.recall)]),
+  );
+}
+
+/** A policy's guards: when each would trip over the file (lab/guard-trips.ts), or that none would. */
+export function formatGuards(version: string, g: GuardReport): string {
+  const n = g.rules.length;
+  const head = `Guards (${version}): ${n} guarded rule${n === 1 ? '' : 's'}; `;
+  if (!g.trips.length) return `${head}no guard would trip`;
+  return (
+    `${head}${g.trips.length} would trip\n` +
+    table(
+      ['rule', 'at', 'cause', 'hour count', 'baseline/h', 'on trip'],
+      g.trips.map((t) => [t.ruleId, t.at, t.cause, t.hourCount, t.baselinePerHour, t.onTrip]),
+    )
   );
 }
 
@@ -82,6 +96,7 @@ export function formatBacktest(r: BacktestReport): string {
     out.push(`Rules (${b.version})`);
     out.push(rulesTable(b));
   }
+  for (const p of [a, b]) if (p?.guards) out.push('', formatGuards(p.version, p.guards));
   if (r.diff) {
     const d = r.diff;
     out.push('');
@@ -208,6 +223,7 @@ export function formatWhatIf(f: WhatIfForecast, sources: SourcedParameters, titl
       `${fmt(t.reviews)} reviews, ${fmt(t.reviewerHours)} reviewer hours, ${fmt(t.peakReviewersNeeded)} reviewers needed for every SLA, ` +
       `${fmt(t.slaBreaches)} SLA breaches with ${fmt(f.parameters.reviewers)} reviewers`,
   );
+  if (f.guards) out.push('', formatGuards(f.policyVersion, f.guards));
   return out.join('\n') + '\n';
 }
 

@@ -68,6 +68,24 @@ function tableHtml(header: string[], rows: (string | number)[][]): string {
   );
 }
 
+/** A policy's guards: when each would trip over the file (lab/guard-trips.ts), or that none would. */
+function guardsHtml(p: PolicySummary): string {
+  const g = p.guards;
+  if (!g) return '';
+  const n = g.rules.length;
+  const head =
+    `<h2>Guards of ${escapeHtml(p.version)}</h2>` +
+    `<p>${fmt(n)} guarded rule${n === 1 ? '' : 's'} (${escapeHtml(g.rules.map((r) => r.ruleId).join(', '))}): `;
+  if (!g.trips.length) return `${head}no guard would trip.</p>`;
+  return (
+    `${head}${fmt(g.trips.length)} would trip.</p>` +
+    tableHtml(
+      ['rule', 'at', 'cause', 'hour count', 'baseline/h', 'on trip'],
+      g.trips.map((t) => [t.ruleId, t.at, t.cause, t.hourCount, t.baselinePerHour, t.onTrip]),
+    )
+  );
+}
+
 function ruleRows(p: PolicySummary): (string | number)[][] {
   return [...p.rules]
     .sort((a, b) => b.hits - a.hits || (a.ruleId < b.ruleId ? -1 : 1))
@@ -181,6 +199,7 @@ export function renderHtml(r: BacktestReport, title = 'Cordon backtest'): string
     s.push(`<h2>Rules of ${escapeHtml(b.version)}</h2>`);
     s.push(tableHtml(['rule', 'reason', 'hits', 'contribution', 'precision', 'recall'], ruleRows(b)));
   }
+  for (const p of [a, b]) if (p?.guards) s.push(guardsHtml(p));
   if (r.diff && b) {
     const d = r.diff;
     s.push(`<h2>Difference ${escapeHtml(a.version)} → ${escapeHtml(b.version)}</h2>`);

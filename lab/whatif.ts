@@ -14,7 +14,7 @@
 // - reviewers needed on day d: the fewest reviewers who, working every day from the first, leave no review
 //   due on day d undone; the totals give the fewest with no breach on any day.
 import { TIERS, type CaseTerms, type RestrictiveTier } from '../core/model';
-import type { DayStats } from './backtest';
+import type { DayStats, GuardReport, PolicySummary } from './backtest';
 
 export interface LifecycleParameters {
   /** Share of verifiable cases whose user tries to verify. */
@@ -69,6 +69,8 @@ export interface WhatIfForecast {
   days: WhatIfDay[];
   /** peakReviewersNeeded: the fewest reviewers (every day) with no SLA breach at all. */
   totals: Omit<WhatIfDay, 'day' | 'reviewersNeeded' | 'backlog'> & { peakReviewersNeeded: number };
+  /** When the policy's guards would trip over the events (absent: it has none). */
+  guards?: GuardReport;
 }
 
 const DAY_MS = 86_400_000;
@@ -263,6 +265,11 @@ function emptyTotals(): WhatIfForecast['totals'] {
     slaBreaches: 0,
     peakReviewersNeeded: 0,
   };
+}
+
+/** The forecast with the guard trips of the backtest it was made from (its summary of the same policy). */
+export function withGuards(f: WhatIfForecast, summary: PolicySummary | undefined): WhatIfForecast {
+  return summary?.guards ? { ...f, guards: summary.guards } : f;
 }
 
 /** The backtest's days for one side ("policy" or "against") as forecast input. */
