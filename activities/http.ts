@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { signedHeaders } from '../infra/hmac';
+import { traceHeaders } from '../infra/trace-context';
 
 export interface SignedPostResult {
   status: number;
@@ -24,7 +25,8 @@ export async function signedPost(
   try {
     response = await fetch(url, {
       method: 'POST',
-      headers: signedHeaders(secret, body, idempotencyKey),
+      // Inside a trace (a delivery's, an activity's) the receiver gets its traceparent: it may join the trace.
+      headers: { ...signedHeaders(secret, body, idempotencyKey), ...traceHeaders() },
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });

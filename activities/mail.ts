@@ -10,6 +10,7 @@ import type { UserNotice } from '../core/messages';
 import { ContactSchema, type Contact } from '../core/events';
 import { signLink, type LinkKey } from '../infra/links';
 import type { Logger } from '../infra/logger';
+import { traceHeaders } from '../infra/trace-context';
 import type { DeliveryStore } from '../infra/stores/deliveries';
 import type { ChannelResult, NotificationChannel } from './channels';
 import { renderMail, type MailPolicy, type RenderedMail } from './mail-templates';
@@ -65,7 +66,7 @@ export function httpDirectory(url: string, timeoutMs = 5_000): ContactDirectory 
     async lookup(accountId) {
       const res = await fetch(`${url.replace(/\/+$/, '')}/${encodeURIComponent(accountId)}`, {
         signal: AbortSignal.timeout(timeoutMs),
-        headers: { accept: 'application/json' },
+        headers: { accept: 'application/json', ...traceHeaders() },
       });
       if (res.status === 404) return null;
       if (!res.ok)

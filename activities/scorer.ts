@@ -3,6 +3,7 @@ import type { RiskEvent } from '../core/events';
 import type { Logger } from '../infra/logger';
 import type { Config } from '../infra/config';
 import { loadPolicy } from '../infra/policy-loader';
+import { traceHeaders } from '../infra/trace-context';
 import { caseTermsOf, type LoadedPolicy } from '../core/policy';
 import { scoreEvent, type SourceResult } from '../core/scoring';
 import type { ScoreResult } from '../core/activity-contract';
@@ -137,7 +138,7 @@ export function httpDataSource(name: string, url: string): DataSource {
     async lookup(event, signal) {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...traceHeaders() },
         body: JSON.stringify({ accountId: event.accountId, type: event.type }),
         signal,
       });

@@ -8,7 +8,7 @@ import { logContext, type Logger } from '../infra/logger';
 import { annotateRequest, traceRequest } from '../infra/trace-context';
 import { createAuthenticator, requireRole } from './auth';
 import type { CaseService } from './case-service';
-import { sdkMetricsText, type Metrics } from '../infra/metrics';
+import { countHttpRequests, sdkMetricsText, type Metrics } from '../infra/metrics';
 import { allowedMethods, errorHandler, methodNotAllowed, noRoute } from './errors';
 import { buildOpenApi } from './openapi';
 import { fieldErrors, Problem } from '../web/problems';
@@ -144,6 +144,8 @@ export const HSTS_MAX_AGE_S = 31_536_000;
 export function buildApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // cordon_http_requests_total and the duration histogram, by route template (infra/metrics.ts).
+  if (d.metrics) app.use(countHttpRequests(d.metrics));
   // Production is reached over HTTPS only (TLS ends in front of it): browsers are told never to try plain HTTP.
   if (d.mode === 'production')
     app.use((_req, res, next) => {

@@ -5,8 +5,10 @@
 //
 // A scrape never waits on a source that is down: each source gets SOURCE_TIMEOUT_MS, `cordon_source_up` says
 // which answered, and a gauge whose source did not is left out (no zero, no stale value stands in for it).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CaseStatus } from '../core/model';
+import { routeOf } from './trace-context';
 
 export interface GaugeSources {
   /** Open cases (running case workflows) with this status, from visibility, by the deadline (epoch ms). */
@@ -32,6 +34,8 @@ export interface Metrics {
   decisionApplied(decision: string): void;
   /** This process tripped a rule's guard (core/guards.ts). */
   guardTripped(ruleId: string): void;
+  /** An HTTP request answered: its method, route template (never its URL), status code and duration. */
+  httpAnswered(method: string, route: string, status: number, seconds: number): void;
 }
 
 /** How long a scrape waits for each source of gauges (read in parallel): well under a scraper's timeout. */
@@ -163,6 +167,22 @@ export function createMetrics(sources: GaugeSources, options: { sourceTimeoutMs?
     registers: [registry],
   });
 
+  // Labels stay few: methods are folded to HTTP's usual ones, routes are the app's templates (or `unmatched`),
+  // statuses the codes Cordon answers; the histogram leaves the status out.
+  const httpRequests = new Counter({
+    name: 'cordon_http_requests_total',
+    help: 'HTTP requests answered, by method, route template (`unmatched`: no route) and status code',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'cordon_http_request_duration_seconds',
+    help: 'From an HTTP request reaching the API to its answer being sent, by method and route template',
+    labelNames: ['method', 'route'],
+    buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
   return {
     registry,
     async scrape() {
@@ -183,6 +203,33 @@ export function createMetrics(sources: GaugeSources, options: { sourceTimeoutMs?
     guardTripped(ruleId) {
       guardTrips.inc({ rule: ruleId });
     },
+    httpAnswered(method, route, status, seconds) {
+      const m = HTTP_METHODS.has(method) ? method : 'OTHER';
+      httpRequests.inc({ method: m, route, status: String(status) });
+      httpDuration.observe({ method: m, route }, seconds);
+    },
+  };
+}
+
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * The middleware that counts every request the app answers (mounted first, so the time is the whole request's):
+ * counted when the answer has been sent, under the route that answered it; a request whose caller left before
+ * its answer may go uncounted.
+ */
+export function countHttpRequests(metrics: Metrics) {
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const started = performance.now();
+    res.once('finish', () =>
+      metrics.httpAnswered(
+        req.method ?? 'GET',
+        routeOf(req),
+        res.statusCode,
+        (performance.now() - started) / 1000,
+      ),
+    );
+    next();
   };
 }
 

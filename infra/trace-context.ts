@@ -38,6 +38,23 @@ export function currentTraceparent(): string | undefined {
   return carrier.traceparent;
 }
 
+/** The headers of the trace context an outgoing request carries: W3C's own, never baggage a caller sent. */
+const TRACE_HEADERS = ['traceparent', 'tracestate'] as const;
+
+/**
+ * The W3C `traceparent` (and `tracestate`, if any) of the active span, for an HTTP request Cordon makes (a
+ * webhook, the account gateway, a data source, the contact directory): its receiver can join the trace. Put in
+ * by the propagator infra/tracing.ts registers; with tracing off that is OpenTelemetry's no-op, and outside a
+ * span there is nothing to put: either way, no header.
+ */
+export function traceHeaders(): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  const headers: Record<string, string> = {};
+  for (const name of TRACE_HEADERS) if (carrier[name]) headers[name] = carrier[name];
+  return headers;
+}
+
 /**
  * Runs fn in a span that continues the trace a stored `traceparent` names (a message's delivery continues the
  * trace of the activity that queued it). Without one, or with tracing off, fn runs alone and gets no span.
@@ -76,10 +93,11 @@ export function tracingActive(): boolean {
 
 /**
  * The route template of a request, never its URL (which carries case IDs, tokens): the matched route's path
- * under its router's mount point, or `unmatched`. Mount points with parameters would put values in
- * `req.baseUrl`, so only its first segment is kept.
+ * under its router's mount point, or `unmatched` (the request's span and its metrics' `route` label, in
+ * infra/metrics.ts). Mount points with parameters would put values in `req.baseUrl`, so only its first segment
+ * is kept.
  */
-function routeOf(req: IncomingMessage): string {
+export function routeOf(req: IncomingMessage): string {
   const r = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: string };
   const path = typeof r.route?.path === 'string' ? r.route.path : undefined;
   if (!path) return 'unmatched';

@@ -3,7 +3,8 @@
 // no interceptor: OpenTelemetry's API stays its no-op). A trace begins with an HTTP request to the API: roots
 // anywhere else (the dispatcher's rounds, the linker's and the gauges' Temporal calls) are not recorded. Temporal's
 // own interceptors carry it through the update into the workflow and its activities; the outbox carries it to the
-// delivery (infra/trace-context.ts). Exported spans keep only allow-listed attributes: no personal data leaves.
+// delivery, and Cordon's own HTTP requests (webhooks, the gateway, data sources) to their receivers, in a W3C
+// `traceparent` (infra/trace-context.ts). Exported spans keep only allow-listed attributes: no personal data leaves.
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { Resource } from '@opentelemetry/resources';

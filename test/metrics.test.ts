@@ -127,6 +127,8 @@ describe('metrics at /metrics', function () {
       'cordon_actions_total',
       'cordon_decisions_total',
       'cordon_guard_trips_total',
+      'cordon_http_requests_total',
+      'cordon_http_request_duration_seconds',
       'cordon_open_cases',
       'cordon_review_queue_depth',
       'cordon_review_sla_breached',

@@ -365,12 +365,14 @@ describe('monitoring: the Grafana dashboard and the Prometheus alert rules', fun
       scraped = await eventually(
         async () => {
           const families = exposition(await (await fetch(`${api!.url}/metrics`)).text());
-          return working.every((n) => families.has(n)) && families.get('cordon_decisions_total')?.labels
-            ? families
-            : false;
+          // The API's own requests have samples too: the HTTP alert's and panels' labels are checked below.
+          const counted = ['cordon_decisions_total', 'cordon_http_requests_total'].every(
+            (n) => families.get(n)?.labels,
+          );
+          return working.every((n) => families.has(n)) && counted ? families : false;
         },
         60_000,
-        "the SDK's everyday metrics and the decision counted in one scrape",
+        "the SDK's everyday metrics, the decision and the API's requests counted in one scrape",
       );
     });
 

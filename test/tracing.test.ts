@@ -3,16 +3,21 @@
 // worker in `http/json`, the API in `http/protobuf`: both encodings decoded). One restricting risk event must be
 // ONE trace holding the HTTP request, Temporal's update, the workflow's handling of it, the activity that applied
 // the restriction and the outbox's delivery of a message of its case; the request's log lines carry the trace
-// ID; no span holds the event's personal data; and the case's traced history replays. With the variables
-// unset nothing is traced: no trace header reaches Temporal, no trace context is stored, no log line names one.
+// ID; no span holds the event's personal data; the backend's data source, account gateway and webhook receive
+// the trace's `traceparent` naming the span that called them; and the case's traced history replays. With the
+// variables unset nothing is traced: no trace header reaches Temporal or the backend, no trace context is
+// stored, no log line names one.
 import assert from 'node:assert/strict';
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Payload } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
+import { WebhookNotifier } from '../activities/channels';
+import { startDispatcher } from '../activities/dispatcher';
+import { HttpAccountGateway } from '../activities/gateway';
 import { caseWorkflowId } from '../core/contracts';
+import type { BackendEvent } from '../core/messages';
 import { createLogger } from '../infra/logger';
 import { activeTracing, tracingSinks } from '../infra/tracing';
 import { writeWorkflowBundle } from '../worker/create';
@@ -25,56 +30,21 @@ import {
   type Proc,
   type Started,
 } from './helpers/cordon-process';
-import { riskEvent, uniqueAccount } from './helpers/events';
+import {
+  BACKEND_SECRET,
+  backendEnv,
+  startBackendReceiver,
+  traceContextOf,
+  type BackendReceiver,
+  type ReceivedCall,
+} from './helpers/backend-receiver';
+import { quiet, tempStore } from './helpers/deps';
+import { uniqueAccount } from './helpers/events';
 import { eventually, sharedConnections, startApiHarness, type ApiHarness } from './helpers/harness';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver';
 import { requires } from './helpers/requirements';
-import { sharedDevServer, TEST_CODEC_KEYS, testCodec, testDataConverter } from './helpers/servers';
-
-/** An event that restricts (the default policy freezes a failed identity check), with personal data in it. */
-function restrictingEvent(accountId: string) {
-  const tag = randomUUID().slice(0, 8);
-  const personal = {
-    email: `mei.lin.${tag}@example.test`,
-    phone: `+86 139 ${String(randomInt(10_000)).padStart(4, '0')} ${String(randomInt(10_000)).padStart(4, '0')}`,
-    device: `device-fp-${tag}`,
-    payee: `payee-iban-${tag}`,
-  };
-  const event = {
-    ...riskEvent(accountId, 'IDENTITY_CHECK', { matched: false, field: 'name' }),
-    contact: { email: personal.email, phone: personal.phone },
-    entities: { device: personal.device, payee: personal.payee },
-  };
-  return { event, personal };
-}
-
-async function postEvent(base: string, body: unknown, requestId: string) {
-  const res = await fetch(`${base}/v1/risk-events`, {
-    method: 'POST',
-    headers: {
-      authorization: 'Bearer dev-backend',
-      'content-type': 'application/json',
-      'x-request-id': requestId,
-    },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 200, text);
-  return JSON.parse(text) as { caseId: string; status: string; decision: { tier: string } };
-}
-
-/** The `_tracer-data` header of the case's accepted risk-event update, decoded (undefined: none). */
-async function updateTraceHeader(accountId: string): Promise<Record<string, string> | undefined> {
-  const { client } = await sharedConnections();
-  const history = await client.workflow.getHandle(caseWorkflowId(accountId)).fetchHistory();
-  const accepted = history.events?.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes)
-    ?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
-  assert.equal(accepted?.name, 'riskEvent', 'the history holds the accepted risk-event update');
-  const header: Payload | undefined = accepted?.header?.fields?.['_tracer-data'];
-  if (!header) return undefined;
-  const [plain] = await testCodec.decode([header]);
-  return JSON.parse(Buffer.from(plain!.data!).toString('utf8')) as Record<string, string>;
-}
+import { sharedDevServer, TEST_CODEC_KEYS, testDataConverter } from './helpers/servers';
+import { postEvent, restrictingEvent, updateTraceHeader } from './helpers/traced-events';
 
 describe('traces', function () {
   requires('temporal');
@@ -82,6 +52,7 @@ describe('traces', function () {
 
   describe('on: a worker and an API exporting to an OTLP/HTTP receiver the test owns', () => {
     let receiver: OtlpReceiver;
+    let backend: BackendReceiver;
     let dir: string;
     let bundle: string;
     let worker: Started | undefined;
@@ -92,6 +63,7 @@ describe('traces', function () {
     before(async function () {
       this.timeout(600_000);
       receiver = await startOtlpReceiver();
+      backend = await startBackendReceiver(BACKEND_SECRET);
       dir = mkdtempSync(join(tmpdir(), 'cordon-tracing-'));
       const [server, written] = await Promise.all([
         sharedDevServer(),
@@ -108,6 +80,7 @@ describe('traces', function () {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         // The SDK's batch delay (5 s unless told): spans reach the receiver sooner.
         OTEL_BSP_SCHEDULE_DELAY: '200',
+        ...backendEnv(backend.url),
       };
       const node = (entry: string, extra: Record<string, string>) =>
         spawnCommand(process.execPath, ['--import', 'tsx', entry], { ...env, ...extra });
@@ -125,6 +98,7 @@ describe('traces', function () {
       await Promise.all([api && stopCordon(api), worker && stopCordon(worker)]);
       for (const tree of trees) killAll(tree);
       await receiver?.close();
+      await backend?.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
@@ -199,7 +173,7 @@ describe('traces', function () {
       );
 
       // The outbox: the case's messages, queued by that activity, each delivered by the dispatcher in its trace
-      // (the backend's event reaches the log notifier; the user notice finds no channel in this setup: FAILED).
+      // (the backend's event reaches its webhook; the user notice finds no channel in this setup: FAILED).
       const deliveries = spans.filter(
         (s) => s.name.startsWith('deliver ') && s.parentSpanId === restricted.spanId,
       );
@@ -251,6 +225,74 @@ describe('traces', function () {
       // The trace went through Temporal: the update's header carries the request's trace context.
       const header = await updateTraceHeader(accountId);
       assert.match(header?.traceparent ?? '', new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    });
+
+    it("the backend's data source, account gateway and webhook get the trace's traceparent, naming the span that called them", async () => {
+      const accountId = uniqueAccount('acct-propagated');
+      const { event } = restrictingEvent(accountId);
+      // A caller in a sampled trace with a vendor's tracestate: both go on (the outbox keeps the traceparent
+      // alone: a delivery's tracestate is not checked). The caller's baggage stays in Cordon.
+      const callerTrace = randomUUID().replaceAll('-', '');
+      const tracestate = `vendor=${randomUUID().slice(0, 8)}`;
+      const { caseId } = await postEvent(apiUrl, event, `req-propagated-${randomUUID()}`, {
+        traceparent: `00-${callerTrace}-${'1f'.repeat(8)}-01`,
+        tracestate,
+        baggage: `caller.note=${randomUUID()}`,
+      });
+      const request = await eventually(
+        async () =>
+          receiver
+            .spans()
+            .find((s) => s.name === 'POST /v1/risk-events' && s.attributes['cordon.case_id'] === caseId) ??
+          false,
+        60_000,
+        "the request's span",
+      );
+      assert.equal(request.traceId, callerTrace, "the request joins its caller's trace");
+      const calls = await eventually(
+        async () => {
+          const of = (path: string, key: string, value: string) =>
+            backend.calls.filter((c) => c.path === path && c.body[key] === value);
+          const found = {
+            source: of('/source', 'accountId', accountId),
+            gateway: of('/gateway/restrictions/apply', 'caseId', caseId),
+            webhook: of('/webhook', 'caseId', caseId),
+          };
+          return Object.values(found).every((c) => c.length > 0) && found;
+        },
+        60_000,
+        "the data source's lookup, the gateway's command and the webhook of the case",
+      );
+      // Each call's traceparent: the restricting event's trace (the one the OTLP receiver got), sampled, and as
+      // its parent a span of that trace the receiver got too.
+      const callerOf = async (c: ReceivedCall) => {
+        const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(c.headers.traceparent));
+        assert.ok(m, `${c.path}: traceparent ${String(c.headers.traceparent)}`);
+        assert.equal(m[1], request.traceId, `${c.path}: the event's trace`);
+        if (c.path !== '/webhook')
+          assert.equal(c.headers.tracestate, tracestate, `${c.path}: the trace's tracestate`);
+        assert.equal(c.headers.baggage, undefined, `${c.path}: no baggage`);
+        return eventually(
+          async () => receiver.spans().find((s) => s.traceId === m[1] && s.spanId === m[2]) ?? false,
+          60_000,
+          `the span that called ${c.path}`,
+        );
+      };
+      // The API scores the event in its request (a worker's scoring activity would look up under its own span).
+      const lookups = await Promise.all(calls.source.map(callerOf));
+      assert.ok(
+        lookups.some((s) => s.spanId === request.spanId),
+        `a lookup under the request: ${lookups.map((s) => s.name).join(', ')}`,
+      );
+      for (const s of lookups) assert.match(s.name, /^(POST \/v1\/risk-events|RunActivity:scoreRiskEvent)$/);
+      const [applied] = await Promise.all(calls.gateway.map(callerOf));
+      assert.equal(applied!.name, 'RunActivity:applyRestriction', 'the gateway is called by the activity');
+      assert.equal(applied!.attributes['cordon.case_id'], caseId);
+      for (const hook of await Promise.all(calls.webhook.map(callerOf))) {
+        assert.equal(hook.name, 'deliver NOTIFY_BACKEND', "the webhook is sent by its message's delivery");
+        assert.equal(hook.parentSpanId, applied!.spanId, 'of the message the activity queued');
+        assert.equal(hook.attributes['cordon.delivery.outcome'], 'DELIVERED');
+      }
     });
 
     it("a person's action is a trace of its own: the appeal's request, its update, the workflow, the delivery of its message", async () => {
@@ -331,6 +373,7 @@ describe('traces', function () {
 
   describe('off: with the variables unset', () => {
     let receiver: OtlpReceiver;
+    let backend: BackendReceiver;
     let running: ApiHarness | undefined;
     const lines: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
@@ -352,13 +395,20 @@ describe('traces', function () {
       for (const name of Object.keys(process.env).filter((n) => n.startsWith('OTEL_')))
         delete process.env[name];
       receiver = await startOtlpReceiver();
-      running = await capturing(() => startApiHarness(createLogger('api', { json: true })));
+      backend = await startBackendReceiver(BACKEND_SECRET);
+      const { CORDON_DATA_SOURCES } = backendEnv(backend.url);
+      running = await capturing(() =>
+        startApiHarness(createLogger('api', { json: true }), { CORDON_DATA_SOURCES }),
+      );
+      // The harness's worker runs the real activities: they call the real gateway here.
+      running.h.deps.gateway = new HttpAccountGateway(`${backend.url}/gateway`, BACKEND_SECRET);
     });
 
     after(async () => {
       process.stdout.write = write;
       await running?.close();
       await receiver?.close();
+      await backend?.close();
     });
 
     it('traces nothing: no SDK, no trace header to Temporal, no stored trace context, no trace ID in the logs', async () => {
@@ -366,7 +416,11 @@ describe('traces', function () {
       const accountId = uniqueAccount('acct-untraced');
       const { event } = restrictingEvent(accountId);
       const requestId = `req-untraced-${randomUUID()}`;
-      const { caseId } = await capturing(() => postEvent(running!.api.url, event, requestId));
+      // A caller in a trace of its own: with tracing off, Cordon neither joins nor passes it on.
+      const traceparent = `00-${randomUUID().replaceAll('-', '')}-${randomUUID().slice(0, 18).replace('-', '')}-01`;
+      const { caseId } = await capturing(() =>
+        postEvent(running!.api.url, event, requestId, { traceparent }),
+      );
       // The case's messages delivered: everything a trace would have covered has happened.
       const messages = await eventually(
         async () => {
@@ -390,6 +444,59 @@ describe('traces', function () {
         'no trace context kept with its messages',
       );
       assert.equal(receiver.requests.length, 0, 'nothing sent to the receiver');
+      const lookup = backend.calls.filter((c) => c.path === '/source' && c.body.accountId === accountId);
+      const applied = backend.calls.filter(
+        (c) => c.path === '/gateway/restrictions/apply' && c.body.caseId === caseId,
+      );
+      assert.equal(lookup.length, 1, "the data source was asked (the API's scoring)");
+      assert.equal(applied.length, 1, 'the gateway was called (the activity)');
+      for (const c of [...lookup, ...applied])
+        assert.deepEqual(traceContextOf(c), [], `${c.path}: no trace context`);
+    });
+
+    it('a message queued while tracing was on is delivered without its stored trace context once it is off', async () => {
+      const store = await tempStore();
+      const event: BackendEvent = {
+        type: 'restriction.changed',
+        caseId: `case-${randomUUID()}`,
+        accountId: uniqueAccount('acct-stored-trace'),
+        status: 'LIMITED',
+        tier: 'LIMIT',
+        restricted: true,
+        reasonCodes: [],
+        outcome: null,
+        at: new Date().toISOString(),
+        idempotencyKey: `stored-trace-${randomUUID()}`,
+      };
+      await store.outbox.enqueue([{ kind: 'NOTIFY_BACKEND', event }]);
+      // As an earlier run with tracing on would have kept it (infra/stores/outbox.ts).
+      const traceparent = `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01`;
+      await store.db.run('INSERT INTO message_traces (idempotency_key, traceparent) VALUES (?, ?)', [
+        event.idempotencyKey,
+        traceparent,
+      ]);
+      // The dispatcher's own read (a lease that ends at once, leaving the message to it) gives it the trace.
+      const [due] = await store.outbox.leaseDue(1, 0);
+      assert.equal(due?.traceparent, traceparent, 'the message is due with its stored trace');
+      const dispatcher = startDispatcher({
+        store,
+        channels: [],
+        backend: new WebhookNotifier(`${backend.url}/webhook`, BACKEND_SECRET),
+        logger: quiet,
+        pollMs: 50,
+      });
+      try {
+        const hook = await eventually(
+          async () =>
+            backend.calls.find((c) => c.path === '/webhook' && c.body.caseId === event.caseId) ?? false,
+          30_000,
+          'the webhook delivered',
+        );
+        assert.deepEqual(traceContextOf(hook), [], 'no trace context sent');
+      } finally {
+        await dispatcher.stop();
+        await store.db.close();
+      }
     });
   });
 });
