@@ -139,3 +139,8 @@ export const Origins = z
     }
     return origins;
   });
+
+/** The production column of the configuration table: a variable production refuses to start without. */
+export const REQUIRED = 'required';
+/** The default column of a secret development creates for itself. */
+export const DEV_SECRET = '(development: created once in the data folder)';
