@@ -85,6 +85,7 @@ export default tseslint.config(
     files: workflowBundleModules([
       'workflows/index.ts',
       'workflows/otel-interceptors.ts',
+      'workflows/otel-traced.ts',
       'infra/failure-converter.ts',
     ]),
     rules: {

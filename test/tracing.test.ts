@@ -58,6 +58,8 @@ describe('traces', function () {
     let worker: Started | undefined;
     let api: Started | undefined;
     let apiUrl: string;
+    /** The same processes' settings without tracing's variables. */
+    let untracedEnv: Record<string, string>;
     const trees: Proc[][] = [];
 
     before(async function () {
@@ -82,6 +84,8 @@ describe('traces', function () {
         OTEL_BSP_SCHEDULE_DELAY: '200',
         ...backendEnv(backend.url),
       };
+      const { OTEL_EXPORTER_OTLP_ENDPOINT: _on, OTEL_BSP_SCHEDULE_DELAY: _delay, ...untraced } = env;
+      untracedEnv = untraced;
       const node = (entry: string, extra: Record<string, string>) =>
         spawnCommand(process.execPath, ['--import', 'tsx', entry], { ...env, ...extra });
       // The worker first: it creates Cordon's database in the data folder the API then shares.
@@ -344,6 +348,65 @@ describe('traces', function () {
       assert.equal(spans.find((s) => s.name === 'HandleUpdate:appeal')?.parentSpanId, update.spanId);
       for (const [name, value] of Object.entries({ ...personal, statement }))
         for (const r of receiver.requests) assert.ok(!r.body.includes(value), `${name} sent to the receiver`);
+    });
+
+    it('a case opened while tracing was off is traced from its next update on (the workflow loads tracing then)', async () => {
+      // An API with tracing off opens the case (no trace context reaches the workflow: its interceptors pass
+      // every call through, workflows/otel-interceptors.ts); the appeal through the traced API is the first
+      // traced input of the cached workflow, which then makes the traced interceptors.
+      const untracedApi = spawnCommand(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
+        ...untracedEnv,
+        PORT: '0',
+      });
+      trees.push(processTree(untracedApi.child.pid!));
+      let caseId: string;
+      try {
+        await waitForOutput(untracedApi, /API listening url=\S+/, 240_000);
+        const untracedUrl = /API listening url=(\S+)/.exec(untracedApi.output())![1]!;
+        const accountId = uniqueAccount('acct-late-trace');
+        caseId = (await postEvent(untracedUrl, restrictingEvent(accountId).event, `req-${randomUUID()}`))
+          .caseId;
+        assert.equal(await updateTraceHeader(accountId), undefined, 'the opening update carried no trace');
+      } finally {
+        await stopCordon(untracedApi);
+      }
+      const res = await fetch(`${apiUrl}/v1/cases/${caseId}/appeal`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer dev-backend', 'content-type': 'application/json' },
+        body: JSON.stringify({
+          statement: 'It was me, on my new phone.',
+          requestId: `appeal-${randomUUID()}`,
+        }),
+      });
+      assert.equal(res.status, 200, await res.text());
+      const spans = await eventually(
+        async () => {
+          const request = receiver
+            .spans()
+            .find(
+              (s) => s.name === 'POST /v1/cases/:caseId/appeal' && s.attributes['cordon.case_id'] === caseId,
+            );
+          if (!request) return false;
+          const all = receiver.spans().filter((s) => s.traceId === request.traceId);
+          const handled = all.some((s) => s.name === 'HandleUpdate:appeal');
+          const delivered = all.some(
+            (s) => s.name.startsWith('deliver ') && s.attributes['cordon.case_id'] === caseId,
+          );
+          return handled && delivered ? all : false;
+        },
+        60_000,
+        "the appeal's handling in the workflow and its message's delivery, in the appeal's trace",
+      );
+      assert.ok(
+        spans.some((s) => s.name.startsWith('RunActivity:')),
+        'the activity in the trace',
+      );
+      assert.ok(
+        !receiver
+          .spans()
+          .some((s) => s.name === 'POST /v1/risk-events' && s.attributes['cordon.case_id'] === caseId),
+        'the opening event, through the untraced API, is in no trace',
+      );
     });
 
     it("the traced case's history replays with the bundle the worker ran", async () => {

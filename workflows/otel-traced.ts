@@ -1,9 +1,8 @@
-// Not a workflow: the workflow interceptors of tracing (infra/tracing.ts), bundled with the workflows whether
-// tracing is on or off (worker/create.ts). Temporal's own OpenTelemetry interceptors, each with a tracer that
-// records only inside a trace the API began: a start, update or activity that arrives without a trace context
-// records nothing and calls no sink. The code a case runs is thus the same with tracing on or off (the same
-// calls, the same awaits: these classes only choose contexts), so turning tracing on or off never changes what a
-// replay sees.
+// Not a workflow: Temporal's own OpenTelemetry workflow interceptors, each with a tracer that records only inside a
+// trace the API began, made for a workflow by workflows/otel-interceptors.ts once an input of it carries a trace
+// context. A start, update or activity that arrives without a trace context records nothing and calls no sink. The
+// code a case runs is the same with tracing on or off (the same calls, the same awaits: these classes only choose
+// contexts), so turning tracing on or off never changes what a replay sees.
 import {
   context,
   INVALID_SPAN_CONTEXT,
@@ -25,7 +24,7 @@ import {
   type UpdateInput,
   type WorkflowExecuteInput,
   type WorkflowInboundCallsInterceptor,
-  type WorkflowInterceptorsFactory,
+  type WorkflowInternalsInterceptor,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 
@@ -124,11 +123,18 @@ class Outbound extends OpenTelemetryOutboundInterceptor {
   }
 }
 
-export const interceptors: WorkflowInterceptorsFactory = () => {
+/** One workflow's tracing interceptors (constructing the first registers Temporal's provider in the sandbox). */
+export function tracedInterceptors(): Traced {
   const handling: Handling = {};
   return {
-    inbound: [new Inbound(handling)],
-    outbound: [new Outbound(handling)],
-    internals: [new OpenTelemetryInternalsInterceptor()],
+    inbound: new Inbound(handling),
+    outbound: new Outbound(handling),
+    internals: new OpenTelemetryInternalsInterceptor(),
   };
-};
+}
+
+export interface Traced {
+  inbound: WorkflowInboundCallsInterceptor;
+  outbound: WorkflowOutboundCallsInterceptor;
+  internals: WorkflowInternalsInterceptor;
+}
