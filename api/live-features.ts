@@ -36,8 +36,7 @@ export class LiveFeatures {
   async decide(policy: LoadedPolicy, event: RiskEvent): Promise<FeatureValues | undefined> {
     const w = this.windowsOf(policy);
     if (!w || event.type === 'STAFF_REPORT') return undefined;
-    await w.record(event);
-    return w.valuesFor(event);
+    return w.recordAndRead(event);
   }
 
   /**

@@ -163,7 +163,7 @@ for (const [name, open] of databases) {
       await store?.db.close();
     });
 
-    it('feature-store-property: every outcome and value equals a full rescan, in any order, with retries and late events', async () => {
+    it('feature-store-property: every outcome and value equals a full rescan, in any order, with retries and late events, recorded and read apart or in one call', async () => {
       await fc.assert(
         fc.asyncProperty(
           features,
@@ -171,7 +171,8 @@ for (const [name, open] of databases) {
           fc.option(tolerance, { nil: undefined }),
           fc.option(tolerance, { nil: undefined }),
           fc.boolean(),
-          async (f: Features, drawn, late, retry, ordered) => {
+          fc.boolean(),
+          async (f: Features, drawn, late, retry, ordered, combined) => {
             await empty(store);
             const xs = ordered ? [...drawn].sort((a, b) => a.at - b.at) : drawn;
             const o = {
@@ -182,6 +183,12 @@ for (const [name, open] of databases) {
             const ref = new ReferenceWindows(f, o);
             for (const [i, x] of xs.entries()) {
               const e = toEvent(x);
+              if (combined) {
+                // The live path's one call (api/live-features.ts): the clock read once for both.
+                ref.record(e);
+                assert.deepEqual(await db.recordAndRead(e), ref.valuesFor(e), `values at event ${i}`);
+                continue;
+              }
               assert.equal(await db.record(e), ref.record(e), `outcome of event ${i}`);
               assert.deepEqual(await db.valuesFor(e), ref.valuesFor(e), `values at event ${i}`);
             }

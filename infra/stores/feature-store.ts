@@ -213,8 +213,23 @@ export class DatabaseFeatureWindows implements AsyncFeatureStore {
   }
 
   async record(e: FeatureEvent): Promise<RecordOutcome> {
+    return this.recordAt(e, Date.parse(e.occurredAt), await latest(this.db));
+  }
+
+  /**
+   * Records the event, then reads its features (the live path): the clock read once for both. After the event
+   * is recorded the clock is at least its time, so an event that was not too late to record is not too late to
+   * read; only another process's events recorded in between could have moved it further, and the decision takes
+   * the clock the record was judged by.
+   */
+  async recordAndRead(e: FeatureEvent): Promise<FeatureValues> {
     const t = Date.parse(e.occurredAt);
     const clock = await latest(this.db);
+    if ((await this.recordAt(e, t, clock)) === 'TOO_LATE') return {};
+    return this.valuesAt(e, t, Math.max(clock, t));
+  }
+
+  private async recordAt(e: FeatureEvent, t: number, clock: number): Promise<RecordOutcome> {
     if (t < clock - this.lateMs) return 'TOO_LATE';
     if (!this.begun) this.begun = this.noteBeginnings(t);
     await this.begun;
@@ -293,9 +308,13 @@ export class DatabaseFeatureWindows implements AsyncFeatureStore {
   }
 
   async valuesFor(e: FeatureEvent): Promise<FeatureValues> {
-    const out: FeatureValues = {};
     const t = Date.parse(e.occurredAt);
-    if (t < (await latest(this.db)) - this.lateMs) return out;
+    return this.valuesAt(e, t, await latest(this.db));
+  }
+
+  private async valuesAt(e: FeatureEvent, t: number, clock: number): Promise<FeatureValues> {
+    const out: FeatureValues = {};
+    if (t < clock - this.lateMs) return out;
     const parts: string[] = [];
     const params: Param[] = [];
     const asked: CompiledFeature[] = [];
