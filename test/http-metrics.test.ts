@@ -4,17 +4,10 @@
 // `unmatched`, and a 5xx under the route that answered it: the share CordonApiServerErrors pages on.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startApi, type RunningApi } from '../api/main';
-import { parseConfig } from '../infra/config';
-import { quiet } from './helpers/deps';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, startApiHarness, type ApiHarness } from './helpers/harness';
-import { startPostgres } from './helpers/postgres';
+import { withApiOnPostgres } from './helpers/api-on-postgres';
 import { requires, requiresInTest } from './helpers/requirements';
-import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
 
 /** The value of the sample `name{labels}` (the labels exactly, in any order), 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string>): number {
@@ -94,20 +87,7 @@ describe('HTTP request metrics at /metrics', function () {
   it('counts a 503 under the route that answered it (the database down)', async function () {
     requiresInTest(this, 'postgres');
     this.timeout(120_000);
-    const postgres = await startPostgres();
-    const dataDir = mkdtempSync(join(tmpdir(), 'cordon-http-metrics-'));
-    let own: RunningApi | undefined;
-    try {
-      own = await startApi(
-        parseConfig({
-          PORT: '0',
-          TEMPORAL_ADDRESS: (await sharedDevServer()).address,
-          CORDON_CODEC_KEYS: TEST_CODEC_KEYS,
-          CORDON_DATA_DIR: dataDir,
-          CORDON_DATABASE_URL: postgres.url,
-        }),
-        quiet,
-      );
+    await withApiOnPostgres(async (own) => {
       const accountId = uniqueAccount('acct-http-503');
       const path = `/v1/accounts/${accountId}/restriction`;
       const labels = (status: string) => ({
@@ -116,7 +96,7 @@ describe('HTTP request metrics at /metrics', function () {
         status,
       });
       assert.equal((await callApi(own.url, 'GET', path, 'dev-backend')).status, 200);
-      await postgres.stop();
+      await own.stopDatabase();
       const down = await fetch(`${own.url}${path}`, {
         headers: { authorization: 'Bearer dev-backend' },
         signal: AbortSignal.timeout(30_000),
@@ -126,10 +106,6 @@ describe('HTTP request metrics at /metrics', function () {
       assert.equal(sample(text, 'cordon_http_requests_total', labels('200')), 1);
       assert.equal(sample(text, 'cordon_http_requests_total', labels('503')), 1);
       assert.ok(!text.includes(accountId), 'no account in any label');
-    } finally {
-      await own?.close().catch(() => undefined);
-      await postgres.stop().catch(() => undefined);
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 });

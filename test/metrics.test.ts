@@ -1,16 +1,10 @@
 // Prometheus metrics over real HTTP: counters move with what the API answered, gauges read visibility and
 // Cordon's database at scrape time, and `cordon_source_up` says which of the two answered.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startApi, type RunningApi } from '../api/main';
-import { parseConfig } from '../infra/config';
-import { quiet } from './helpers/deps';
+import { type RunningApi } from '../api/main';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, eventually, startApiHarness, type ApiHarness } from './helpers/harness';
-import { startPostgres } from './helpers/postgres';
-import { sharedDevServer, TEST_CODEC_KEYS } from './helpers/servers';
+import { withApiOnPostgres } from './helpers/api-on-postgres';
 import { requires, requiresInTest } from './helpers/requirements';
 
 /** The metric families in the order served, leaving out the process's own (cordon_process_*). */
@@ -141,23 +135,10 @@ describe('metrics at /metrics', function () {
   it('with the database down, answers 200 within a second without the message gauge', async function () {
     requiresInTest(this, 'postgres');
     this.timeout(120_000);
-    const postgres = await startPostgres();
-    const dataDir = mkdtempSync(join(tmpdir(), 'cordon-metrics-'));
-    let own: RunningApi | undefined;
-    try {
-      own = await startApi(
-        parseConfig({
-          PORT: '0',
-          TEMPORAL_ADDRESS: (await sharedDevServer()).address,
-          CORDON_CODEC_KEYS: TEST_CODEC_KEYS,
-          CORDON_DATA_DIR: dataDir,
-          CORDON_DATABASE_URL: postgres.url,
-        }),
-        quiet,
-      );
+    await withApiOnPostgres(async (own) => {
       const get = async () => {
         const started = performance.now();
-        const res = await fetch(`${own!.url}/metrics`, { signal: AbortSignal.timeout(30_000) });
+        const res = await fetch(`${own.url}/metrics`, { signal: AbortSignal.timeout(30_000) });
         return { status: res.status, text: await res.text(), ms: performance.now() - started };
       };
       const before = await get();
@@ -165,7 +146,7 @@ describe('metrics at /metrics', function () {
       assert.equal(sample(before.text, 'cordon_source_up', { source: 'database' }), 1);
       assert.match(before.text, /^# TYPE cordon_messages gauge$/m);
 
-      await postgres.stop();
+      await own.stopDatabase();
       const after = await get();
       assert.equal(after.status, 200, after.text);
       assert.ok(after.ms < 1_000, `answered in ${Math.round(after.ms)} ms`);
@@ -173,10 +154,6 @@ describe('metrics at /metrics', function () {
       assert.match(after.text, /^cordon_source_up\{source="temporal"\} 1$/m);
       assert.doesNotMatch(after.text, /cordon_messages/, 'the message gauge is left out');
       assert.match(after.text, /^# TYPE cordon_open_cases gauge$/m, 'the gauges Temporal answered are there');
-    } finally {
-      await own?.close().catch(() => undefined);
-      await postgres.stop().catch(() => undefined);
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 });
