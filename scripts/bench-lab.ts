@@ -9,21 +9,12 @@
 // 2,037,924 lines (100,000 accounts, 25 days, seed "bench") written to a temporary file, and the command line
 // end to end on it in one thread, with the policy of `npm run bench`'s figures with features (the policy in force
 // plus scripts/bench/policy-features.json: the four features of issue 19) and, as its floor, the policy in force
-// alone, measured in the same run; and the same in this process with the windows in a second thread
-// (lab/backtest-feature-thread.ts), its report checked against the one thread's. Each runs twice, alternating, and
+// alone, measured in the same run; and the same with `--threads 2`, where the feature windows run in a second
+// thread (lab/backtest-feature-thread.ts), its report checked against the one thread's. Each runs twice, alternating, and
 // the better run of each counts, so that a burst of load elsewhere does not decide either; the load average is
 // printed. `--features-only` skips the rest.
 import { execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  createReadStream,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Engine, type RuleProperties } from 'json-rules-engine';
@@ -127,40 +118,15 @@ function writeEvents(file: string, o: GenOptions): number {
   return n;
 }
 
-/** `cordon backtest FILE` end to end in one thread; its report. */
-function backtestFile(file: string, dir: string, policy?: string): BacktestReport {
+/** `cordon backtest FILE` end to end (one thread unless told); its report. */
+function backtestFile(file: string, dir: string, policy?: string, threads = '1'): BacktestReport {
   const json = join(dir, 'report.json');
   execFileSync(
     process.execPath,
-    [CLI, 'backtest', file, '--threads', '1', '--json', json, ...(policy ? ['--policy', policy] : [])],
+    [CLI, 'backtest', file, '--threads', threads, '--json', json, ...(policy ? ['--policy', policy] : [])],
     { encoding: 'utf8', stdio: ['ignore', 'ignore', 'inherit'] },
   );
   return JSON.parse(readFileSync(json, 'utf8')) as BacktestReport;
-}
-
-/**
- * The backtest in this process on `file` with the windows in a second thread (lab/backtest-feature-thread.ts),
- * the file read as the command line reads it (a stream split into lines); its report and rate.
- */
-async function backtestInThreads(file: string, policy: LoadedPolicy): Promise<BacktestReport> {
-  const started = process.hrtime.bigint();
-  const backtest = new Backtest({ policy, featureThread: true });
-  const stream = createReadStream(file, { highWaterMark: 1 << 20, encoding: 'utf8' });
-  let n = 0;
-  let rest = '';
-  for await (const chunk of stream as AsyncIterable<string>) {
-    let start = 0;
-    for (let end = chunk.indexOf('\n'); end >= 0; end = chunk.indexOf('\n', start)) {
-      backtest.addLine(rest + chunk.slice(start, end), ++n);
-      rest = '';
-      start = end + 1;
-    }
-    rest += chunk.slice(start);
-  }
-  if (rest) backtest.addLine(rest, ++n);
-  const report = backtest.report();
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { ...report, eventsPerSecond: report.events / seconds };
 }
 
 /** A report without what differs between runs of the same file (for comparing them). */
@@ -191,7 +157,8 @@ async function features(): Promise<void> {
       floor = Math.max(floor, plain.eventsPerSecond!);
       const featured = backtestFile(file, dir, policy.path);
       oneThread = Math.max(oneThread, featured.eventsPerSecond!);
-      const threaded = await backtestInThreads(file, policy.loaded);
+      // With features, --threads 2 runs the feature windows in a second thread (cli/run-backtest.ts).
+      const threaded = backtestFile(file, dir, policy.path, '2');
       twoThreads = Math.max(twoThreads, threaded.eventsPerSecond!);
       same &&= decisions(threaded) === decisions(featured);
       decided ??= featured;
@@ -219,7 +186,7 @@ async function features(): Promise<void> {
           floorFigure,
         ),
         absolute(
-          'the windows in a second thread (lab/backtest-feature-thread.ts; in this process, the file streamed)',
+          'the same with the feature windows in a second thread (`cordon backtest FILE --threads 2`, end to end)',
           title,
           'events/s',
           twoThreads,
