@@ -83,7 +83,7 @@ export function startDispatcher(o: DispatcherOptions): Dispatcher {
 
   const deliver = (m: StoredMessage): Promise<void> =>
     inStoredTrace(
-      m.traceparent,
+      m.trace,
       `deliver ${m.message.kind}`,
       {
         'cordon.case_id': m.caseId,

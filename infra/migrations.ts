@@ -417,4 +417,15 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS bulk_action_cases_state ON bulk_action_cases (bulk_id, state)',
     ],
   },
+  {
+    version: 16,
+    up: () => [
+      // Traces: a message's W3C tracestate (a vendor's part of the trace context its activity ran in) beside its
+      // traceparent (migration 13), so the delivery carries the whole trace context. A table of its own for the
+      // same reason as message_traces; a row only when the trace had a tracestate, gone once the message settles.
+      `CREATE TABLE IF NOT EXISTS message_tracestates (
+        idempotency_key TEXT PRIMARY KEY,
+        tracestate TEXT NOT NULL)`,
+    ],
+  },
 ];

@@ -30,12 +30,25 @@ export function traceFields(): { trace_id: string; span_id: string } | undefined
   return sc ? { trace_id: sc.traceId, span_id: sc.spanId } : undefined;
 }
 
-/** The W3C `traceparent` of the active span (an activity's, when it queues messages); undefined outside a trace. */
-export function currentTraceparent(): string | undefined {
+/** A trace context as W3C headers carry it: `traceparent`, and `tracestate` when the trace has one. */
+export interface StoredTraceContext {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/**
+ * The W3C trace context of the active span (an activity's, when it queues messages); undefined outside a
+ * recorded trace.
+ */
+export function currentTraceContext(): StoredTraceContext | undefined {
   if (!sampledContext()) return undefined;
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
-  return carrier.traceparent;
+  if (!carrier.traceparent) return undefined;
+  return {
+    traceparent: carrier.traceparent,
+    ...(carrier.tracestate ? { tracestate: carrier.tracestate } : {}),
+  };
 }
 
 /** The headers of the trace context an outgoing request carries: W3C's own, never baggage a caller sent. */
@@ -60,13 +73,13 @@ export function traceHeaders(): Record<string, string> {
  * trace of the activity that queued it). Without one, or with tracing off, fn runs alone and gets no span.
  */
 export async function inStoredTrace<T>(
-  traceparent: string | null | undefined,
+  stored: StoredTraceContext | undefined,
   name: string,
   attributes: Attributes,
   fn: (span: Span | undefined) => Promise<T>,
 ): Promise<T> {
-  if (!traceparent) return fn(undefined);
-  const parent = propagation.extract(context.active(), { traceparent });
+  if (!stored?.traceparent) return fn(undefined);
+  const parent = propagation.extract(context.active(), { ...stored });
   if (!sampledContext(parent)) return fn(undefined);
   return trace
     .getTracer(CORDON_TRACER)

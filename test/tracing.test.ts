@@ -234,8 +234,8 @@ describe('traces', function () {
     it("the backend's data source, account gateway and webhook get the trace's traceparent, naming the span that called them", async () => {
       const accountId = uniqueAccount('acct-propagated');
       const { event } = restrictingEvent(accountId);
-      // A caller in a sampled trace with a vendor's tracestate: both go on (the outbox keeps the traceparent
-      // alone: a delivery's tracestate is not checked). The caller's baggage stays in Cordon.
+      // A caller in a sampled trace with a vendor's tracestate: both go on, through the outbox too. The caller's
+      // baggage stays in Cordon.
       const callerTrace = randomUUID().replaceAll('-', '');
       const tracestate = `vendor=${randomUUID().slice(0, 8)}`;
       const { caseId } = await postEvent(apiUrl, event, `req-propagated-${randomUUID()}`, {
@@ -273,8 +273,7 @@ describe('traces', function () {
         const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(c.headers.traceparent));
         assert.ok(m, `${c.path}: traceparent ${String(c.headers.traceparent)}`);
         assert.equal(m[1], request.traceId, `${c.path}: the event's trace`);
-        if (c.path !== '/webhook')
-          assert.equal(c.headers.tracestate, tracestate, `${c.path}: the trace's tracestate`);
+        assert.equal(c.headers.tracestate, tracestate, `${c.path}: the trace's tracestate`);
         assert.equal(c.headers.baggage, undefined, `${c.path}: no baggage`);
         return eventually(
           async () => receiver.spans().find((s) => s.traceId === m[1] && s.spanId === m[2]) ?? false,
@@ -534,13 +533,18 @@ describe('traces', function () {
       await store.outbox.enqueue([{ kind: 'NOTIFY_BACKEND', event }]);
       // As an earlier run with tracing on would have kept it (infra/stores/outbox.ts).
       const traceparent = `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01`;
+      const tracestate = 'vendor=stored';
       await store.db.run('INSERT INTO message_traces (idempotency_key, traceparent) VALUES (?, ?)', [
         event.idempotencyKey,
         traceparent,
       ]);
+      await store.db.run('INSERT INTO message_tracestates (idempotency_key, tracestate) VALUES (?, ?)', [
+        event.idempotencyKey,
+        tracestate,
+      ]);
       // The dispatcher's own read (a lease that ends at once, leaving the message to it) gives it the trace.
       const [due] = await store.outbox.leaseDue(1, 0);
-      assert.equal(due?.traceparent, traceparent, 'the message is due with its stored trace');
+      assert.deepEqual(due?.trace, { traceparent, tracestate }, 'the message is due with its stored trace');
       const dispatcher = startDispatcher({
         store,
         channels: [],

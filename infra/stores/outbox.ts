@@ -13,7 +13,7 @@ import type {
 import { DataKeyError, SEALED_PREFIX, type DataKeys } from '../data-keys';
 import { FIELD, messageIsPersonal, openJson, sealJson } from '../personal-data';
 import { redactNoticesOf, redactSettledNotices } from '../personal-data-jobs';
-import { currentTraceparent } from '../trace-context';
+import { currentTraceContext, type StoredTraceContext } from '../trace-context';
 import { insertIgnore, type StoreContext } from './context';
 
 export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
@@ -35,8 +35,8 @@ export interface StoredMessage {
   updatedAt: number;
   /** Its personal fields were removed after the retention (CORDON_MESSAGE_RETENTION_DAYS). */
   redacted?: true;
-  /** The trace it was queued in (W3C traceparent), when tracing was on. */
-  traceparent?: string;
+  /** The trace it was queued in (W3C traceparent, and tracestate if it had one), when tracing was on. */
+  trace?: StoredTraceContext;
 }
 
 export interface MessageRow {
@@ -52,6 +52,7 @@ export interface MessageRow {
   created_at: number;
   updated_at: number;
   traceparent?: string | null;
+  tracestate?: string | null;
   [k: string]: unknown;
 }
 
@@ -70,7 +71,9 @@ export function toMessage(r: MessageRow, message: StoredOutboxMessage): StoredMe
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     ...(redacted ? { redacted } : {}),
-    ...(r.traceparent ? { traceparent: r.traceparent } : {}),
+    ...(r.traceparent
+      ? { trace: { traceparent: r.traceparent, ...(r.tracestate ? { tracestate: r.tracestate } : {}) } }
+      : {}),
   };
 }
 
@@ -107,7 +110,7 @@ export class OutboxStore {
   async enqueue(messages: StoredOutboxMessage[]): Promise<void> {
     const { db, dataKeys, clock } = this.c;
     const now = clock();
-    const traceparent = currentTraceparent();
+    const trace = currentTraceContext();
     for (const m of messages) {
       const { accountId, caseId } = refsOf(m);
       await db.run(
@@ -136,10 +139,15 @@ export class OutboxStore {
           now,
         ],
       );
-      if (traceparent)
+      if (trace)
         await db.run(insertIgnore(db, 'message_traces', ['idempotency_key', 'traceparent']), [
           keyOf(m),
-          traceparent,
+          trace.traceparent,
+        ]);
+      if (trace?.tracestate)
+        await db.run(insertIgnore(db, 'message_tracestates', ['idempotency_key', 'tracestate']), [
+          keyOf(m),
+          trace.tracestate,
         ]);
     }
   }
@@ -152,8 +160,9 @@ export class OutboxStore {
     const { db } = this.c;
     const now = this.c.clock();
     const heads = await db.query<MessageRow>(
-      `SELECT m.*, t.traceparent FROM messages m
+      `SELECT m.*, t.traceparent, s.tracestate FROM messages m
        LEFT JOIN message_traces t ON t.idempotency_key = m.idempotency_key
+       LEFT JOIN message_tracestates s ON s.idempotency_key = m.idempotency_key
        WHERE m.status = 'PENDING'
          AND m.seq = (SELECT MIN(seq) FROM messages p WHERE p.account_id = m.account_id AND p.status = 'PENDING')
          AND m.next_attempt_at <= ? AND (m.leased_until IS NULL OR m.leased_until < ?)
@@ -238,9 +247,10 @@ export class OutboxStore {
    * contexts of settled messages (their deliveries are over). */
   async purge(now: number): Promise<void> {
     await redactSettledNotices(this.c.db, this.c.dataKeys, now - this.retentionMs);
-    await this.c.db.run(
-      `DELETE FROM message_traces WHERE idempotency_key IN
-       (SELECT idempotency_key FROM messages WHERE status <> 'PENDING')`,
-    );
+    for (const table of ['message_traces', 'message_tracestates'])
+      await this.c.db.run(
+        `DELETE FROM ${table} WHERE idempotency_key IN
+         (SELECT idempotency_key FROM messages WHERE status <> 'PENDING')`,
+      );
   }
 }
