@@ -1453,14 +1453,19 @@ describe('HTTP API properties', function () {
                 );
             if (ok.length) expect(burst[ok[0]!]!.kind);
           }
-          // Approvals without a requestId each count; a claim counts once per reviewer who was not the assignee.
+          // Approvals without a requestId each count. Claims carry no request ID: how many CLAIM entries they
+          // leave depends on the order the case applied them in (a reviewer's second claim is a repeat if they
+          // still hold the case, a takeover back if another reviewer's claim came between), checked below.
           const claimed = new Set<string>();
+          let claimsAnswered = 0;
           burst.forEach((a, i) => {
             if (replies[i]!.status !== 200) return;
             if (a.kind === 'approval' && requestKeyOf(a) === undefined) expect('approval');
-            if (a.kind === 'claim' && WHO[a.who].id !== before.assignee) claimed.add(WHO[a.who].id);
+            if (a.kind === 'claim') {
+              claimsAnswered++;
+              if (WHO[a.who].id !== before.assignee) claimed.add(WHO[a.who].id);
+            }
           });
-          for (let n = 0; n < claimed.size; n++) expect('claim');
 
           // The case grew by exactly the entries of the requests answered 200 as applied, nothing else changed.
           assert.deepEqual(
@@ -1469,7 +1474,30 @@ describe('HTTP API properties', function () {
             `history kept${story()}`,
           );
           const added = after.timeline.slice(before.timeline.length) as { type: string; actor: unknown }[];
-          for (const entryType of Object.values(ENTRY_OF))
+          // Each CLAIM entry moves the case to another reviewer (never one who holds it already), every
+          // reviewer answered 200 who did not hold it has one, and there is no more of them than claims answered.
+          const claimEntries = added.filter((e) => e.type === 'CLAIM') as { actor: { id: string } }[];
+          let holder = before.assignee;
+          for (const e of claimEntries) {
+            assert.notEqual(
+              e.actor.id,
+              holder,
+              `a claim by the reviewer who holds the case is a repeat${story()}`,
+            );
+            holder = e.actor.id;
+          }
+          for (const id of claimed)
+            assert.ok(
+              claimEntries.some((e) => e.actor.id === id),
+              `${id}'s claim answered 200 left an entry${story()}`,
+            );
+          assert.ok(
+            claimEntries.length <= claimsAnswered,
+            `no CLAIM entry without a claim answered 200${story()}`,
+          );
+          if (claimEntries.length)
+            assert.equal(after.assignee, holder, `the last claim holds the case${story()}`);
+          for (const entryType of Object.values(ENTRY_OF).filter((t) => t !== 'CLAIM'))
             assert.equal(
               added.filter((e) => e.type === entryType).length,
               expected.get(entryType) ?? 0,
