@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,18 +51,29 @@ describe('trust boundaries: the listen address', function () {
   });
 
   it('CORDON_HOST says where it listens (here 127.0.0.2: loopback, yet not 127.0.0.1)', async () => {
+    // A server of the test's own holds 127.0.0.1 on a port first, and the API is given that port: it can bind
+    // only 127.0.0.2 (not every address, not 127.0.0.1), and what answers on 127.0.0.1 is the test's server.
+    // (Asking whether anything answers on 127.0.0.1 at the API's port was not a proof: tests run in several
+    // processes at once, and another's server may have that port on 127.0.0.1.)
+    const holder = createHttpServer((_req, res) => res.writeHead(418).end('the test holds 127.0.0.1'));
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as { port: number }).port;
     dirs.push(tempDir('cordon-listen-'));
-    const running = await startApiHarness(quiet, {
-      CORDON_DATA_DIR: dirs.at(-1)!,
-      CORDON_HOST: '127.0.0.2',
-    });
     try {
-      const port = Number(new URL(running.api.url).port);
-      assert.equal(running.api.url, `http://127.0.0.2:${port}`);
-      assert.equal((await fetch(`${running.api.url}/healthz`)).status, 200);
-      assert.equal(await accepts('127.0.0.1', port), false, 'not on 127.0.0.1');
+      const running = await startApiHarness(quiet, {
+        CORDON_DATA_DIR: dirs.at(-1)!,
+        CORDON_HOST: '127.0.0.2',
+        PORT: String(port),
+      });
+      try {
+        assert.equal(running.api.url, `http://127.0.0.2:${port}`);
+        assert.equal((await fetch(`${running.api.url}/healthz`)).status, 200);
+        assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 418, 'not on 127.0.0.1');
+      } finally {
+        await running.close();
+      }
     } finally {
-      await running.close();
+      holder.close();
     }
   });
 
