@@ -96,6 +96,8 @@ export class Batches {
   private readonly perEvent: number;
   private readonly valuesPerEvent: number;
   private readonly presentPerEvent: number;
+  /** Where each policy's values begin within an event's share (the lengths of the policies before it). */
+  private readonly policyOffset: number[];
   /** The batch being written (parsing side): its events and code units so far. */
   private count = 0;
   private used = 0;
@@ -113,6 +115,9 @@ export class Batches {
     this.perEvent = (FIXED + reads.entities.length + reads.attributes.length) * FIELD;
     this.valuesPerEvent = reads.names.reduce((n, names) => n + names.length, 0);
     this.presentPerEvent = reads.names.length + this.valuesPerEvent;
+    this.policyOffset = reads.names.map((_, p) =>
+      reads.names.slice(0, p).reduce((n, names) => n + names.length, 0),
+    );
   }
 
   /** Events in the batch being written. */
@@ -266,12 +271,8 @@ export class Batches {
     const present = this.present[b]!;
     const out = this.values[b]!;
     const names = this.reads.names[p]!;
-    let v = i * this.valuesPerEvent;
-    let q = i * this.presentPerEvent + this.reads.names.length;
-    for (let k = 0; k < p; k++) {
-      v += this.reads.names[k]!.length;
-      q += this.reads.names[k]!.length;
-    }
+    const v = i * this.valuesPerEvent + this.policyOffset[p]!;
+    const q = i * this.presentPerEvent + this.reads.names.length + this.policyOffset[p]!;
     present[i * this.presentPerEvent + p] = values === undefined ? 0 : 1;
     if (values === undefined) return;
     for (let k = 0; k < names.length; k++) {
@@ -287,12 +288,8 @@ export class Batches {
     if (!present[i * this.presentPerEvent + p]) return undefined;
     const values = this.values[b]!;
     const names = this.reads.names[p]!;
-    let v = i * this.valuesPerEvent;
-    let q = i * this.presentPerEvent + this.reads.names.length;
-    for (let k = 0; k < p; k++) {
-      v += this.reads.names[k]!.length;
-      q += this.reads.names[k]!.length;
-    }
+    const v = i * this.valuesPerEvent + this.policyOffset[p]!;
+    const q = i * this.presentPerEvent + this.reads.names.length + this.policyOffset[p]!;
     const out: FeatureValues = {};
     for (let k = 0; k < names.length; k++) if (present[q + k]) out[names[k]!] = values[v + k]!;
     return out;

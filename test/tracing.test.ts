@@ -98,6 +98,18 @@ describe('traces', function () {
       apiUrl = /API listening url=(\S+)/.exec(api.output())![1]!;
     });
 
+    /** The server span of the risk event that opened the case, once the receiver has it. */
+    const requestSpanOf = (caseId: string) =>
+      eventually(
+        async () =>
+          receiver
+            .spans()
+            .find((s) => s.name === 'POST /v1/risk-events' && s.attributes['cordon.case_id'] === caseId) ??
+          false,
+        60_000,
+        "the request's span",
+      );
+
     after(async () => {
       await Promise.all([api && stopCordon(api), worker && stopCordon(worker)]);
       for (const tree of trees) killAll(tree);
@@ -115,15 +127,7 @@ describe('traces', function () {
       const caseId = answer.caseId;
 
       // The request's server span names the trace.
-      const request = await eventually(
-        async () =>
-          receiver
-            .spans()
-            .find((s) => s.name === 'POST /v1/risk-events' && s.attributes['cordon.case_id'] === caseId) ??
-          false,
-        60_000,
-        "the request's span",
-      );
+      const request = await requestSpanOf(caseId);
       const traceId = request.traceId;
       const inTrace = () => receiver.spans().filter((s) => s.traceId === traceId);
       const named = (spans: ReceivedSpan[], name: string | RegExp) =>
@@ -243,15 +247,7 @@ describe('traces', function () {
         tracestate,
         baggage: `caller.note=${randomUUID()}`,
       });
-      const request = await eventually(
-        async () =>
-          receiver
-            .spans()
-            .find((s) => s.name === 'POST /v1/risk-events' && s.attributes['cordon.case_id'] === caseId) ??
-          false,
-        60_000,
-        "the request's span",
-      );
+      const request = await requestSpanOf(caseId);
       assert.equal(request.traceId, callerTrace, "the request joins its caller's trace");
       const calls = await eventually(
         async () => {
