@@ -4,8 +4,8 @@
 // its title, and the reasons are listed with their counts just before that last line.
 //
 // Run as one shard of `npm test` (scripts/test-run.ts passes `--reporter-option shard=1/2` and
-// `--reporter-option results=<file>`), the line reads "shard 1/2: tests: …", so that only the runner's combined
-// line has CI's form, and the counts, the skip reasons and each file's duration go to that file as JSON.
+// `--reporter-option results=<file>`), the line reads "shard 1/2 ended: 12 tests passed, 0 failed, 0 skipped", so
+// that only the runner's combined line has CI's form (CI reads any "N passed, N failed" line as a closing one), and the counts, the skip reasons and each file's duration go to that file as JSON.
 import { writeFileSync } from 'node:fs';
 import Mocha from 'mocha';
 import type { ShardResults } from '../scripts/test-run';
@@ -69,8 +69,11 @@ class SpecWithSummary extends Mocha.reporters.Spec {
       if (skipped.size)
         process.stdout.write('skipped for what this machine lacks (each suite above says how to get it):\n');
       for (const [what, n] of skipped) process.stdout.write(`  ${n} ${n === 1 ? 'needs' : 'need'} ${what}\n`);
-      const line = `tests: ${s.passes} passed, ${s.failures} failed, ${s.pending} skipped`;
-      process.stdout.write(shard ? `shard ${shard}: ${line}\n` : `${line}\n`);
+      process.stdout.write(
+        shard
+          ? `shard ${shard} ended: ${s.passes} tests passed, ${s.failures} failed, ${s.pending} skipped\n`
+          : `tests: ${s.passes} passed, ${s.failures} failed, ${s.pending} skipped\n`,
+      );
     });
   }
 }
