@@ -67,9 +67,9 @@ export const CHAINED_IN_CLEAR: ReadonlySet<string> = new Set([
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 /** What the chain adds to an entry, and what an erasure adds (both outside what a hash covers). */
-const CHAIN_FIELDS = new Set(['hash', 'digests', 'erasedFields']);
+const CHAIN_FIELDS: ReadonlySet<string> = new Set(['hash', 'digests', 'erasedFields']);
 /** What every entry has, chained as it is. */
-const FIXED_FIELDS = new Set(['at', 'actor', 'type']);
+const FIXED_FIELDS: ReadonlySet<string> = new Set(['at', 'actor', 'type']);
 
 /** An entry as chained: what its hash covers and what an export shows. */
 export interface ChainedEntry {

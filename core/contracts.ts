@@ -271,7 +271,7 @@ export interface CaseView {
  * The case's search attributes (SA in workflows/definitions.ts) as `temporal server start-dev --search-attribute
  * Name=Type` wants them.
  */
-export const SEARCH_ATTRIBUTE_FLAGS: string[] = [
+export const SEARCH_ATTRIBUTE_FLAGS: readonly string[] = [
   'CordonCaseId=Keyword',
   'CordonAccountId=Keyword',
   'CordonStatus=Keyword',

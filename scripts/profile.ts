@@ -6,6 +6,7 @@
 //   restrict  sequential restricting events: dev server, worker and API in one process (N=150)
 //   check     restriction checks, 20 concurrent from a load thread, API only (N=20000)
 //   harmless  harmless events for accounts without a case, the same way (N=20000)
+//   features  harmless events with entities under the benchmark's policy with four features, the same way
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -18,12 +19,13 @@ import { parseConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { createCaseWorker } from '../worker/create';
 import { startWorkerRuntime } from '../worker/deps';
+import { writeFeaturesPolicy } from './bench/features-policy';
 import { driveOnThread } from './bench/load';
 import { freePort, startDevServer } from './dev-server';
 import { ensureTemporalCli } from './temporal-tools';
 
-type Mode = 'restrict' | 'check' | 'harmless';
-const MODES: Mode[] = ['restrict', 'check', 'harmless'];
+type Mode = 'restrict' | 'check' | 'harmless' | 'features';
+const MODES: Mode[] = ['restrict', 'check', 'harmless', 'features'];
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
@@ -68,17 +70,23 @@ async function child(mode: Mode, n: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cordon-profile-'));
   if (mode !== 'restrict') {
     // No Temporal: these paths must not need it (a lazy connection to nowhere proves it).
+    const config = parseConfig({ PORT: '0', CORDON_DATA_DIR: dir });
+    const policyFile =
+      mode === 'features'
+        ? writeFeaturesPolicy(config.policyFile, dir, config.database.eventIdWindowMs / 86_400_000).path
+        : config.policyFile;
     const api = await startApi(
-      parseConfig({ PORT: '0', CORDON_DATA_DIR: dir }),
+      parseConfig({ PORT: '0', CORDON_DATA_DIR: dir, CORDON_POLICY_FILE: policyFile }),
       quiet,
       Connection.lazy({ address: '127.0.0.1:1' }),
     );
     const { perSecond } = await driveOnThread({
       base: api.url,
       run: randomUUID(),
-      kind: mode,
+      kind: mode === 'check' ? 'check' : 'harmless',
       n,
       concurrency: 20,
+      entities: mode === 'features',
     });
     process.stdout.write(`${n} ${mode} requests: ${Math.round(perSecond)}/s\n`);
     await api.close();

@@ -23,8 +23,19 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
  */
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/otel-interceptors')];
 
-/** Keep zod and express out of the workflow sandbox even if an import slips in: nothing there needs them. */
-const IGNORED_MODULES = ['zod', 'express'];
+/**
+ * How the workflows are bundled, by the worker and by writeWorkflowBundle alike.
+ * - zod and express are kept out of the sandbox even if an import slips in: nothing there needs them.
+ * - The workflow code and the tracing gate are evaluated once per workflow thread, before any workflow, and
+ *   shared (deep-frozen) by every workflow, instead of anew for each new case: that evaluation was a large part
+ *   of a new case's first workflow task. Safe because none of these modules keeps state at module scope or calls
+ *   a workflow API there (test/workflow-preload.test.ts reads every one); OpenTelemetry's modules,
+ *   which do keep state, are loaded per traced workflow by the gate and are not preloaded.
+ */
+export const WORKFLOW_BUNDLER_OPTIONS = {
+  ignoreModules: ['zod', 'express'],
+  preloadModules: [WORKFLOWS_PATH, ...WORKFLOW_INTERCEPTOR_MODULES],
+};
 
 export interface CaseWorkerOptions {
   connection: NativeConnection;
@@ -88,7 +99,7 @@ export function createCaseWorker(o: CaseWorkerOptions): Promise<Worker> {
       ? { workflowBundle: o.workflowBundle, interceptors: { activity: tracingActivityInterceptors() } }
       : {
           workflowsPath: WORKFLOWS_PATH,
-          bundlerOptions: { ignoreModules: IGNORED_MODULES },
+          bundlerOptions: WORKFLOW_BUNDLER_OPTIONS,
           interceptors: {
             activity: tracingActivityInterceptors(),
             workflowModules: WORKFLOW_INTERCEPTOR_MODULES,
@@ -107,7 +118,7 @@ export async function writeWorkflowBundle(file: string, workflowsPath = WORKFLOW
   const { code } = await bundleWorkflowCode({
     workflowsPath,
     workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    ignoreModules: IGNORED_MODULES,
+    ...WORKFLOW_BUNDLER_OPTIONS,
     failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop },
   });

@@ -223,10 +223,61 @@ export class DatabaseFeatureWindows implements AsyncFeatureStore {
    * the clock the record was judged by.
    */
   async recordAndRead(e: FeatureEvent): Promise<FeatureValues> {
+    if (this.db.dialect === 'sqlite') return this.queued(e);
     const t = Date.parse(e.occurredAt);
     const clock = await latest(this.db);
     if ((await this.recordAt(e, t, clock)) === 'TOO_LATE') return {};
     return this.valuesAt(e, t, Math.max(clock, t));
+  }
+
+  /** Events waiting for the next group commit (SQLite), in the order they came. */
+  private waiting: { e: FeatureEvent; settle: (r: { values?: FeatureValues; err?: unknown }) => void }[] = [];
+
+  /**
+   * SQLite: the events that reach recordAndRead in one turn of the event loop are recorded and read one after
+   * another, exactly as alone, in one transaction: one commit for all of them (measured: about a third of the
+   * features' cost on the harmless path was commits). Each caller is answered once the commit is done.
+   */
+  private queued(e: FeatureEvent): Promise<FeatureValues> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({
+        e,
+        settle: (r) => (r.err === undefined ? resolve(r.values!) : reject(asError(r.err))),
+      });
+      if (this.waiting.length === 1) setImmediate(() => void this.commitWaiting());
+    });
+  }
+
+  private async commitWaiting(): Promise<void> {
+    const batch = this.waiting;
+    this.waiting = [];
+    const outcomes: { values?: FeatureValues; err?: unknown }[] = [];
+    try {
+      await this.db.batch(async () => {
+        // The clock read once: in the transaction no other writer moves it, and each event recorded here moves
+        // it as its own row would (what reading it again before each event would answer).
+        let clock = await latest(this.db);
+        for (const { e } of batch) {
+          try {
+            const t = Date.parse(e.occurredAt);
+            const outcome = await this.recordAt(e, t, clock);
+            if (outcome === 'TOO_LATE') {
+              outcomes.push({ values: {} });
+              continue;
+            }
+            outcomes.push({ values: await this.valuesAt(e, t, Math.max(clock, t)) });
+            if (outcome === 'RECORDED') clock = Math.max(clock, t);
+          } catch (err) {
+            outcomes.push({ err });
+          }
+        }
+      });
+    } catch (err) {
+      // The commit failed: nothing of the batch was recorded.
+      for (const b of batch) b.settle({ err });
+      return;
+    }
+    batch.forEach((b, i) => b.settle(outcomes[i]!));
   }
 
   private async recordAt(e: FeatureEvent, t: number, clock: number): Promise<RecordOutcome> {
@@ -382,6 +433,10 @@ export async function peekValues(
     }
   }
   return values;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** A multi-row INSERT that leaves existing rows (same key) alone, in the database's dialect. */

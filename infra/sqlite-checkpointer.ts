@@ -1,0 +1,76 @@
+// SQLite's WAL checkpoints in a thread of their own. A checkpoint copies the WAL's pages into the database file
+// and syncs it; run by SQLite itself it happens inside whichever commit crosses the threshold, and with libSQL's
+// synchronous driver that commit, and so the API's event loop, waits for the copy and the fsync (measured: a
+// large part of recording an event's features on the harmless path). Here a second connection, on a worker
+// thread, checkpoints every few hundred milliseconds without waiting for readers or writers (PASSIVE), and the
+// main connection's own automatic checkpoint stays as a backstop at a larger WAL, should the thread fall behind.
+import { Worker } from 'node:worker_threads';
+
+/** Pages in the WAL at which a connection checkpoints by itself (SQLite's default is 1,000 pages). */
+export const BACKSTOP_WAL_PAGES = 10_000;
+
+const THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Libsql = require(workerData.driver);
+const db = new Libsql(workerData.file);
+let stopped = false;
+const checkpoint = () => {
+  if (stopped) return;
+  try {
+    // One row: busy (0 or 1), frames in the WAL, frames checkpointed.
+    const row = db.prepare('PRAGMA wal_checkpoint(PASSIVE)').raw().get();
+    parentPort.postMessage({ frames: row[1], checkpointed: row[2] });
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.message) });
+  }
+};
+const timer = setInterval(checkpoint, workerData.everyMs);
+parentPort.on('message', (m) => {
+  if (m !== 'stop') return;
+  stopped = true;
+  clearInterval(timer);
+  try { db.close(); } catch {}
+  parentPort.postMessage({ stopped: true });
+});
+`;
+
+export interface Checkpointer {
+  /** The last checkpoint's figures, for tests and diagnostics. */
+  last(): { frames: number; checkpointed: number; at: number } | undefined;
+  /** Waits for the next checkpoint (tests). */
+  next(): Promise<{ frames: number; checkpointed: number }>;
+  stop(): Promise<void>;
+}
+
+export function startCheckpointer(file: string, everyMs = 250): Checkpointer {
+  const thread = new Worker(THREAD, {
+    eval: true,
+    workerData: { file, everyMs, driver: require.resolve('libsql') },
+  });
+  // Never what keeps a process alive: closing the database stops it, and an exit ends it anyway.
+  thread.unref();
+  let last: { frames: number; checkpointed: number; at: number } | undefined;
+  let waiters: ((r: { frames: number; checkpointed: number }) => void)[] = [];
+  let stopped: (() => void) | undefined;
+  thread.on('message', (m: { frames?: number; checkpointed?: number; stopped?: boolean }) => {
+    if (m.stopped) return stopped?.();
+    if (m.frames === undefined) return; // a busy database or a passing error: the next turn tries again
+    last = { frames: m.frames, checkpointed: m.checkpointed!, at: Date.now() };
+    const w = waiters;
+    waiters = [];
+    for (const resolve of w) resolve(last);
+  });
+  // A thread that dies leaves the backstop: the main connection checkpoints by itself at a larger WAL.
+  thread.on('error', () => undefined);
+  return {
+    last: () => last,
+    next: () => new Promise((resolve) => waiters.push(resolve)),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const done = () => resolve();
+        stopped = done;
+        thread.once('exit', done);
+        thread.postMessage('stop');
+      }).then(() => thread.terminate().then(() => undefined)),
+  };
+}
