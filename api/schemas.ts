@@ -22,8 +22,8 @@ import { Problem } from '../web/problems';
  */
 const NOT_BLANK = /[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
 
-/** Free text: at most `max` characters as sent, not blank, stored trimmed. */
-const text = (max: number) =>
+/** Free text: at most `max` characters as sent, not blank, stored trimmed (every route's free text). */
+export const text = (max: number) =>
   z.string().max(max).regex(NOT_BLANK, 'must not be blank').trim().min(1, 'must not be blank');
 
 /**

@@ -98,6 +98,28 @@ describe('reviewed bulk rollback (issue 20)', function () {
     );
     const empty = await dryRun({ selector: {}, action: 'LIFT', explanation: { text: 'x' } });
     assert.equal(empty.status, 400);
+    // White space alone is blank, and the published document says so too (schemathesis sent a tab the
+    // document allowed and the API refused).
+    const tab = await dryRun({
+      selector: { status: 'LIMITED' },
+      action: 'LIFT',
+      explanation: { text: '\t' },
+    });
+    assert.equal(tab.status, 400);
+    assert.deepEqual(
+      [...new Set((tab.body.errors as { path: string }[]).map((e) => e.path))],
+      ['body.explanation.text'],
+    );
+    const doc = (await (await fetch(`${env.api.url}/openapi.json`)).json()) as {
+      paths: Record<string, { post: { requestBody: { content: Record<string, { schema: unknown }> } } }>;
+    };
+    const textSchema = JSON.stringify(
+      doc.paths['/v1/bulk-actions']!.post.requestBody.content['application/json']!.schema,
+    ).match(/"text":\{[^}]*\}/)?.[0];
+    const pattern = (JSON.parse(`{${textSchema}}`) as { text: { pattern?: string } }).text.pattern;
+    assert.ok(pattern, `explanation.text in the document: ${textSchema}`);
+    assert.equal(new RegExp(pattern).test('\t \n'), false, 'the document refuses white space alone');
+    assert.equal(new RegExp(pattern).test(' undo '), true);
 
     const from = new Date().toISOString();
     const accounts = [uniqueAccount('bk'), uniqueAccount('bk')];

@@ -4,10 +4,8 @@ import { RequestIdSchema } from '../../core/events';
 import { OPEN_STATUSES, REASON_CODES } from '../../core/model';
 import { outcomeCodesFor } from '../../core/outcomes';
 import type { BulkActions } from '../bulk-actions';
+import { text } from '../schemas';
 import { route, SENIORS, type RouteSpec } from './spec';
-
-/** Free text as the rest of the API takes it: not blank, stored trimmed. */
-const text = (max: number) => z.string().max(max).trim().min(1, 'must not be blank');
 
 export const BulkSelectorSchema = z
   .strictObject({
