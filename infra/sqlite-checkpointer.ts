@@ -62,15 +62,20 @@ export function startCheckpointer(file: string, everyMs = 250): Checkpointer {
   });
   // A thread that dies leaves the backstop: the main connection checkpoints by itself at a larger WAL.
   thread.on('error', () => undefined);
+  let exited = false;
+  thread.once('exit', () => (exited = true));
+  let stopping: Promise<void> | undefined;
   return {
     last: () => last,
     next: () => new Promise((resolve) => waiters.push(resolve)),
+    // Once: a second call (a database closed twice) waits for the same end.
     stop: () =>
-      new Promise<void>((resolve) => {
+      (stopping ??= new Promise<void>((resolve) => {
+        if (exited) return resolve();
         const done = () => resolve();
         stopped = done;
         thread.once('exit', done);
         thread.postMessage('stop');
-      }).then(() => thread.terminate().then(() => undefined)),
+      }).then(() => thread.terminate().then(() => undefined))),
   };
 }

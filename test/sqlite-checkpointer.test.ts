@@ -60,5 +60,9 @@ describe('SQLite checkpoints off the event loop', function () {
     // close() waits for the thread's exit: a thread left running would keep it from resolving (mocha's timeout).
     await db.close();
     await assert.rejects(db.query('SELECT 1'), /closed|not open/i);
+    // A second close of the thread waits for the same end instead of for an exit that has happened.
+    const checkpointer = startCheckpointer(join(dir, 'cordon.sqlite'), 50);
+    await checkpointer.stop();
+    await checkpointer.stop();
   });
 });
