@@ -93,7 +93,13 @@ class SqliteDatabase implements Database {
       throw err;
     }
     this.inBatch = false;
-    this.handle.exec('COMMIT');
+    try {
+      this.handle.exec('COMMIT');
+    } catch (err) {
+      // A commit that failed leaves the transaction open: end it, or every later statement would join it.
+      this.handle.exec('ROLLBACK');
+      throw err;
+    }
     return result;
   }
 }
