@@ -20,7 +20,7 @@
 //
 // Each shard's output is kept and printed whole when it ends, so the log reads file by file; then one line sums
 // the shards, `tests: N passed, N failed, N skipped`, the only line of that form (a shard's own says
-// "shard 1/5 ended: 12 tests passed, …"). A shard that exits without its results (a crash), or fails with no failed test
+// "shard 1/5 ended: 12 passing, …", in mocha's words). A shard that exits without its results (a crash), or fails with no failed test
 // counted, counts as one failed test: a run is never "0 failed" by losing a shard. SIGINT and SIGTERM stop the
 // shards. `--record` writes this run's durations into the table (run it as CI does, with CI's switches).
 //
@@ -360,9 +360,7 @@ async function main(): Promise<void> {
       for (const s of shards) stop(s.child, signal, true);
     });
   const progress = setInterval(() => {
-    const states = shards
-      .filter((s) => !s.exit)
-      .map((s) => `shard ${s.label} at ${s.done} ${s.done === 1 ? 'test' : 'tests'}`);
+    const states = shards.filter((s) => !s.exit).map((s) => `shard ${s.label}: ${s.done} finished`);
     say(`${minutes((Date.now() - startedAt) / 1000)}: ${states.join(', ')}`);
   }, PROGRESS_EVERY_MS);
   for (const stage of labelled) {

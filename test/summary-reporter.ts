@@ -4,8 +4,8 @@
 // its title, and the reasons are listed with their counts just before that last line.
 //
 // Run as one shard of `npm test` (scripts/test-run.ts passes `--reporter-option shard=1/2` and
-// `--reporter-option results=<file>`), the line reads "shard 1/2 ended: 12 tests passed, 0 failed, 0 skipped", so
-// that only the runner's combined line has CI's form (CI reads any "N passed, N failed" line as a closing one), and the counts, the skip reasons and each file's duration go to that file as JSON.
+// `--reporter-option results=<file>`), the line reads "shard 1/2 ended: 12 passing, 0 failing, 0 pending", so
+// that only the runner's combined line has CI's form (CI reads closing lines in the words of many test runners; mocha's are not among them), and the counts, the skip reasons and each file's duration go to that file as JSON.
 import { writeFileSync } from 'node:fs';
 import Mocha from 'mocha';
 import type { ShardResults } from '../scripts/test-run';
@@ -71,7 +71,7 @@ class SpecWithSummary extends Mocha.reporters.Spec {
       for (const [what, n] of skipped) process.stdout.write(`  ${n} ${n === 1 ? 'needs' : 'need'} ${what}\n`);
       process.stdout.write(
         shard
-          ? `shard ${shard} ended: ${s.passes} tests passed, ${s.failures} failed, ${s.pending} skipped\n`
+          ? `shard ${shard} ended: ${s.passes} passing, ${s.failures} failing, ${s.pending} pending\n`
           : `tests: ${s.passes} passed, ${s.failures} failed, ${s.pending} skipped\n`,
       );
     });
