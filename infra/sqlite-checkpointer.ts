@@ -18,8 +18,9 @@ const checkpoint = () => {
   if (stopped) return;
   try {
     // One row: busy (0 or 1), frames in the WAL, frames checkpointed.
+    const began = Date.now();
     const row = db.prepare('PRAGMA wal_checkpoint(PASSIVE)').raw().get();
-    parentPort.postMessage({ frames: row[1], checkpointed: row[2] });
+    parentPort.postMessage({ frames: row[1], checkpointed: row[2], began });
   } catch (err) {
     parentPort.postMessage({ error: String(err && err.message) });
   }
@@ -34,11 +35,21 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/** One checkpoint: the WAL's frames, how many of them are in the database file, when it began (ms). */
+export interface CheckpointFigures {
+  frames: number;
+  checkpointed: number;
+  began: number;
+}
+
 export interface Checkpointer {
   /** The last checkpoint's figures, for tests and diagnostics. */
-  last(): { frames: number; checkpointed: number; at: number } | undefined;
-  /** Waits for the next checkpoint (tests). */
-  next(): Promise<{ frames: number; checkpointed: number }>;
+  last(): CheckpointFigures | undefined;
+  /**
+   * The next checkpoint that began at `after` or later (tests): one the thread took while the caller was still
+   * writing may be waiting in the queue, and says nothing of what was written since.
+   */
+  next(after?: number): Promise<CheckpointFigures>;
   stop(): Promise<void>;
 }
 
@@ -49,16 +60,17 @@ export function startCheckpointer(file: string, everyMs = 250): Checkpointer {
   });
   // Never what keeps a process alive: closing the database stops it, and an exit ends it anyway.
   thread.unref();
-  let last: { frames: number; checkpointed: number; at: number } | undefined;
-  let waiters: ((r: { frames: number; checkpointed: number }) => void)[] = [];
+  let last: CheckpointFigures | undefined;
+  let waiters: { after: number; resolve: (r: CheckpointFigures) => void }[] = [];
   let stopped: (() => void) | undefined;
-  thread.on('message', (m: { frames?: number; checkpointed?: number; stopped?: boolean }) => {
+  thread.on('message', (m: Partial<CheckpointFigures> & { stopped?: boolean }) => {
     if (m.stopped) return stopped?.();
     if (m.frames === undefined) return; // a busy database or a passing error: the next turn tries again
-    last = { frames: m.frames, checkpointed: m.checkpointed!, at: Date.now() };
-    const w = waiters;
-    waiters = [];
-    for (const resolve of w) resolve(last);
+    const figures = { frames: m.frames, checkpointed: m.checkpointed!, began: m.began! };
+    last = figures;
+    const due = waiters.filter((w) => figures.began >= w.after);
+    waiters = waiters.filter((w) => figures.began < w.after);
+    for (const w of due) w.resolve(figures);
   });
   // A thread that dies leaves the backstop: the main connection checkpoints by itself at a larger WAL.
   thread.on('error', () => undefined);
@@ -67,7 +79,7 @@ export function startCheckpointer(file: string, everyMs = 250): Checkpointer {
   let stopping: Promise<void> | undefined;
   return {
     last: () => last,
-    next: () => new Promise((resolve) => waiters.push(resolve)),
+    next: (after = 0) => new Promise((resolve) => waiters.push({ after, resolve })),
     // Once: a second call (a database closed twice) waits for the same end.
     stop: () =>
       (stopping ??= new Promise<void>((resolve) => {
