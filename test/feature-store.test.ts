@@ -273,6 +273,21 @@ for (const [name, open] of databases) {
       }
     });
 
+    it('feature-store-beginnings: an event that could not note when a feature began fails alone; the next notes it', async () => {
+      await empty(store);
+      await store.db.run('DELETE FROM feature_definitions');
+      const f = FeaturesSchema.parse({ n: { aggregate: 'count', by: 'account', window: '1000ms' } });
+      const db = store.features.windows(f);
+      await store.db.run('ALTER TABLE feature_definitions RENAME TO feature_definitions_away');
+      try {
+        await assert.rejects(db.recordAndRead(login(1, 0, 'd')), /feature_definitions/);
+      } finally {
+        await store.db.run('ALTER TABLE feature_definitions_away RENAME TO feature_definitions');
+      }
+      assert.deepEqual(await db.recordAndRead(login(2, 10, 'd', 'a1')), { n: 1 });
+      assert.equal(await rowsOf(store, 'feature_definitions'), 1);
+    });
+
     it('feature-store-repair: a retry after a crash between the two writes, or under a second policy, counts its rows once', async () => {
       await empty(store);
       const live = FeaturesSchema.parse({ n: { aggregate: 'count', by: 'entity:device', window: '1h' } });

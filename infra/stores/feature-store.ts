@@ -282,7 +282,11 @@ export class DatabaseFeatureWindows implements AsyncFeatureStore {
 
   private async recordAt(e: FeatureEvent, t: number, clock: number): Promise<RecordOutcome> {
     if (t < clock - this.lateMs) return 'TOO_LATE';
-    if (!this.begun) this.begun = this.noteBeginnings(t);
+    // A failed note is tried again by the next event, not kept as every later event's failure.
+    this.begun ??= this.noteBeginnings(t).catch((err: unknown) => {
+      this.begun = undefined;
+      throw err;
+    });
     await this.begun;
     const claimed = await this.claim(e, t, clock);
     // A retry of the same event (same time, type, attributes, entities) writes its rows again: nothing if they
