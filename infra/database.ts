@@ -51,7 +51,7 @@ class SqliteDatabase implements Database {
   constructor(
     private readonly handle: SqliteHandle,
     /** WAL checkpoints off the event loop (infra/sqlite-checkpointer.ts). */
-    readonly checkpointer: Checkpointer,
+    private readonly checkpointer: Checkpointer,
   ) {}
   private prepared(sql: string): SqliteStatement {
     let statement = this.statements.get(sql);
@@ -88,11 +88,11 @@ class SqliteDatabase implements Database {
     try {
       result = await fn();
     } catch (err) {
-      this.inBatch = false;
       this.handle.exec('ROLLBACK');
       throw err;
+    } finally {
+      this.inBatch = false;
     }
-    this.inBatch = false;
     try {
       this.handle.exec('COMMIT');
     } catch (err) {

@@ -20,9 +20,10 @@
 //
 // Each shard's output is kept and printed whole when it ends, so the log reads file by file; then one line sums
 // the shards, `tests: N passed, N failed, N skipped`, the only line of that form (a shard's own says
-// "shard 1/5 ended: 12 passing, …", in mocha's words). A shard that exits without its results (a crash), or fails with no failed test
-// counted, counts as one failed test: a run is never "0 failed" by losing a shard. SIGINT and SIGTERM stop the
-// shards. `--record` writes this run's durations into the table (run it as CI does, with CI's switches).
+// "shard 1/5 ended: 12 passing, …", in mocha's words). A shard that exits without its results (a crash), or
+// fails with no failed test counted, counts as one failed test: a run is never "0 failed" by losing a shard.
+// SIGINT and SIGTERM stop the shards. `--record` writes this run's durations into the table (run it as CI
+// does, with CI's switches).
 //
 //   tsx scripts/test-run.ts [--record] [files or globs…] [mocha options…]
 import { spawn, type ChildProcess } from 'node:child_process';
