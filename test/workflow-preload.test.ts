@@ -5,10 +5,11 @@
 // scope, and a module-scope collection or array only behind a read-only type. OpenTelemetry's interceptors,
 // which keep state, are loaded per traced workflow and must not be preloaded. Server-free.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
-import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../worker/create';
+import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH, writeWorkflowBundle } from '../worker/create';
 import { workflowBundle } from './helpers/servers';
 
 const ROOT = resolve(__dirname, '..');
@@ -52,6 +53,23 @@ describe('the workflow code shared by every workflow', function () {
       WORKFLOWS_PATH,
       require.resolve('../workflows/otel-interceptors'),
     ]);
+  });
+
+  it("a bundle of other workflows (the chaos run's --workflows-path) preloads those, not the case workflow", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cordon-preload-'));
+    try {
+      const fixture = require.resolve('./fixtures/incompatible-workflow');
+      const code = readFileSync(await writeWorkflowBundle(join(dir, 'bundle.js'), fixture), 'utf8');
+      const preloaded = [
+        ...(code.match(/function preloadModules\(\) \{([^}]*)\}/)?.[1] ?? '').matchAll(/"(\.\/[^"]+)"\)/g),
+      ].map((m) => m[1]);
+      assert.deepEqual(preloaded, [
+        './test/fixtures/incompatible-workflow.ts',
+        './workflows/otel-interceptors.ts',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('no project module of a real bundle keeps changeable state at module scope', async () => {

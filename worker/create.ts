@@ -32,10 +32,13 @@ export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/otel-
  *   a workflow API there (test/workflow-preload.test.ts reads every one); OpenTelemetry's modules,
  *   which do keep state, are loaded per traced workflow by the gate and are not preloaded.
  */
-export const WORKFLOW_BUNDLER_OPTIONS = {
-  ignoreModules: ['zod', 'express'],
-  preloadModules: [WORKFLOWS_PATH, ...WORKFLOW_INTERCEPTOR_MODULES],
-};
+export function workflowBundlerOptions(workflowsPath = WORKFLOWS_PATH) {
+  return {
+    ignoreModules: ['zod', 'express'],
+    preloadModules: [workflowsPath, ...WORKFLOW_INTERCEPTOR_MODULES],
+  };
+}
+export const WORKFLOW_BUNDLER_OPTIONS = workflowBundlerOptions();
 
 export interface CaseWorkerOptions {
   connection: NativeConnection;
@@ -118,7 +121,8 @@ export async function writeWorkflowBundle(file: string, workflowsPath = WORKFLOW
   const { code } = await bundleWorkflowCode({
     workflowsPath,
     workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    ...WORKFLOW_BUNDLER_OPTIONS,
+    // The workflows bundled are the ones preloaded (the chaos run may bundle another release's).
+    ...workflowBundlerOptions(workflowsPath),
     failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop },
   });
