@@ -1,5 +1,4 @@
-// Issue 20, rule guards: the pure part (core/guards.ts, the cap in core/scoring.ts), the store on SQLite and
-// PostgreSQL (one trip however many processes cross the threshold at once; a re-armed guard counts anew), and
+// Issue 20, rule guards (the pure part is test/guards-rules.test.ts): the store on SQLite and PostgreSQL (one trip however many processes cross the threshold at once; a re-armed guard counts anew), and
 // the live path over real HTTP with a worker on the Temporal dev server: a misfiring rule trips its guard, an
 // `alert` rule keeps restricting, a `capAtStepUp` rule asks users to verify instead of freezing them until a
 // senior re-arms it.
@@ -7,12 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BASELINE_MIN_PER_HOUR, baselinePerHour, guardProblems, tripCause } from '../core/guards';
-import { PolicySchema } from '../core/policy';
-import { scoreEvent } from '../core/scoring';
 import { openDatabase } from '../infra/database';
 import { Store } from '../infra/store';
-import { defaultPolicy, quiet } from './helpers/deps';
+import { quiet } from './helpers/deps';
+import { guardedPolicy } from './helpers/guarded-policy';
 import { riskEvent, uniqueAccount } from './helpers/events';
 import { callApi, eventually, recordHistory, startApiHarness, type ApiHarness } from './helpers/harness';
 import type { WebhookEvent } from '../core/messages';
@@ -23,94 +20,7 @@ import type { Browser } from 'playwright-core';
 
 const HOUR = 3_600_000;
 
-function guardedPolicy() {
-  const raw = JSON.parse(JSON.stringify(defaultPolicy().policy));
-  raw.version = 'guarded-1';
-  const rule = (id: string) => raw.rules.find((r: { id: string }) => r.id === id);
-  // Identity mismatches freeze (minTier FREEZE): capped at STEP_UP once more than 3 in an hour.
-  rule('identity-mismatch').guard = { maxPerHour: 3, onTrip: 'capAtStepUp' };
-  // Confirmed fraud reports close: a guard may only alert.
-  rule('fraud-report-confirmed').guard = { maxPerHour: 2 };
-  return raw;
-}
-
 describe('rule guards (issue 20)', () => {
-  describe('the pure part', () => {
-    it('trips past the hourly cap or the baseline multiple; the baseline has a floor while there is no history', () => {
-      assert.equal(baselinePerHour(0), BASELINE_MIN_PER_HOUR);
-      assert.equal(baselinePerHour(168 * 40), 40);
-      const g = { maxPerHour: 200, maxTimesBaseline: 5, onTrip: 'alert' as const };
-      assert.equal(tripCause(g, 200, 100), null, 'at the cap: not past it');
-      assert.equal(tripCause(g, 201, 100), 'MAX_PER_HOUR');
-      assert.equal(tripCause(g, 51, 10), 'TIMES_BASELINE');
-      assert.equal(tripCause(g, 50, 10), null);
-      assert.equal(tripCause({ maxTimesBaseline: 5, onTrip: 'alert' }, 10_000, 10_000 / 5), null);
-    });
-
-    it('policy validate refuses capAtStepUp on a regulatory hold, a CLOSE rule, where verification is not allowed', () => {
-      const problems = (raw: unknown) =>
-        PolicySchema.safeParse(raw).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
-      const raw = guardedPolicy();
-      assert.deepEqual(problems(raw), []);
-      const at = (id: string) => raw.rules.findIndex((r: { id: string }) => r.id === id);
-      raw.rules[at('fraud-report-confirmed')].guard.onTrip = 'capAtStepUp';
-      assert.deepEqual(problems(raw), [
-        `rules.${at('fraud-report-confirmed')}.guard.onTrip: capAtStepUp is refused on a rule whose tier is CLOSE`,
-      ]);
-      assert.equal(
-        guardProblems(
-          [{ id: 'r', reason: 'REGULATORY_HOLD', guard: { maxPerHour: 1, onTrip: 'capAtStepUp' } }],
-          true,
-        )[0]?.message,
-        'capAtStepUp is refused on a regulatory hold: no verification lifts it',
-      );
-      assert.match(
-        guardProblems(
-          [
-            {
-              id: 'r',
-              reason: 'IDENTITY_MISMATCH',
-              verificationAllowed: false,
-              guard: { maxPerHour: 1, onTrip: 'capAtStepUp' },
-            },
-          ],
-          true,
-        )[0]!.message,
-        /verification is not allowed/,
-      );
-      assert.match(
-        guardProblems(
-          [{ id: 'r', reason: 'IDENTITY_MISMATCH', guard: { maxPerHour: 1, onTrip: 'capAtStepUp' } }],
-          false,
-        )[0]!.message,
-        /verificationRestores/,
-      );
-      raw.rules[at('fraud-report-confirmed')].guard = { onTrip: 'alert' };
-      assert.ok(problems(raw).some((p) => p.includes('a guard needs maxPerHour, maxTimesBaseline or both')));
-    });
-
-    it('a capped rule alone never goes past STEP_UP; the other rules still count; the decision names it', () => {
-      const loaded = { policy: PolicySchema.parse(guardedPolicy()), hash: 'h' };
-      const mismatch = riskEvent('a', 'IDENTITY_CHECK', { matched: false });
-      assert.equal(scoreEvent(loaded, mismatch).tier, 'FREEZE');
-      const capped = scoreEvent(loaded, mismatch, [], undefined, new Set(['identity-mismatch']));
-      assert.equal(capped.tier, 'STEP_UP');
-      assert.equal(capped.score, loaded.policy.thresholds.STEP_UP);
-      assert.deepEqual(capped.guardedRules, ['identity-mismatch']);
-      assert.equal(scoreEvent(loaded, mismatch).guardedRules, undefined, 'absent when nothing is capped');
-      // A guarded rule that did not fire is not named.
-      const login = riskEvent('a', 'LOGIN', {
-        newDevice: true,
-        geoDistanceKm: 2000,
-        minutesSinceLastLogin: 30,
-      });
-      assert.equal(
-        scoreEvent(loaded, login, [], undefined, new Set(['identity-mismatch'])).guardedRules,
-        undefined,
-      );
-    });
-  });
-
   for (const dialect of ['sqlite', 'postgres'] as const)
     describe(`the store (${dialect})`, function () {
       if (dialect === 'postgres') requires('postgres');

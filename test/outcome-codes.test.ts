@@ -1,101 +1,19 @@
 // Outcome codes (issue 18, the user's side, item 4): an explanation says why a case ended with a code of its own
-// (core/outcomes.ts), not with the reason code it opened for. The catalogue in en and zh-CN, positive for a
-// restore; a code that does not fit the decision refused (400, the field named) over HTTP for decisions and
-// break-glass; reason codes still taken in 0.5 (deprecated) and still rendered; the user's page opening a restore
-// with the outcome's positive words; the console's decision form offering the codes that fit the decision; and the
-// erasure hold that reads the code of a fraud closure. Against the real Temporal dev server, the API over HTTP
-// and headless Chromium (en and zh-CN).
+// (core/outcomes.ts), not with the reason code it opened for. The catalogue (en and zh-CN, positive for a
+// restore), the schemas' checks and the erasure hold that reads a fraud closure's code are
+// test/catalogues.test.ts (server-free). Here: a code that does not fit the decision refused (400, the field
+// named) over HTTP for decisions and break-glass; reason codes still taken in 0.5 (deprecated) and still
+// rendered; the user's page opening a restore with the outcome's positive words; the console's decision form
+// offering the codes that fit the decision. Against the real Temporal dev server, the API over HTTP and headless
+// Chromium (en and zh-CN).
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { BreakGlassBody, DecisionBody } from '../api/schemas';
-import type { CaseView } from '../core/contracts';
-import { LOCALES, OUTCOMES, REASON_CODES } from '../core/model';
 import { OUTCOME_CODES, OUTCOME_TEXTS, outcomeCodesFor } from '../core/outcomes';
 import { REASONS } from '../core/reasons';
-import { needsLongestHold } from '../infra/erasure-hold';
 import { launchBrowser, openPage, signIn } from './helpers/browser';
 import { apiOf, LANGS, TOKENS } from './helpers/outcome-cases';
 import { startPortalEnv, type PortalEnv } from './helpers/portal-env';
 import { requires } from './helpers/requirements';
-
-const HAN = /\p{Script=Han}/u;
-
-describe('outcome codes: the catalogue', () => {
-  it('outcome-catalogue: every code has words for the user and a label for the reviewer in every locale, each in its own language', () => {
-    for (const code of OUTCOME_CODES)
-      for (const locale of LOCALES) {
-        const { user, label } = OUTCOME_TEXTS[code];
-        for (const text of [user[locale], label[locale]]) {
-          assert.ok(text.trim().length > 0, `${code} ${locale}`);
-          assert.equal(HAN.test(text), locale === 'zh-CN', `${code} ${locale}: ${text}`);
-        }
-      }
-    assert.equal(new Set(OUTCOME_CODES.map((c) => OUTCOME_TEXTS[c].user.en)).size, OUTCOME_CODES.length);
-    assert.equal(
-      OUTCOME_CODES.filter((c) => (REASON_CODES as readonly string[]).includes(c)).length,
-      0,
-      'no outcome code is also a reason code',
-    );
-  });
-
-  it('outcome-fits: every outcome has codes; a code that explains a restore explains nothing else, and its words are positive', () => {
-    for (const outcome of OUTCOMES) assert.ok(outcomeCodesFor(outcome).length >= 3, outcome);
-    for (const code of OUTCOME_CODES) {
-      const { fits, user } = OUTCOME_TEXTS[code];
-      assert.ok(fits.length > 0, code);
-      if (!fits.includes('RESTORED')) continue;
-      assert.deepEqual(fits, ['RESTORED'], `${code}: an unlock code explains no closure`);
-      assert.doesNotMatch(user.en, /\b(not|no|cannot|could|unable|fail\w*|risk)\b/i, `${code}: ${user.en}`);
-      assert.doesNotMatch(user['zh-CN'], /[未不无没]|风险/, `${code}: ${user['zh-CN']}`);
-    }
-  });
-
-  it('outcome-schema: a decision and a break-glass take the codes that fit their outcome, and (deprecated) any reason code', () => {
-    const decisionOutcome = { UNLOCK: 'RESTORED', UPHOLD: 'UPHELD', CLOSE: 'CLOSED' } as const;
-    for (const [decision, outcome] of Object.entries(decisionOutcome))
-      for (const code of [...OUTCOME_CODES, ...REASON_CODES]) {
-        const body = { decision, rationale: 'r', requestId: 'q', explanation: { code, text: 't' } };
-        const parsed = DecisionBody.safeParse(body);
-        const fits =
-          (REASON_CODES as readonly string[]).includes(code) ||
-          outcomeCodesFor(outcome).includes(code as never);
-        assert.equal(parsed.success, fits, `${decision} with ${code}`);
-        if (!parsed.success) {
-          assert.deepEqual(
-            parsed.error.issues.map((i) => i.path.join('.')),
-            ['explanation.code'],
-          );
-          assert.match(parsed.error.issues[0]!.message, new RegExp(`fits ${decision}`));
-        }
-      }
-    for (const [action, outcome] of [
-      ['LIFT', 'RESTORED'],
-      ['CLOSE', 'CLOSED'],
-    ] as const)
-      for (const code of OUTCOME_CODES) {
-        const parsed = BreakGlassBody.safeParse({
-          action,
-          rationale: 'r',
-          requestId: 'q',
-          explanation: { code, text: 't' },
-        });
-        assert.equal(parsed.success, outcomeCodesFor(outcome).includes(code), `${action} with ${code}`);
-      }
-  });
-
-  it('erasure-hold-codes: a closure explained as fraud, and a legal requirement, keep the longest hold', () => {
-    const view = (outcome: 'CLOSED' | 'UPHELD', code: string) =>
-      ({ outcome, reasons: [], explanation: { code, text: 't' } }) as unknown as CaseView;
-    assert.equal(needsLongestHold(view('CLOSED', 'FRAUD_CONFIRMED')), true);
-    assert.equal(needsLongestHold(view('UPHELD', 'LEGAL_REQUIREMENT')), true);
-    assert.equal(needsLongestHold(view('CLOSED', 'RISK_CONFIRMED')), false);
-    assert.equal(
-      needsLongestHold(view('UPHELD', 'FRAUD_CONFIRMED')),
-      false,
-      'fraud holds longest on a closure',
-    );
-  });
-});
 
 describe('outcome codes end to end (Temporal, API over HTTP, Chromium)', function () {
   requires('temporal', 'chromium');
