@@ -1,7 +1,8 @@
 // Capabilities (core/capabilities.ts): what an account holder can still do under each tier, the single source
 // the gateway receives with every restriction read and the user's pages and mails repeat. The catalogue and the
-// policy's overrides are test/catalogues.test.ts (server-free); here, over real HTTP, GET /v1/accounts/{id}/restriction and POST
-// /v1/accounts/restrictions answering `allowed` and `blocked` from the running policy, a reload included.
+// policy's overrides are test/catalogues.test.ts (server-free); here, over real HTTP, GET
+// /v1/accounts/{id}/restriction and POST /v1/accounts/restrictions answering `allowed` and `blocked` from the
+// running policy, a reload included.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
-// Issue 20, rule guards (the pure part is test/guards-rules.test.ts): the store on SQLite and PostgreSQL (one trip however many processes cross the threshold at once; a re-armed guard counts anew), and
-// the live path over real HTTP with a worker on the Temporal dev server: a misfiring rule trips its guard, an
-// `alert` rule keeps restricting, a `capAtStepUp` rule asks users to verify instead of freezing them until a
-// senior re-arms it.
+// Issue 20, rule guards (the pure part is test/guards-rules.test.ts): the store on SQLite and PostgreSQL (one
+// trip however many processes cross the threshold at once; a re-armed guard counts anew), and the live path over
+// real HTTP with a worker on the Temporal dev server: a misfiring rule trips its guard, an `alert` rule keeps
+// restricting, a `capAtStepUp` rule asks users to verify instead of freezing them until a senior re-arms it.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
