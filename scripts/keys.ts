@@ -114,7 +114,12 @@ export async function reencrypt(
     out(`evidence: resealed ${r.resealed} of ${r.checked} file(s)`);
     unreadable = r.unreadable;
   }
-  if (o.vacuum) await vacuum(store.db, out);
+  if (o.vacuum && !(await vacuum(store.db, out))) {
+    out(
+      "the write-ahead log could not be truncated: another process kept checkpointing or reading it; stop Cordon's processes and run reencrypt --vacuum again",
+    );
+    return 1;
+  }
   if (unreadable.length) {
     out(
       `${unreadable.length} evidence file(s) do not open with the configured keys: ${unreadable.join(', ')}`,
@@ -124,16 +129,37 @@ export async function reencrypt(
   return 0;
 }
 
-/** Rewrites the tables that held plaintext: an UPDATE leaves the old row's bytes in free pages until then. */
-async function vacuum(db: Store['db'], out: Out): Promise<void> {
+/**
+ * Rewrites the tables that held plaintext: an UPDATE leaves the old row's bytes in free pages until then. On
+ * SQLite the write-ahead log, which still holds the old pages, is then truncated. False if it could not be.
+ */
+async function vacuum(db: Store['db'], out: Out): Promise<boolean> {
   out('rewriting the tables (vacuum)');
   if (db.dialect === 'sqlite') {
     await db.run('VACUUM');
-    await db.query('PRAGMA wal_checkpoint(TRUNCATE)');
-    return;
+    return truncateWal(db);
   }
   for (const table of ['request_records', 'case_archive', 'messages', 'event_ids', 'evidence_files'])
     await db.run(`VACUUM FULL ${table}`);
+  return true;
+}
+
+const WAL_TRUNCATE_WAIT_MS = 30_000;
+
+/**
+ * Truncates SQLite's write-ahead log to nothing. A running Cordon process's checkpoint thread
+ * (infra/sqlite-checkpointer.ts) may hold the checkpoint for a moment, and SQLite then answers busy at once
+ * instead of waiting: the checkpoint is tried again for up to WAL_TRUNCATE_WAIT_MS.
+ */
+async function truncateWal(db: Store['db']): Promise<boolean> {
+  const giveUpAt = Date.now() + WAL_TRUNCATE_WAIT_MS;
+  for (;;) {
+    // One row: busy (0 or 1), frames in the log, frames checkpointed.
+    const [row] = await db.query<{ busy: number }>('PRAGMA wal_checkpoint(TRUNCATE)');
+    if (row && Number(row.busy) === 0) return true;
+    if (Date.now() > giveUpAt) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function main(): Promise<number> {
