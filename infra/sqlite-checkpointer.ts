@@ -13,9 +13,17 @@ const THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Libsql = require(workerData.driver);
 const db = new Libsql(workerData.file);
+// [0]: 1 while a checkpoint runs; [1]: 1 once the process is exiting (no checkpoint starts after it).
+const flags = new Int32Array(workerData.flags);
 let stopped = false;
 const checkpoint = () => {
   if (stopped) return;
+  Atomics.store(flags, 0, 1);
+  if (Atomics.load(flags, 1) === 1) {
+    Atomics.store(flags, 0, 0);
+    Atomics.notify(flags, 0);
+    return;
+  }
   try {
     // One row: busy (0 or 1), frames in the WAL, frames checkpointed.
     const began = Date.now();
@@ -23,6 +31,9 @@ const checkpoint = () => {
     parentPort.postMessage({ frames: row[1], checkpointed: row[2], began });
   } catch (err) {
     parentPort.postMessage({ error: String(err && err.message) });
+  } finally {
+    Atomics.store(flags, 0, 0);
+    Atomics.notify(flags, 0);
   }
 };
 const timer = setInterval(checkpoint, workerData.everyMs);
@@ -53,11 +64,28 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
+/** Each running thread's flags (see THREAD). */
+const running = new Set<Int32Array>();
+
+/**
+ * A process that exits without closing its database (process.exit) ends the threads wherever they are; ended in
+ * the middle of a checkpoint, libSQL's native finalizer aborts the process (SIGABRT, seen at a test process's
+ * exit). So at exit no new checkpoint starts, and the exit waits (at most 2 s in all) for those running.
+ */
+function atExit(): void {
+  for (const flags of running) Atomics.store(flags, 1, 1);
+  const until = Date.now() + 2_000;
+  for (const flags of running) Atomics.wait(flags, 0, 1, Math.max(0, until - Date.now()));
+}
+
 export function startCheckpointer(file: string, everyMs = 250): Checkpointer {
+  const flags = new Int32Array(new SharedArrayBuffer(8));
   const thread = new Worker(THREAD, {
     eval: true,
-    workerData: { file, everyMs, driver: require.resolve('libsql') },
+    workerData: { file, everyMs, driver: require.resolve('libsql'), flags: flags.buffer },
   });
+  running.add(flags);
+  if (!process.listeners('exit').includes(atExit)) process.on('exit', atExit);
   // Never what keeps a process alive: closing the database stops it, and an exit ends it anyway.
   thread.unref();
   let last: CheckpointFigures | undefined;
@@ -75,7 +103,10 @@ export function startCheckpointer(file: string, everyMs = 250): Checkpointer {
   // A thread that dies leaves the backstop: the main connection checkpoints by itself at a larger WAL.
   thread.on('error', () => undefined);
   let exited = false;
-  thread.once('exit', () => (exited = true));
+  thread.once('exit', () => {
+    exited = true;
+    running.delete(flags);
+  });
   let stopping: Promise<void> | undefined;
   return {
     last: () => last,
