@@ -19,12 +19,8 @@ let stopped = false;
 const checkpoint = () => {
   if (stopped) return;
   Atomics.store(flags, 0, 1);
-  if (Atomics.load(flags, 1) === 1) {
-    Atomics.store(flags, 0, 0);
-    Atomics.notify(flags, 0);
-    return;
-  }
   try {
+    if (Atomics.load(flags, 1) === 1) return;
     // One row: busy (0 or 1), frames in the WAL, frames checkpointed.
     const began = Date.now();
     const row = db.prepare('PRAGMA wal_checkpoint(PASSIVE)').raw().get();
